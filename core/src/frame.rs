@@ -1,0 +1,278 @@
+//! The length-prefixed message: a 5-byte header and the payload it announces.
+//!
+//! PROTOCOL-HTTP2.md: "Length-Prefixed-Message → Compressed-Flag Message-Length Message";
+//! "Compressed-Flag → 0 / 1 ; encoded as 1 byte unsigned integer";
+//! "Message-Length → {length of Message} ; encoded as 4 byte unsigned integer (big endian)".
+//! PROTOCOL-WEB.md adds the trailers frame: "the MSB (0x80) of the first byte of a data frame
+//! indicates that the frame contains trailers".
+
+use bytes::{BufMut, Bytes};
+use core::fmt;
+
+use crate::metadata::Metadata;
+use crate::trailers::{self, TrailersError};
+
+/// Bytes in a frame header: one flags byte and a big-endian `u32` length.
+pub const HEADER_LEN: usize = 5;
+
+/// The default limit on one message's length, gRPC's default maximum receive message size
+/// ("4 MiB", grpc-core `GRPC_DEFAULT_MAX_RECV_MESSAGE_LENGTH`).
+pub const DEFAULT_MAX_MESSAGE_LEN: usize = 4 * 1024 * 1024;
+
+/// Flag bit: the payload is compressed with the call's `grpc-encoding`.
+pub const FLAG_COMPRESSED: u8 = 0x01;
+/// Flag bit: the frame is a gRPC-Web trailer block, not a message.
+pub const FLAG_TRAILERS: u8 = 0x80;
+/// Every flag bit the protocol defines; the rest are reserved and refused.
+pub const KNOWN_FLAGS: u8 = FLAG_COMPRESSED | FLAG_TRAILERS;
+
+/// A parsed frame header.
+///
+/// # Examples
+///
+/// ```
+/// use grpc_lambda_core::FrameHeader;
+///
+/// let header = FrameHeader::parse([0x80, 0, 0, 0, 15])?;
+/// assert!(header.is_trailers());
+/// assert_eq!(header.len(), 15);
+/// assert_eq!(header.to_bytes(), [0x80, 0, 0, 0, 15]);
+/// # Ok::<(), grpc_lambda_core::frame::HeaderError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FrameHeader {
+    flags: u8,
+    len: u32,
+}
+
+/// A frame header that cannot be accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HeaderError {
+    /// The flags byte has bits set that neither gRPC nor gRPC-Web define.
+    ReservedFlags {
+        /// The whole flags byte as received.
+        flags: u8,
+    },
+}
+
+impl fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ReservedFlags { flags } => write!(
+                f,
+                "frame flags 0x{flags:02x} set reserved bits 0x{:02x} (only 0x01 compressed and 0x80 trailers are defined)",
+                flags & !KNOWN_FLAGS
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for HeaderError {}
+
+impl FrameHeader {
+    /// A header for an uncompressed message of `len` bytes.
+    pub const fn message(len: u32) -> Self {
+        Self { flags: 0, len }
+    }
+
+    /// A header for a gRPC-Web trailer frame of `len` bytes.
+    pub const fn trailers(len: u32) -> Self {
+        Self { flags: FLAG_TRAILERS, len }
+    }
+
+    /// A header from its parts.
+    ///
+    /// # Errors
+    ///
+    /// [`HeaderError::ReservedFlags`] when `flags` has a bit other than 0x01 and 0x80 set.
+    pub const fn new(flags: u8, len: u32) -> Result<Self, HeaderError> {
+        if flags & !KNOWN_FLAGS != 0 {
+            return Err(HeaderError::ReservedFlags { flags });
+        }
+        Ok(Self { flags, len })
+    }
+
+    /// Parses the 5 header bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`HeaderError::ReservedFlags`] when a reserved flag bit is set.
+    pub const fn parse(bytes: [u8; HEADER_LEN]) -> Result<Self, HeaderError> {
+        let [flags, a, b, c, d] = bytes;
+        Self::new(flags, u32::from_be_bytes([a, b, c, d]))
+    }
+
+    /// The 5 bytes of this header on the wire.
+    pub const fn to_bytes(self) -> [u8; HEADER_LEN] {
+        let [a, b, c, d] = self.len.to_be_bytes();
+        [self.flags, a, b, c, d]
+    }
+
+    /// Writes the 5 header bytes into `dst`.
+    ///
+    /// # Panics
+    ///
+    /// When `dst` has less than [`HEADER_LEN`] bytes of room, as [`BufMut::put_slice`] does; a
+    /// growable buffer (`BytesMut`, `Vec<u8>`) always has room.
+    pub fn encode(self, dst: &mut impl BufMut) {
+        dst.put_slice(&self.to_bytes());
+    }
+
+    /// The flags byte.
+    pub const fn flags(self) -> u8 {
+        self.flags
+    }
+
+    /// The payload length the header announces.
+    #[allow(clippy::len_without_is_empty)]
+    pub const fn len(self) -> u32 {
+        self.len
+    }
+
+    /// Whether the payload is compressed (flag 0x01).
+    pub const fn is_compressed(self) -> bool {
+        self.flags & FLAG_COMPRESSED != 0
+    }
+
+    /// Whether this is a gRPC-Web trailer frame (flag 0x80).
+    pub const fn is_trailers(self) -> bool {
+        self.flags & FLAG_TRAILERS != 0
+    }
+}
+
+/// One frame: a message, or a gRPC-Web trailer block.
+///
+/// The payload is a [`Bytes`]: when it came from a decoder it is, wherever the input allowed it, a
+/// slice of the chunk it arrived in.
+///
+/// # Examples
+///
+/// ```
+/// use grpc_lambda_core::Frame;
+///
+/// let frame = Frame::message(bytes::Bytes::from_static(b"\x08\x01"));
+/// assert!(!frame.is_trailers());
+/// assert_eq!(frame.header().to_bytes(), [0, 0, 0, 0, 2]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Frame {
+    flags: u8,
+    payload: Bytes,
+}
+
+impl Frame {
+    /// An uncompressed message frame.
+    pub fn message(payload: Bytes) -> Self {
+        Self { flags: 0, payload }
+    }
+
+    /// A message frame whose payload is compressed with the call's `grpc-encoding`.
+    pub fn compressed_message(payload: Bytes) -> Self {
+        Self { flags: FLAG_COMPRESSED, payload }
+    }
+
+    /// A gRPC-Web trailer frame carrying an already encoded trailer block.
+    pub fn trailers_block(payload: Bytes) -> Self {
+        Self { flags: FLAG_TRAILERS, payload }
+    }
+
+    /// A frame from a header's flags and a payload.
+    ///
+    /// # Errors
+    ///
+    /// [`HeaderError::ReservedFlags`] when `flags` has a reserved bit set.
+    pub fn new(flags: u8, payload: Bytes) -> Result<Self, HeaderError> {
+        FrameHeader::new(flags, 0)?;
+        Ok(Self { flags, payload })
+    }
+
+    /// The header this frame is sent with.
+    ///
+    /// Payloads longer than `u32::MAX` cannot be built by the decoder and are refused by the
+    /// encoder; here such a length saturates.
+    pub fn header(&self) -> FrameHeader {
+        FrameHeader {
+            flags: self.flags,
+            len: u32::try_from(self.payload.len()).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The flags byte.
+    pub fn flags(&self) -> u8 {
+        self.flags
+    }
+
+    /// Whether the payload is compressed (flag 0x01).
+    pub fn is_compressed(&self) -> bool {
+        self.flags & FLAG_COMPRESSED != 0
+    }
+
+    /// Whether this is a gRPC-Web trailer frame (flag 0x80).
+    pub fn is_trailers(&self) -> bool {
+        self.flags & FLAG_TRAILERS != 0
+    }
+
+    /// The payload bytes.
+    pub fn payload(&self) -> &Bytes {
+        &self.payload
+    }
+
+    /// The payload, without a copy.
+    pub fn into_payload(self) -> Bytes {
+        self.payload
+    }
+
+    /// The bytes on the wire: header plus payload.
+    pub fn encoded_len(&self) -> usize {
+        HEADER_LEN.saturating_add(self.payload.len())
+    }
+
+    /// Parses the payload of a trailer frame as a gRPC-Web trailer block.
+    ///
+    /// # Errors
+    ///
+    /// [`TrailersError::NotTrailers`] for a message frame, and the block's own errors.
+    pub fn trailers(&self) -> Result<Metadata, TrailersError> {
+        if !self.is_trailers() {
+            return Err(TrailersError::NotTrailers);
+        }
+        trailers::decode(&self.payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_round_trips_every_defined_flag() {
+        for flags in [0u8, FLAG_COMPRESSED, FLAG_TRAILERS, FLAG_TRAILERS | FLAG_COMPRESSED] {
+            for len in [0u32, 1, 255, 256, 65_536, u32::MAX] {
+                let header = FrameHeader::new(flags, len).unwrap();
+                assert_eq!(FrameHeader::parse(header.to_bytes()), Ok(header));
+            }
+        }
+    }
+
+    #[test]
+    fn header_is_big_endian() {
+        assert_eq!(FrameHeader::message(0x0102_0304).to_bytes(), [0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn reserved_flags_are_refused_by_name() {
+        for flags in 0u8..=255 {
+            let result = FrameHeader::parse([flags, 0, 0, 0, 0]);
+            if flags & !KNOWN_FLAGS == 0 {
+                assert!(result.is_ok());
+            } else {
+                let err = result.unwrap_err();
+                assert_eq!(err, HeaderError::ReservedFlags { flags });
+                let text = err.to_string();
+                assert!(text.contains(&format!("0x{flags:02x}")), "{text}");
+            }
+        }
+    }
+}

@@ -79,7 +79,10 @@ impl FrameHeader {
 
     /// A header for a gRPC-Web trailer frame of `len` bytes.
     pub const fn trailers(len: u32) -> Self {
-        Self { flags: FLAG_TRAILERS, len }
+        Self {
+            flags: FLAG_TRAILERS,
+            len,
+        }
     }
 
     /// A header from its parts.
@@ -170,12 +173,18 @@ impl Frame {
 
     /// A message frame whose payload is compressed with the call's `grpc-encoding`.
     pub fn compressed_message(payload: Bytes) -> Self {
-        Self { flags: FLAG_COMPRESSED, payload }
+        Self {
+            flags: FLAG_COMPRESSED,
+            payload,
+        }
     }
 
     /// A gRPC-Web trailer frame carrying an already encoded trailer block.
     pub fn trailers_block(payload: Bytes) -> Self {
-        Self { flags: FLAG_TRAILERS, payload }
+        Self {
+            flags: FLAG_TRAILERS,
+            payload,
+        }
     }
 
     /// A frame from a header's flags and a payload.
@@ -186,6 +195,12 @@ impl Frame {
     pub fn new(flags: u8, payload: Bytes) -> Result<Self, HeaderError> {
         FrameHeader::new(flags, 0)?;
         Ok(Self { flags, payload })
+    }
+
+    /// A frame from flags a parsed header already validated.
+    pub(crate) fn from_validated(flags: u8, payload: Bytes) -> Self {
+        debug_assert_eq!(flags & !KNOWN_FLAGS, 0);
+        Self { flags, payload }
     }
 
     /// The header this frame is sent with.
@@ -248,7 +263,12 @@ mod tests {
 
     #[test]
     fn header_round_trips_every_defined_flag() {
-        for flags in [0u8, FLAG_COMPRESSED, FLAG_TRAILERS, FLAG_TRAILERS | FLAG_COMPRESSED] {
+        for flags in [
+            0u8,
+            FLAG_COMPRESSED,
+            FLAG_TRAILERS,
+            FLAG_TRAILERS | FLAG_COMPRESSED,
+        ] {
             for len in [0u32, 1, 255, 256, 65_536, u32::MAX] {
                 let header = FrameHeader::new(flags, len).unwrap();
                 assert_eq!(FrameHeader::parse(header.to_bytes()), Ok(header));
@@ -258,7 +278,10 @@ mod tests {
 
     #[test]
     fn header_is_big_endian() {
-        assert_eq!(FrameHeader::message(0x0102_0304).to_bytes(), [0, 1, 2, 3, 4]);
+        assert_eq!(
+            FrameHeader::message(0x0102_0304).to_bytes(),
+            [0, 1, 2, 3, 4]
+        );
     }
 
     #[test]

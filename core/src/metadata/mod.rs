@@ -132,12 +132,16 @@ pub(crate) fn check_value(name: &[u8], value: &[u8]) -> Result<(), MetadataError
 impl Metadata {
     /// An empty list.
     pub const fn new() -> Self {
-        Self { entries: Vec::new() }
+        Self {
+            entries: Vec::new(),
+        }
     }
 
     /// An empty list with room for `capacity` entries.
     pub fn with_capacity(capacity: usize) -> Self {
-        Self { entries: Vec::with_capacity(capacity) }
+        Self {
+            entries: Vec::with_capacity(capacity),
+        }
     }
 
     /// Appends an entry, keeping any earlier ones of the same name. The name is folded to lower
@@ -184,7 +188,10 @@ impl Metadata {
 
     /// The first value of `name` (matched case-insensitively).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.get_all(name).next()
+        self.entries
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| &v[..])
     }
 
     /// The first value of `name` as text, if it is UTF-8.
@@ -203,7 +210,8 @@ impl Metadata {
     /// Removes every entry of `name`; returns how many there were.
     pub fn remove(&mut self, name: &str) -> usize {
         let before = self.entries.len();
-        self.entries.retain(|(n, _)| !n.eq_ignore_ascii_case(name.as_bytes()));
+        self.entries
+            .retain(|(n, _)| !n.eq_ignore_ascii_case(name.as_bytes()));
         before - self.entries.len()
     }
 
@@ -239,9 +247,11 @@ impl Metadata {
 impl fmt::Debug for Metadata {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
-            .entries(self.entries.iter().map(|(n, v)| {
-                (String::from_utf8_lossy(n), String::from_utf8_lossy(v))
-            }))
+            .entries(
+                self.entries
+                    .iter()
+                    .map(|(n, v)| (String::from_utf8_lossy(n), String::from_utf8_lossy(v))),
+            )
             .finish()
     }
 }
@@ -256,7 +266,10 @@ mod tests {
         md.append("Grpc-Status", "0").unwrap();
         md.append("x-a", "1").unwrap();
         md.append("X-A", "2").unwrap();
-        assert_eq!(md.iter().collect::<Vec<_>>(), [("grpc-status", &b"0"[..]), ("x-a", b"1"), ("x-a", b"2")]);
+        assert_eq!(
+            md.iter().collect::<Vec<_>>(),
+            [("grpc-status", &b"0"[..]), ("x-a", b"1"), ("x-a", b"2")]
+        );
         assert_eq!(md.remove("x-a"), 2);
         md.insert("grpc-status", "3").unwrap();
         assert_eq!(md.len(), 1);
@@ -267,12 +280,28 @@ mod tests {
     fn bad_names_and_values_are_named() {
         let mut md = Metadata::new();
         let err = md.append("x y", "v").unwrap_err();
-        assert_eq!(err, MetadataError::InvalidName { name: "x y".into(), offset: 1 });
-        assert_eq!(err.to_string(), "metadata name \"x y\" has a byte at offset 1 outside 0-9 a-z _ - .");
+        assert_eq!(
+            err,
+            MetadataError::InvalidName {
+                name: "x y".into(),
+                offset: 1
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "metadata name \"x y\" has a byte at offset 1 outside 0-9 a-z _ - ."
+        );
         let err = md.append("", "v").unwrap_err();
         assert_eq!(err.to_string(), "metadata name is empty");
         let err = md.append("x", "a\r\nb").unwrap_err();
-        assert_eq!(err, MetadataError::InvalidValue { name: "x".into(), byte: b'\r', offset: 1 });
+        assert_eq!(
+            err,
+            MetadataError::InvalidValue {
+                name: "x".into(),
+                byte: b'\r',
+                offset: 1
+            }
+        );
         assert!(md.is_empty());
     }
 }

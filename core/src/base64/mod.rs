@@ -1,0 +1,1233 @@
+//! Streaming base64 over [`Bytes`]: the binary body of every call that crosses API Gateway, a
+//! Function URL or an ALB, and the whole stream of a gRPC-Web-text call.
+//!
+//! RFC 4648 section 4, the standard alphabet `A-Z a-z 0-9 + /`, padded with `=` on output.
+//!
+//! - [`Decoder`] and [`Encoder`] take chunks split anywhere — inside a 4-character group, inside
+//!   the padding — and carry the 0–3 bytes of an unfinished group themselves.
+//! - [`decode_into`], [`decode`], [`encode_into`], [`encode`] and [`encode_to_string`] do the
+//!   common whole-body case in one call, into a buffer the caller provides or reuses.
+//!
+//! The decoder accepts what a gRPC-Web-text peer sends. PROTOCOL-WEB.md: "Due to in-stream
+//! base64 padding when delimiting messages, the entire response body is not necessarily a valid
+//! base64-encoded entity"; "the implementation may send base64-encoded \"chunks\" with potential
+//! padding whenever the runtime needs to flush a byte buffer". A body may therefore be several
+//! padded segments back to back: `AAAAAAE=AAAAAAE=` is two segments of five bytes each. Anything else that is not base64 (a byte outside the alphabet, misplaced or
+//! incomplete padding, a non-canonical last symbol, whitespace) is refused with its absolute
+//! offset in the stream.
+//!
+//! # Speed
+//!
+//! A run of whole groups goes to a SIMD engine in one call and is written straight into the
+//! spare capacity of the output buffer. Short runs use base64-simd; from
+//! [`engine::WIDE_DECODE_MIN`] input bytes up, when `std` can detect the CPU, the `base64`
+//! crate's AVX2/NEON engine, which measured faster on long runs. Padding in the middle of a run
+//! is only looked for when the engine refuses the run, so a stream with one segment costs one
+//! call per chunk. The scalar code in `scalar.rs` is the reference both engines are tested
+//! against, and the code that names the offset of an error.
+//!
+//! # Examples
+//!
+//! ```
+//! use bytes::{Bytes, BytesMut};
+//! use grpc_lambda_core::base64::{self, Decoder, Encoder};
+//!
+//! // One-shot, the whole body at once.
+//! assert_eq!(base64::encode(b"\0\0\0\0\x01\x08"), "AAAAAAEI");
+//! assert_eq!(base64::decode(b"AAAAAAEI")?, &b"\0\0\0\0\x01\x08"[..]);
+//!
+//! // Streaming, split anywhere; two separately padded gRPC-Web-text segments.
+//! let mut decoder = Decoder::new();
+//! let mut out = BytesMut::new();
+//! for chunk in [&b"AAAA"[..], b"AAE", b"=AAA", b"AAA", b"E="] {
+//!     decoder.decode_chunk(chunk, &mut out)?;
+//! }
+//! decoder.finish()?;
+//! assert_eq!(out, &b"\0\0\0\0\x01\0\0\0\0\x01"[..]);
+//!
+//! let mut encoder = Encoder::new();
+//! let mut text = BytesMut::new();
+//! encoder.encode_chunk(b"\0\0\0\0", &mut text);
+//! encoder.encode_chunk(b"\x01", &mut text);
+//! encoder.finish(&mut text);
+//! assert_eq!(text, "AAAAAAE=");
+//! # Ok::<(), grpc_lambda_core::base64::Base64Error>(())
+//! ```
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use bytes::{Bytes, BytesMut};
+use core::fmt;
+use core::mem::MaybeUninit;
+
+pub mod engine;
+mod scalar;
+
+/// The standard alphabet, RFC 4648 table 1: the symbol for each 6-bit value.
+pub const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// The padding byte, RFC 4648 section 3.2.
+pub const PAD: u8 = b'=';
+
+/// Input that is not base64.
+///
+/// Offsets count from the first byte of the stream: for a [`Decoder`], across every chunk fed
+/// since it was created or last finished; for the one-shot functions, from the start of the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Base64Error {
+    /// A byte that is neither in the standard alphabet nor `=` (whitespace, `-`, `_`, `.`, a
+    /// quote from a badly cut JSON string…).
+    InvalidByte {
+        /// Offset of the byte in the stream.
+        offset: u64,
+        /// The byte refused.
+        byte: u8,
+    },
+    /// A `=` where padding cannot stand: in the first two places of a group, or a `=` in the
+    /// third place not followed by a second one. Padding ends a group; a new segment may start
+    /// after it, never inside it.
+    InvalidPadding {
+        /// Offset of the misplaced `=`.
+        offset: u64,
+    },
+    /// The last symbol before the padding sets bits that no byte uses (`QR==` where only `QQ==`
+    /// encodes `"A"`): RFC 4648 section 3.5 calls such an encoding non-canonical, and two
+    /// different texts would otherwise decode to the same bytes.
+    NonCanonical {
+        /// Offset of the symbol.
+        offset: u64,
+        /// The symbol.
+        byte: u8,
+    },
+    /// The stream ended inside a 4-character group.
+    Truncated {
+        /// Offset of the group's first character.
+        offset: u64,
+        /// How many characters of the group arrived (1 to 3).
+        leftover: u8,
+    },
+}
+
+impl fmt::Display for Base64Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::InvalidByte { offset, byte } if byte.is_ascii_graphic() => write!(
+                f,
+                "base64 has {:?} (0x{byte:02x}) at offset {offset}, outside the alphabet A-Z a-z 0-9 + / and padding =",
+                char::from(byte)
+            ),
+            Self::InvalidByte { offset, byte } => write!(
+                f,
+                "base64 has byte 0x{byte:02x} at offset {offset}, outside the alphabet A-Z a-z 0-9 + / and padding ="
+            ),
+            Self::InvalidPadding { offset } => write!(
+                f,
+                "base64 padding '=' at offset {offset} is misplaced: a 4-character group may only end in '=' or '=='"
+            ),
+            Self::NonCanonical { offset, byte } => write!(
+                f,
+                "base64 symbol {:?} at offset {offset} sets bits past the end of the data before the padding (non-canonical encoding)",
+                char::from(byte)
+            ),
+            Self::Truncated { offset, leftover } => write!(
+                f,
+                "base64 ends inside a 4-character group: {leftover} character(s) from offset {offset}, padding missing"
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Base64Error {}
+
+/// A growable byte buffer the functions of this module append to: [`BytesMut`] or [`Vec<u8>`].
+///
+/// Output is written straight into the buffer's spare capacity, reserved once per call.
+pub trait Output: sealed::Sealed {}
+
+impl Output for BytesMut {}
+impl Output for Vec<u8> {}
+
+mod sealed {
+    use core::mem::MaybeUninit;
+
+    /// The buffer operations the engines need; private, so the set of buffers stays closed.
+    pub trait Sealed {
+        fn written(&self) -> usize;
+        fn reserve_bytes(&mut self, additional: usize);
+        fn append(&mut self, bytes: &[u8]);
+        fn truncate_to(&mut self, len: usize);
+        /// Extends by `additional` zeroes and returns them, for engines that need `&mut [u8]`.
+        fn zero_extend(&mut self, additional: usize) -> &mut [u8];
+        fn spare(&mut self) -> &mut [MaybeUninit<u8>];
+        /// # Safety
+        ///
+        /// The first `additional` bytes of [`Sealed::spare`] are initialized.
+        #[allow(unsafe_code)]
+        unsafe fn commit(&mut self, additional: usize);
+    }
+
+    impl Sealed for bytes::BytesMut {
+        fn written(&self) -> usize {
+            self.len()
+        }
+        fn reserve_bytes(&mut self, additional: usize) {
+            self.reserve(additional);
+        }
+        fn append(&mut self, bytes: &[u8]) {
+            self.extend_from_slice(bytes);
+        }
+        fn truncate_to(&mut self, len: usize) {
+            self.truncate(len);
+        }
+        fn zero_extend(&mut self, additional: usize) -> &mut [u8] {
+            let start = self.len();
+            self.resize(start.saturating_add(additional), 0);
+            self.get_mut(start..).unwrap_or_default()
+        }
+        fn spare(&mut self) -> &mut [MaybeUninit<u8>] {
+            self.spare_capacity_mut()
+        }
+        #[allow(unsafe_code)]
+        unsafe fn commit(&mut self, additional: usize) {
+            // SAFETY: the caller guarantees the first `additional` spare bytes are initialized,
+            // which also puts `len + additional` within the capacity.
+            unsafe { self.set_len(self.len() + additional) }
+        }
+    }
+
+    impl Sealed for alloc::vec::Vec<u8> {
+        fn written(&self) -> usize {
+            self.len()
+        }
+        fn reserve_bytes(&mut self, additional: usize) {
+            self.reserve(additional);
+        }
+        fn append(&mut self, bytes: &[u8]) {
+            self.extend_from_slice(bytes);
+        }
+        fn truncate_to(&mut self, len: usize) {
+            self.truncate(len);
+        }
+        fn zero_extend(&mut self, additional: usize) -> &mut [u8] {
+            let start = self.len();
+            self.resize(start.saturating_add(additional), 0);
+            self.get_mut(start..).unwrap_or_default()
+        }
+        fn spare(&mut self) -> &mut [MaybeUninit<u8>] {
+            self.spare_capacity_mut()
+        }
+        #[allow(unsafe_code)]
+        unsafe fn commit(&mut self, additional: usize) {
+            // SAFETY: as for `BytesMut` above.
+            unsafe { self.set_len(self.len() + additional) }
+        }
+    }
+}
+
+/// Lets `write` fill the spare capacity of `out` (at least `max` bytes, reserved here) and keeps
+/// what it reports written; `None` from `write` leaves `out` as it was.
+///
+/// This is the one place output is committed without being zeroed first: an engine that takes
+/// `&mut [MaybeUninit<u8>]` and returns the `&mut [u8]` it initialized.
+fn append_uninit<O: Output>(
+    out: &mut O,
+    max: usize,
+    write: impl FnOnce(&mut [MaybeUninit<u8>]) -> Option<&mut [u8]>,
+) -> bool {
+    out.reserve_bytes(max);
+    let spare = out.spare();
+    let spare_start = spare.as_ptr().cast::<u8>();
+    let spare_len = spare.len();
+    let Some(written) = write(spare) else {
+        return false;
+    };
+    let (written_start, written_len) = (written.as_ptr(), written.len());
+    if written_start != spare_start || written_len > spare_len {
+        // Not the prefix of the spare capacity: nothing can be said about what was initialized.
+        return false;
+    }
+    // SAFETY: `written` is a `&mut [u8]`, so its `written_len` bytes are initialized; it starts
+    // at the first spare byte and fits in the spare capacity (both checked just above), so the
+    // first `written_len` spare bytes are exactly those bytes.
+    #[allow(unsafe_code)]
+    unsafe {
+        out.commit(written_len);
+    }
+    true
+}
+
+/// The length of the padded base64 text for `len` bytes: `4 * ceil(len / 3)`.
+///
+/// Exact for every length a slice can have; saturates at `usize::MAX` beyond.
+///
+/// # Examples
+///
+/// ```
+/// use grpc_lambda_core::base64::encoded_len;
+///
+/// assert_eq!(encoded_len(0), 0);
+/// assert_eq!(encoded_len(1), 4);
+/// assert_eq!(encoded_len(3), 4);
+/// assert_eq!(encoded_len(1000), 1336);
+/// ```
+pub const fn encoded_len(len: usize) -> usize {
+    let groups = len / 3 + if len % 3 == 0 { 0 } else { 1 };
+    match groups.checked_mul(4) {
+        Some(n) => n,
+        None => usize::MAX,
+    }
+}
+
+/// An upper bound on the bytes `len` characters of base64 decode to: 3 per started group.
+///
+/// Exact for a single segment of whole groups without padding; padding, and the padding that
+/// ends each gRPC-Web-text segment, only make the result shorter.
+///
+/// # Examples
+///
+/// ```
+/// use grpc_lambda_core::base64::decoded_len_max;
+///
+/// assert_eq!(decoded_len_max(8), 6);
+/// assert_eq!(decoded_len_max(6), 6);
+/// assert_eq!(decoded_len_max(16), 12); // "AAAAAAE=AAAAAAE=" decodes to 10 bytes
+/// ```
+pub const fn decoded_len_max(len: usize) -> usize {
+    len / 4 * 3 + if len % 4 == 0 { 0 } else { 3 }
+}
+
+/// Decodes a whole base64 body, appending the bytes to `out`.
+///
+/// `out` is reserved once, for [`decoded_len_max`] of the input, and written in place. The input
+/// may be one padded segment or several back to back (gRPC-Web-text).
+///
+/// # Examples
+///
+/// ```
+/// use bytes::BytesMut;
+/// use grpc_lambda_core::base64::decode_into;
+///
+/// let body = r#"AAAAAAIIAQ=="#; // e.g. the `body` of an API Gateway event
+/// let mut out = BytesMut::new();
+/// decode_into(body.as_bytes(), &mut out)?;
+/// assert_eq!(out, &b"\0\0\0\0\x02\x08\x01"[..]);
+/// # Ok::<(), grpc_lambda_core::base64::Base64Error>(())
+/// ```
+///
+/// # Errors
+///
+/// The first byte that makes the input invalid, as a [`Base64Error`];
+/// [`Base64Error::Truncated`] when it ends inside a group. `out` is then left as it was.
+pub fn decode_into(input: &[u8], out: &mut impl Output) -> Result<(), Base64Error> {
+    let start = out.written();
+    let whole = input.len() / 4 * 4;
+    let (body, tail) = input.split_at(whole);
+    let result = decode_groups(body, 0, out, &mut false).and_then(|()| {
+        scalar::check_partial_group(tail, whole as u64)?;
+        match tail.len() {
+            0 => Ok(()),
+            leftover => Err(Base64Error::Truncated {
+                offset: whole as u64,
+                leftover: leftover as u8,
+            }),
+        }
+    });
+    if result.is_err() {
+        out.truncate_to(start);
+    }
+    result
+}
+
+/// Decodes a whole base64 body into a new [`Bytes`].
+///
+/// # Examples
+///
+/// ```
+/// use grpc_lambda_core::base64::{decode, Base64Error};
+///
+/// assert_eq!(decode(b"AAAAAAE=AAAAAAE=")?, &b"\0\0\0\0\x01\0\0\0\0\x01"[..]);
+/// assert_eq!(decode(b"AAAA AAE="), Err(Base64Error::InvalidByte { offset: 4, byte: b' ' }));
+/// assert_eq!(decode(b"AAAAAA"), Err(Base64Error::Truncated { offset: 4, leftover: 2 }));
+/// # Ok::<(), Base64Error>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`decode_into`].
+pub fn decode(input: &[u8]) -> Result<Bytes, Base64Error> {
+    let mut out = BytesMut::new();
+    decode_into(input, &mut out)?;
+    Ok(out.freeze())
+}
+
+/// Encodes `input` as padded base64, appending to `out`, which is reserved once.
+///
+/// # Examples
+///
+/// ```
+/// use grpc_lambda_core::base64::encode_into;
+///
+/// let mut body = Vec::with_capacity(64);
+/// encode_into(b"\0\0\0\0\x02\x08\x01", &mut body);
+/// assert_eq!(body, b"AAAAAAIIAQ==");
+/// ```
+pub fn encode_into(input: &[u8], out: &mut impl Output) {
+    engine::encode(input, out);
+}
+
+/// Encodes `input` as padded base64 into a new [`Bytes`].
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(grpc_lambda_core::base64::encode(b"hi"), "aGk=");
+/// ```
+pub fn encode(input: &[u8]) -> Bytes {
+    let mut out = BytesMut::new();
+    engine::encode(input, &mut out);
+    out.freeze()
+}
+
+/// Encodes `input` as padded base64, appending to `out`: the `body` of a JSON Lambda response
+/// built in one pass.
+///
+/// # Examples
+///
+/// ```
+/// use grpc_lambda_core::base64::encode_to_string;
+///
+/// let mut body = String::with_capacity(64);
+/// encode_to_string(b"\x80\0\0\0\x0fgrpc-status: 0\r\n", &mut body);
+/// assert_eq!(body, "gAAAAA9ncnBjLXN0YXR1czogMA0K");
+/// ```
+pub fn encode_to_string(input: &[u8], out: &mut String) {
+    let mut bytes = core::mem::take(out).into_bytes();
+    let start = bytes.len();
+    engine::encode(input, &mut bytes);
+    // The engines only write the alphabet and `=`; the check is over the new text only.
+    *out = match core::str::from_utf8(bytes.get(start..).unwrap_or_default()) {
+        Ok(_) => String::from_utf8(bytes).unwrap_or_default(),
+        Err(_) => String::from_utf8_lossy(&bytes).into_owned(),
+    };
+}
+
+/// Decodes `input`, whole groups only, appending to `out`; `offset` is the stream offset of
+/// `input[0]`. One engine call when the input holds at most one padded segment; otherwise the
+/// input is cut after each padded group and each segment gets its own call. `segmented` starts
+/// true when the stream already showed several segments (the first call is then skipped), and is
+/// set when this input does.
+fn decode_groups(
+    input: &[u8],
+    offset: u64,
+    out: &mut impl Output,
+    segmented: &mut bool,
+) -> Result<(), Base64Error> {
+    if input.is_empty() || (!*segmented && engine::decode_segment(input, out)) {
+        return Ok(());
+    }
+    decode_segments(input, offset, out, segmented)
+}
+
+/// The path taken when the whole run was refused: padding in the middle, or an error.
+#[cold]
+#[inline(never)]
+fn decode_segments(
+    mut input: &[u8],
+    mut offset: u64,
+    out: &mut impl Output,
+    segmented: &mut bool,
+) -> Result<(), Base64Error> {
+    while !input.is_empty() {
+        let end = match engine::find_padding(input) {
+            // The group holding the first `=` ends the segment.
+            Some(pad) => (pad / 4 * 4 + 4).min(input.len()),
+            None => input.len(),
+        };
+        let (segment, rest) = input.split_at(end);
+        if !rest.is_empty() {
+            *segmented = true;
+        }
+        if !engine::decode_segment(segment, out) {
+            // The reference names the first bad byte. Should it accept what the engine refused,
+            // its output stands: it is the reference.
+            scalar::decode_groups(segment, offset, out)?;
+        }
+        offset += end as u64;
+        input = rest;
+    }
+    Ok(())
+}
+
+/// A streaming base64 decoder: chunks in, bytes out, the unfinished group carried between calls.
+///
+/// Accepts one padded segment or several back to back (gRPC-Web-text). An error is final: every
+/// later call returns it again.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::Bytes;
+/// use grpc_lambda_core::base64::{Base64Error, Decoder};
+///
+/// let body = Bytes::from_static(b"AAAAAAIIAQ==");
+/// let mut decoder = Decoder::new();
+/// let first = decoder.decode(&body[..5])?; // "AAAAA": one group decoded, one byte carried
+/// assert_eq!(first, &b"\0\0\0"[..]);
+/// let rest = decoder.decode(&body[5..])?;
+/// assert_eq!(rest, &b"\0\x02\x08\x01"[..]);
+/// decoder.finish()?;
+///
+/// let mut decoder = Decoder::new();
+/// decoder.decode(b"AAAA")?;
+/// assert_eq!(decoder.decode(b"AA!A"), Err(Base64Error::InvalidByte { offset: 6, byte: b'!' }));
+/// # Ok::<(), Base64Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Decoder {
+    /// The characters of a group that has not arrived whole.
+    pending: [u8; 4],
+    pending_len: u8,
+    /// Characters consumed since the start of the stream, `pending` included.
+    offset: u64,
+    /// Whether the stream has shown padded segments back to back.
+    segmented: bool,
+    error: Option<Base64Error>,
+    /// The buffer [`Decoder::decode`] hands out slices of; reused once they are dropped.
+    buf: BytesMut,
+}
+
+impl Decoder {
+    /// A decoder at the start of a stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Decodes one chunk, appending to `out` every byte whose group is complete.
+    ///
+    /// `out` is reserved once per call. With no unfinished group carried and no padding in the
+    /// middle of the chunk, the chunk goes to the engine in one call.
+    ///
+    /// # Errors
+    ///
+    /// The first byte that makes the stream invalid, with its offset in the whole stream. `out`
+    /// is then left as it was before the call, and the decoder fails from then on.
+    pub fn decode_chunk(&mut self, input: &[u8], out: &mut impl Output) -> Result<(), Base64Error> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        let start = out.written();
+        let result = self.decode_chunk_inner(input, out);
+        if let Err(error) = result {
+            out.truncate_to(start);
+            self.error = Some(error);
+        }
+        result
+    }
+
+    fn decode_chunk_inner(
+        &mut self,
+        mut input: &[u8],
+        out: &mut impl Output,
+    ) -> Result<(), Base64Error> {
+        let pending_len = usize::from(self.pending_len);
+        if pending_len > 0 {
+            let group_offset = self.offset - pending_len as u64;
+            let needed = 4 - pending_len;
+            let Some((head, rest)) = input.split_at_checked(needed) else {
+                // Still not a whole group: keep it, refusing now what can be refused now.
+                let partial_len = pending_len + input.len();
+                if let Some(slot) = self.pending.get_mut(pending_len..partial_len) {
+                    slot.copy_from_slice(input);
+                }
+                scalar::check_partial_group(
+                    self.pending.get(..partial_len).unwrap_or_default(),
+                    group_offset,
+                )?;
+                self.pending_len = partial_len as u8;
+                self.offset += input.len() as u64;
+                return Ok(());
+            };
+            if let Some(slot) = self.pending.get_mut(pending_len..) {
+                slot.copy_from_slice(head);
+            }
+            out.reserve_bytes(decoded_len_max(4 + rest.len()));
+            let group = scalar::decode_group(self.pending, group_offset)?;
+            out.append(group.as_slice());
+            if group.is_padded() {
+                self.segmented = true;
+            }
+            self.pending_len = 0;
+            self.offset += needed as u64;
+            input = rest;
+        }
+        let whole = input.len() / 4 * 4;
+        let (body, tail) = input.split_at(whole);
+        decode_groups(body, self.offset, out, &mut self.segmented)?;
+        self.offset += whole as u64;
+        if !tail.is_empty() {
+            scalar::check_partial_group(tail, self.offset)?;
+            if let Some(slot) = self.pending.get_mut(..tail.len()) {
+                slot.copy_from_slice(tail);
+            }
+            self.pending_len = tail.len() as u8;
+            self.offset += tail.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Decodes one chunk into a [`Bytes`] of its own.
+    ///
+    /// The bytes are written into a buffer the decoder keeps; once the caller has dropped the
+    /// `Bytes` from the previous call, its memory is reused, so a stream decoded chunk by chunk
+    /// allocates once.
+    ///
+    /// # Errors
+    ///
+    /// As [`Decoder::decode_chunk`].
+    pub fn decode(&mut self, chunk: &[u8]) -> Result<Bytes, Base64Error> {
+        let mut buf = core::mem::take(&mut self.buf);
+        let result = self.decode_chunk(chunk, &mut buf);
+        let decoded = buf.split().freeze();
+        self.buf = buf;
+        result.map(|()| decoded)
+    }
+
+    /// Ends the stream: fails if it stopped inside a group, and otherwise makes the decoder ready
+    /// for a new stream (offsets start again at 0).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grpc_lambda_core::base64::{Base64Error, Decoder};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// decoder.decode(b"AAAAAA")?;
+    /// assert_eq!(decoder.finish(), Err(Base64Error::Truncated { offset: 4, leftover: 2 }));
+    /// # Ok::<(), Base64Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Base64Error::Truncated`] with the offset of the unfinished group, or the error an earlier
+    /// call returned.
+    pub fn finish(&mut self) -> Result<(), Base64Error> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        if self.pending_len > 0 {
+            let error = Base64Error::Truncated {
+                offset: self.offset - u64::from(self.pending_len),
+                leftover: self.pending_len,
+            };
+            self.error = Some(error);
+            return Err(error);
+        }
+        let buf = core::mem::take(&mut self.buf);
+        *self = Self {
+            buf,
+            ..Self::default()
+        };
+        Ok(())
+    }
+
+    /// Characters consumed since the start of the stream, the carried ones included: the offset
+    /// the next chunk starts at.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// How many characters of an unfinished group are carried (0 to 3).
+    pub fn pending(&self) -> usize {
+        usize::from(self.pending_len)
+    }
+}
+
+/// A streaming base64 encoder: chunks in, padded base64 out, the 0–2 bytes of an unfinished
+/// group carried between calls.
+///
+/// [`Encoder::finish`] writes the padded last group. Finishing after each message and going on
+/// with the same encoder produces the separately padded segments gRPC-Web-text allows, each
+/// decodable as soon as it arrives.
+///
+/// # Examples
+///
+/// ```
+/// use grpc_lambda_core::base64::Encoder;
+///
+/// let mut encoder = Encoder::new();
+/// assert_eq!(encoder.encode(b"\0\0\0\0"), "AAAA"); // one byte carried
+/// assert_eq!(encoder.encode(b"\x01"), "");
+/// assert_eq!(encoder.finish_bytes(), "AAE=");
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Encoder {
+    pending: [u8; 2],
+    pending_len: u8,
+    /// The buffer [`Encoder::encode`] hands out slices of; reused once they are dropped.
+    buf: BytesMut,
+}
+
+impl Encoder {
+    /// An encoder at the start of a stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Encodes one chunk, appending to `out` every complete group; 0–2 bytes are carried.
+    ///
+    /// `out` is reserved once. With nothing carried, the whole groups of the chunk go to the
+    /// engine in one call.
+    pub fn encode_chunk(&mut self, mut input: &[u8], out: &mut impl Output) {
+        let pending_len = usize::from(self.pending_len);
+        if pending_len > 0 {
+            let needed = 3 - pending_len;
+            let Some((head, rest)) = input.split_at_checked(needed) else {
+                if let Some(slot) = self.pending.get_mut(pending_len..pending_len + input.len()) {
+                    slot.copy_from_slice(input);
+                }
+                self.pending_len += input.len() as u8;
+                return;
+            };
+            let group = match (pending_len, head) {
+                (2, &[third]) => [self.pending[0], self.pending[1], third],
+                (_, &[second, third]) => [self.pending[0], second, third],
+                _ => [0; 3],
+            };
+            out.reserve_bytes(encoded_len(rest.len()).saturating_add(4));
+            out.append(&scalar::encode_group(group));
+            self.pending_len = 0;
+            input = rest;
+        }
+        let whole = input.len() / 3 * 3;
+        let (body, tail) = input.split_at(whole);
+        if !body.is_empty() {
+            engine::encode(body, out);
+        }
+        if let Some(slot) = self.pending.get_mut(..tail.len()) {
+            slot.copy_from_slice(tail);
+        }
+        self.pending_len = tail.len() as u8;
+    }
+
+    /// Encodes one chunk into a [`Bytes`] of its own, in a buffer reused once the previous
+    /// `Bytes` is dropped.
+    pub fn encode(&mut self, chunk: &[u8]) -> Bytes {
+        let mut buf = core::mem::take(&mut self.buf);
+        self.encode_chunk(chunk, &mut buf);
+        let encoded = buf.split().freeze();
+        self.buf = buf;
+        encoded
+    }
+
+    /// Ends the segment: appends the padded last group, if bytes are carried, and makes the
+    /// encoder ready for the next segment or stream.
+    pub fn finish(&mut self, out: &mut impl Output) {
+        let pending = self
+            .pending
+            .get(..usize::from(self.pending_len))
+            .unwrap_or_default();
+        if let Some(group) = scalar::encode_tail(pending) {
+            out.append(&group);
+        }
+        self.pending_len = 0;
+    }
+
+    /// [`Encoder::finish`] into a [`Bytes`] of its own.
+    pub fn finish_bytes(&mut self) -> Bytes {
+        let mut buf = core::mem::take(&mut self.buf);
+        self.finish(&mut buf);
+        let encoded = buf.split().freeze();
+        self.buf = buf;
+        encoded
+    }
+
+    /// How many bytes of an unfinished group are carried (0 to 2).
+    pub fn pending(&self) -> usize {
+        usize::from(self.pending_len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ::base64::engine::general_purpose::STANDARD;
+    use ::base64::Engine as _;
+    use alloc::vec;
+    use proptest::prelude::*;
+
+    /// RFC 4648 section 10.
+    const RFC_VECTORS: [(&str, &str); 7] = [
+        ("", ""),
+        ("f", "Zg=="),
+        ("fo", "Zm8="),
+        ("foo", "Zm9v"),
+        ("foob", "Zm9vYg=="),
+        ("fooba", "Zm9vYmE="),
+        ("foobar", "Zm9vYmFy"),
+    ];
+
+    /// Decodes `text` cut at `cuts` (sorted offsets) with one decoder.
+    fn decode_split(text: &[u8], cuts: &[usize]) -> Result<Vec<u8>, Base64Error> {
+        let mut decoder = Decoder::new();
+        let mut out = Vec::new();
+        let mut start = 0;
+        for &cut in cuts.iter().chain([text.len()].iter()) {
+            decoder.decode_chunk(&text[start..cut], &mut out)?;
+            start = cut;
+        }
+        decoder.finish()?;
+        Ok(out)
+    }
+
+    /// Decodes `text` cut at `cuts` through [`Decoder::decode`], one `Bytes` per chunk.
+    fn decode_split_bytes(text: &[u8], cuts: &[usize]) -> Result<Vec<u8>, Base64Error> {
+        let mut decoder = Decoder::new();
+        let mut out = Vec::new();
+        let mut start = 0;
+        for &cut in cuts.iter().chain([text.len()].iter()) {
+            out.extend_from_slice(&decoder.decode(&text[start..cut])?);
+            start = cut;
+        }
+        decoder.finish()?;
+        Ok(out)
+    }
+
+    /// Encodes `data` cut at `cuts` with one encoder.
+    fn encode_split(data: &[u8], cuts: &[usize]) -> Vec<u8> {
+        let mut encoder = Encoder::new();
+        let mut out = Vec::new();
+        let mut start = 0;
+        for &cut in cuts.iter().chain([data.len()].iter()) {
+            if cut % 2 == 0 {
+                encoder.encode_chunk(&data[start..cut], &mut out);
+            } else {
+                out.extend_from_slice(&encoder.encode(&data[start..cut]));
+            }
+            start = cut;
+        }
+        encoder.finish(&mut out);
+        out
+    }
+
+    /// The reference answer for any input: the scalar code over the whole of it.
+    fn reference(text: &[u8]) -> Result<Vec<u8>, Base64Error> {
+        let mut out = Vec::new();
+        scalar::decode_groups(text, 0, &mut out)?;
+        Ok(out)
+    }
+
+    /// Every way to cut `len` into up to three pieces.
+    fn all_cuts(len: usize) -> Vec<Vec<usize>> {
+        let mut cuts = vec![vec![]];
+        for a in 0..=len {
+            cuts.push(vec![a]);
+            for b in a..=len {
+                cuts.push(vec![a, b]);
+            }
+        }
+        cuts
+    }
+
+    #[test]
+    fn rfc_4648_vectors() {
+        for (data, text) in RFC_VECTORS {
+            assert_eq!(encode(data.as_bytes()), text.as_bytes(), "{data:?}");
+            assert_eq!(
+                decode(text.as_bytes()).unwrap(),
+                data.as_bytes(),
+                "{text:?}"
+            );
+            let mut out = Vec::new();
+            scalar::encode(data.as_bytes(), &mut out);
+            assert_eq!(out, text.as_bytes());
+            assert_eq!(reference(text.as_bytes()).unwrap(), data.as_bytes());
+            assert_eq!(encoded_len(data.len()), text.len());
+            assert!(decoded_len_max(text.len()) >= data.len());
+            for cuts in all_cuts(text.len()) {
+                assert_eq!(
+                    decode_split(text.as_bytes(), &cuts).unwrap(),
+                    data.as_bytes()
+                );
+            }
+            for cuts in all_cuts(data.len()) {
+                assert_eq!(encode_split(data.as_bytes(), &cuts), text.as_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn separately_padded_segments_are_one_stream() {
+        let text = b"AAAAAAE=AAAAAAE=";
+        let expected = b"\0\0\0\0\x01\0\0\0\0\x01";
+        assert_eq!(decode(text).unwrap(), &expected[..]);
+        for cuts in all_cuts(text.len()) {
+            assert_eq!(decode_split(text, &cuts).unwrap(), expected, "{cuts:?}");
+            assert_eq!(
+                decode_split_bytes(text, &cuts).unwrap(),
+                expected,
+                "{cuts:?}"
+            );
+        }
+        // Every RFC vector, each its own segment, back to back.
+        let joined: String = RFC_VECTORS.iter().map(|(_, text)| *text).collect();
+        let data: String = RFC_VECTORS.iter().map(|(data, _)| *data).collect();
+        assert_eq!(decode(joined.as_bytes()).unwrap(), data.as_bytes());
+    }
+
+    #[test]
+    fn errors_name_the_first_bad_byte() {
+        use Base64Error::*;
+        let cases: [(&[u8], Base64Error); 16] = [
+            (
+                b"AAA",
+                Truncated {
+                    offset: 0,
+                    leftover: 3,
+                },
+            ),
+            (
+                b"AAAAA",
+                Truncated {
+                    offset: 4,
+                    leftover: 1,
+                },
+            ),
+            (
+                b"AAAA AAA",
+                InvalidByte {
+                    offset: 4,
+                    byte: b' ',
+                },
+            ),
+            (
+                b"AAAAAAA\n",
+                InvalidByte {
+                    offset: 7,
+                    byte: b'\n',
+                },
+            ),
+            (
+                b"AA-_",
+                InvalidByte {
+                    offset: 2,
+                    byte: b'-',
+                },
+            ),
+            (b"=AAA", InvalidPadding { offset: 0 }),
+            (b"A===", InvalidPadding { offset: 1 }),
+            (b"AA=A", InvalidPadding { offset: 2 }),
+            (b"AAAA====", InvalidPadding { offset: 4 }),
+            (
+                b"QR==",
+                NonCanonical {
+                    offset: 1,
+                    byte: b'R',
+                },
+            ),
+            (
+                b"QUJ=",
+                NonCanonical {
+                    offset: 2,
+                    byte: b'J',
+                },
+            ),
+            (
+                b"QQ==QUJ=",
+                NonCanonical {
+                    offset: 6,
+                    byte: b'J',
+                },
+            ),
+            (
+                b"QQ==Q",
+                Truncated {
+                    offset: 4,
+                    leftover: 1,
+                },
+            ),
+            (
+                b"QQ==\"",
+                InvalidByte {
+                    offset: 4,
+                    byte: b'"',
+                },
+            ),
+            (
+                b"QQ=",
+                Truncated {
+                    offset: 0,
+                    leftover: 3,
+                },
+            ),
+            (
+                b"QR=",
+                NonCanonical {
+                    offset: 1,
+                    byte: b'R',
+                },
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(
+                decode(text),
+                Err(expected),
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+            assert_eq!(reference(text), Err(expected));
+            for cuts in all_cuts(text.len()) {
+                assert_eq!(decode_split(text, &cuts), Err(expected), "{cuts:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn errors_in_long_runs_are_located_by_the_reference() {
+        // Long enough for both engines; a bad byte at every position of a group, and padding in
+        // the middle around it.
+        let data: Vec<u8> = (0..6000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        let text = STANDARD.encode(&data).into_bytes();
+        for at in [0, 1, 2, 3, 97, 1023, 1024, 4001, text.len() - 5] {
+            let mut bad = text.clone();
+            bad[at] = b'.';
+            let expected = Base64Error::InvalidByte {
+                offset: at as u64,
+                byte: b'.',
+            };
+            assert_eq!(decode(&bad), Err(expected));
+            assert_eq!(decode_split(&bad, &[at / 2, at + 1]), Err(expected));
+            assert_eq!(decode_split(&bad, &[1000, 1000 + 4096]), Err(expected));
+        }
+    }
+
+    #[test]
+    fn an_error_is_final_and_leaves_the_output_alone() {
+        let mut decoder = Decoder::new();
+        let mut out = BytesMut::from(&b"kept"[..]);
+        decoder.decode_chunk(b"AAAA", &mut out).unwrap();
+        let error = decoder.decode_chunk(b"AAAA!", &mut out).unwrap_err();
+        assert_eq!(
+            error,
+            Base64Error::InvalidByte {
+                offset: 8,
+                byte: b'!'
+            }
+        );
+        assert_eq!(out, &b"kept\0\0\0"[..]);
+        assert_eq!(decoder.decode_chunk(b"AAAA", &mut out), Err(error));
+        assert_eq!(decoder.finish(), Err(error));
+
+        let mut out = vec![1, 2];
+        assert!(decode_into(b"AAAAAAAAA===", &mut out).is_err());
+        assert_eq!(out, [1, 2]);
+    }
+
+    #[test]
+    fn finish_resets_for_a_new_stream() {
+        let mut decoder = Decoder::new();
+        assert_eq!(decoder.decode(b"QUJD").unwrap(), &b"ABC"[..]);
+        decoder.decode(b"QQ").unwrap();
+        assert_eq!((decoder.offset(), decoder.pending()), (6, 2));
+        assert_eq!(decoder.decode(b"==").unwrap(), &b"A"[..]);
+        decoder.finish().unwrap();
+        assert_eq!(decoder.offset(), 0);
+        assert_eq!(
+            decoder.decode(b"!"),
+            Err(Base64Error::InvalidByte {
+                offset: 0,
+                byte: b'!'
+            })
+        );
+
+        let mut encoder = Encoder::new();
+        assert_eq!(encoder.encode(b"ABCD"), "QUJD");
+        assert_eq!(encoder.pending(), 1);
+        assert_eq!(encoder.finish_bytes(), "RA==");
+        assert_eq!(encoder.encode(b"AB"), "");
+        assert_eq!(encoder.finish_bytes(), "QUI=");
+        assert_eq!(encoder.finish_bytes(), "");
+    }
+
+    #[test]
+    fn decode_reuses_its_buffer_once_the_output_is_dropped() {
+        let text = STANDARD.encode(vec![7u8; 3 * 4096]);
+        let mut decoder = Decoder::new();
+        let first = decoder.decode(&text.as_bytes()[..8192]).unwrap();
+        let first_ptr = first.as_ptr();
+        drop(first);
+        let second = decoder.decode(&text.as_bytes()[8192..]).unwrap();
+        assert_eq!(second.as_ptr(), first_ptr);
+        assert_eq!(second.len(), 3 * 4096 - 6144);
+    }
+
+    #[test]
+    fn one_shot_helpers_append() {
+        let mut out = BytesMut::from(&b"x"[..]);
+        decode_into(b"Zm9v", &mut out).unwrap();
+        assert_eq!(out, &b"xfoo"[..]);
+        let mut out = vec![b'y'];
+        encode_into(b"foo", &mut out);
+        assert_eq!(out, b"yZm9v");
+        let mut text = String::from("{\"body\":\"");
+        encode_to_string(b"foob", &mut text);
+        assert_eq!(text, "{\"body\":\"Zm9vYg==");
+    }
+
+    #[test]
+    fn lengths() {
+        assert_eq!(encoded_len(usize::MAX), usize::MAX);
+        assert_eq!(encoded_len(usize::MAX / 4 * 3), usize::MAX / 4 * 4);
+        assert_eq!(decoded_len_max(usize::MAX), usize::MAX / 4 * 3 + 3);
+        for len in 0..100 {
+            assert_eq!(encoded_len(len), STANDARD.encode(vec![0; len]).len());
+        }
+    }
+
+    #[test]
+    fn messages_carry_the_numbers() {
+        let text = Base64Error::InvalidByte {
+            offset: 1234,
+            byte: b'!',
+        }
+        .to_string();
+        assert!(text.contains("1234") && text.contains("'!'"), "{text}");
+        let text = Base64Error::InvalidByte { offset: 7, byte: 0 }.to_string();
+        assert!(text.contains("0x00") && text.contains('7'), "{text}");
+        let text = Base64Error::Truncated {
+            offset: 40,
+            leftover: 3,
+        }
+        .to_string();
+        assert!(text.contains("40") && text.contains('3'), "{text}");
+        let text = Base64Error::InvalidPadding { offset: 9 }.to_string();
+        assert!(text.contains('9') && text.contains("'='"), "{text}");
+        let text = Base64Error::NonCanonical {
+            offset: 5,
+            byte: b'R',
+        }
+        .to_string();
+        assert!(text.contains('5') && text.contains("'R'"), "{text}");
+    }
+
+    #[test]
+    fn find_padding_matches_a_plain_search() {
+        for len in 0..200 {
+            for at in (0..len).step_by(7) {
+                let mut text = vec![b'A'; len];
+                text[at] = PAD;
+                if at + 40 < len {
+                    text[at + 40] = PAD;
+                }
+                assert_eq!(engine::find_padding(&text), Some(at));
+            }
+            assert_eq!(engine::find_padding(&vec![b'A'; len]), None);
+        }
+    }
+
+    /// Sorted cut points in `0..=len`.
+    fn cuts_strategy(len: usize) -> impl Strategy<Value = Vec<usize>> {
+        proptest::collection::vec(0..=len, 0..8).prop_map(|mut cuts| {
+            cuts.sort_unstable();
+            cuts
+        })
+    }
+
+    /// Data from empty to past both engine thresholds.
+    fn data_strategy() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..64),
+            proptest::collection::vec(any::<u8>(), 0..4096),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn encoding_agrees_with_the_base64_crate_under_any_chunking(
+            (data, cuts) in data_strategy().prop_flat_map(|data| {
+                let len = data.len();
+                (Just(data), cuts_strategy(len))
+            })
+        ) {
+            let expected = STANDARD.encode(&data);
+            prop_assert_eq!(&encode(&data)[..], expected.as_bytes());
+            let mut text = String::new();
+            encode_to_string(&data, &mut text);
+            prop_assert_eq!(&text, &expected);
+            prop_assert_eq!(encode_split(&data, &cuts), expected.as_bytes());
+            let mut out = Vec::new();
+            scalar::encode(&data, &mut out);
+            prop_assert_eq!(out, expected.as_bytes());
+        }
+
+        #[test]
+        fn decoding_agrees_with_the_base64_crate_under_any_chunking(
+            (data, cuts) in data_strategy().prop_flat_map(|data| {
+                let len = encoded_len(data.len());
+                (Just(data), cuts_strategy(len))
+            })
+        ) {
+            let text = STANDARD.encode(&data).into_bytes();
+            prop_assert_eq!(&decode(&text).unwrap()[..], &data[..]);
+            prop_assert_eq!(decode_split(&text, &cuts).unwrap(), &data[..]);
+            prop_assert_eq!(decode_split_bytes(&text, &cuts).unwrap(), &data[..]);
+            prop_assert_eq!(reference(&text).unwrap(), &data[..]);
+        }
+
+        #[test]
+        fn segments_decode_to_their_concatenation_under_any_chunking(
+            (parts, cuts) in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..1200), 1..6)
+                .prop_flat_map(|parts| {
+                    let len = parts.iter().map(|part| encoded_len(part.len())).sum();
+                    (Just(parts), cuts_strategy(len))
+                })
+        ) {
+            let text: Vec<u8> = parts.iter().flat_map(|part| STANDARD.encode(part).into_bytes()).collect();
+            let data: Vec<u8> = parts.concat();
+            prop_assert_eq!(&decode(&text).unwrap()[..], &data[..]);
+            prop_assert_eq!(decode_split(&text, &cuts).unwrap(), &data[..]);
+            prop_assert_eq!(reference(&text).unwrap(), &data[..]);
+            // The encoder, finished after each part, writes the same segments.
+            let mut encoder = Encoder::new();
+            let mut out = Vec::new();
+            for part in &parts {
+                encoder.encode_chunk(part, &mut out);
+                encoder.finish(&mut out);
+            }
+            prop_assert_eq!(out, text);
+        }
+
+        #[test]
+        fn damaged_input_fails_at_the_same_byte_under_any_chunking(
+            (data, damage, cuts) in proptest::collection::vec(any::<u8>(), 0..3000).prop_flat_map(|data| {
+                let len = encoded_len(data.len());
+                let damage = proptest::collection::vec((0..len.max(1), prop_oneof![
+                    Just(b'='), Just(b'.'), Just(b'\n'), Just(b'A'), Just(b'R'), any::<u8>()
+                ]), 1..3);
+                (Just(data), damage, cuts_strategy(len))
+            }),
+            truncate in any::<bool>(),
+        ) {
+            let mut text = STANDARD.encode(&data).into_bytes();
+            for (at, byte) in damage {
+                if let Some(slot) = text.get_mut(at) {
+                    *slot = byte;
+                }
+            }
+            if truncate && !text.is_empty() {
+                text.pop();
+            }
+            let cuts: Vec<usize> = cuts.into_iter().filter(|&cut| cut <= text.len()).collect();
+            let expected = reference(&text);
+            prop_assert_eq!(decode(&text).map(|bytes| bytes.to_vec()), expected.clone());
+            prop_assert_eq!(decode_split(&text, &cuts), expected.clone());
+            prop_assert_eq!(decode_split_bytes(&text, &cuts), expected.clone());
+            // Where the text is one segment, the base64 crate agrees on what is valid.
+            let pad = text.iter().position(|&b| b == PAD).unwrap_or(text.len());
+            if text.len() % 4 == 0 && pad + 4 >= text.len() {
+                prop_assert_eq!(STANDARD.decode(&text).ok(), expected.ok());
+            }
+        }
+    }
+}

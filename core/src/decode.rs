@@ -1,0 +1,400 @@
+//! [`FrameDecoder`]: incremental, zero-copy decoding of length-prefixed messages.
+//!
+//! Push chunks of any size as they arrive, pull frames out. The contract is tokio-util's: `Ok(None)`
+//! asks for more bytes, `Err` is final, [`FrameDecoder::finish`] fails when a frame was cut short.
+//!
+//! A frame whose payload lies within one pushed chunk leaves as a slice of that chunk (a reference
+//! count, no copy). A payload split across chunks is assembled once, into a buffer reserved to its
+//! exact length, and only after that length was checked against the limit.
+
+use alloc::collections::VecDeque;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use core::fmt;
+
+use crate::frame::{Frame, FrameHeader, HeaderError, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN};
+
+/// Why a stream of frames cannot be decoded. Every variant is final for the stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// A frame header set flag bits that are reserved.
+    ReservedFlags {
+        /// The flags byte.
+        flags: u8,
+        /// Offset of the frame header in the stream.
+        offset: u64,
+    },
+    /// A frame header announced more bytes than the configured limit. Nothing was reserved for it.
+    MessageTooLarge {
+        /// The length the header announced.
+        len: u32,
+        /// The configured limit.
+        max: usize,
+        /// Offset of the frame header in the stream.
+        offset: u64,
+    },
+    /// The stream ended inside a frame.
+    Truncated {
+        /// Bytes the unfinished frame needs in all, header included.
+        expected: u64,
+        /// Bytes of it that arrived.
+        received: u64,
+        /// Offset of the unfinished frame's header in the stream.
+        offset: u64,
+    },
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ReservedFlags { flags, offset } => write!(
+                f,
+                "frame at byte {offset}: {}",
+                HeaderError::ReservedFlags { flags: *flags }
+            ),
+            Self::MessageTooLarge { len, max, offset } => write!(
+                f,
+                "frame at byte {offset} declares a {len}-byte message, over the limit of {max} bytes"
+            ),
+            Self::Truncated { expected, received, offset } => write!(
+                f,
+                "stream ended inside the frame at byte {offset}: {received} of its {expected} bytes arrived"
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for DecodeError {}
+
+/// Where the decoder is inside the current frame.
+#[derive(Debug)]
+enum State {
+    /// Collecting the 5 header bytes; `have` of them are in `bytes`.
+    Header {
+        bytes: [u8; HEADER_LEN],
+        have: usize,
+    },
+    /// The header is known and the payload spans chunks: assembling it into `payload`, reserved
+    /// to exactly `header.len()`.
+    Payload {
+        header: FrameHeader,
+        payload: BytesMut,
+    },
+    /// An error was returned; it is returned again.
+    Failed(DecodeError),
+}
+
+/// Incremental decoder of length-prefixed gRPC / gRPC-Web frames.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::Bytes;
+/// use grpc_lambda_core::FrameDecoder;
+///
+/// let wire = Bytes::from_static(b"\x00\x00\x00\x00\x02hi\x80\x00\x00\x00\x0fgrpc-status: 0\n");
+/// let mut decoder = FrameDecoder::new();
+/// decoder.push(wire.slice(..4)); // part of the first header
+/// assert_eq!(decoder.decode()?, None); // need more
+/// decoder.push(wire.slice(4..));
+/// let message = decoder.decode()?.unwrap();
+/// assert_eq!(message.payload(), &b"hi"[..]);
+/// let trailers = decoder.decode()?.unwrap();
+/// assert!(trailers.is_trailers());
+/// assert_eq!(decoder.decode()?, None);
+/// decoder.finish()?;
+/// # Ok::<(), grpc_lambda_core::DecodeError>(())
+/// ```
+#[derive(Debug)]
+pub struct FrameDecoder {
+    max_message_len: usize,
+    chunks: VecDeque<Bytes>,
+    state: State,
+    /// Stream offset of the next byte the state machine consumes.
+    consumed: u64,
+    /// Stream offset of the current frame's header.
+    frame_start: u64,
+}
+
+impl Default for FrameDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FrameDecoder {
+    /// A decoder with the default limit, [`DEFAULT_MAX_MESSAGE_LEN`] (4 MiB).
+    pub fn new() -> Self {
+        Self::with_max_message_len(DEFAULT_MAX_MESSAGE_LEN)
+    }
+
+    /// A decoder that refuses any frame announcing more than `max_message_len` payload bytes.
+    pub fn with_max_message_len(max_message_len: usize) -> Self {
+        Self {
+            max_message_len,
+            chunks: VecDeque::new(),
+            state: State::Header {
+                bytes: [0; HEADER_LEN],
+                have: 0,
+            },
+            consumed: 0,
+            frame_start: 0,
+        }
+    }
+
+    /// The limit on one frame's payload.
+    pub fn max_message_len(&self) -> usize {
+        self.max_message_len
+    }
+
+    /// Queues a chunk of the stream. Empty chunks are ignored.
+    pub fn push(&mut self, chunk: Bytes) {
+        if !chunk.is_empty() {
+            self.chunks.push_back(chunk);
+        }
+    }
+
+    /// Bytes pushed and not yet consumed by a returned frame, including a partly read frame.
+    pub fn buffered_len(&self) -> usize {
+        let queued: usize = self.chunks.iter().map(Bytes::len).sum();
+        queued.saturating_add(match &self.state {
+            State::Header { have, .. } => *have,
+            State::Payload { payload, .. } => HEADER_LEN.saturating_add(payload.len()),
+            State::Failed(_) => 0,
+        })
+    }
+
+    /// Whether a frame is partly read or bytes are waiting.
+    pub fn has_partial(&self) -> bool {
+        self.buffered_len() != 0
+    }
+
+    /// Decodes the next frame from the chunks pushed so far.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError::ReservedFlags`] and [`DecodeError::MessageTooLarge`]; both are final: every
+    /// later call returns the same error.
+    pub fn decode(&mut self) -> Result<Option<Frame>, DecodeError> {
+        loop {
+            match &mut self.state {
+                State::Failed(err) => return Err(err.clone()),
+                State::Header { bytes, have } => {
+                    let header = if *have == 0 {
+                        match self.chunks.front_mut() {
+                            None => return Ok(None),
+                            // The common case: the whole header lies in the front chunk.
+                            Some(front) if front.len() >= HEADER_LEN => {
+                                let mut header = [0u8; HEADER_LEN];
+                                front.copy_to_slice(&mut header);
+                                header
+                            }
+                            Some(_) => {
+                                *have = fill(&mut self.chunks, bytes, 0);
+                                if *have < HEADER_LEN {
+                                    return Ok(None);
+                                }
+                                *bytes
+                            }
+                        }
+                    } else {
+                        *have = fill(&mut self.chunks, bytes, *have);
+                        if *have < HEADER_LEN {
+                            return Ok(None);
+                        }
+                        *bytes
+                    };
+                    self.drop_empty_front();
+                    self.frame_start = self.consumed;
+                    self.consumed = self.consumed.saturating_add(HEADER_LEN as u64);
+                    let header = match self.check_header(header) {
+                        Ok(header) => header,
+                        Err(err) => {
+                            self.state = State::Failed(err.clone());
+                            return Err(err);
+                        }
+                    };
+                    // Checked against the limit above, so this fits in usize and is bounded.
+                    let len = header.len() as usize;
+                    if let Some(payload) = self.take_whole(len) {
+                        self.state = State::Header {
+                            bytes: [0; HEADER_LEN],
+                            have: 0,
+                        };
+                        return Ok(Some(frame(header, payload)));
+                    }
+                    // The payload spans chunks: one buffer of exactly its size, one copy.
+                    self.state = State::Payload {
+                        header,
+                        payload: BytesMut::with_capacity(len),
+                    };
+                }
+                State::Payload { header, payload } => {
+                    let len = header.len() as usize;
+                    while payload.len() < len {
+                        let Some(front) = self.chunks.front_mut() else {
+                            return Ok(None);
+                        };
+                        let take = front.len().min(len - payload.len());
+                        payload.put_slice(front.get(..take).unwrap_or_default());
+                        front.advance(take);
+                        self.consumed = self.consumed.saturating_add(take as u64);
+                        if front.is_empty() {
+                            self.chunks.pop_front();
+                        }
+                    }
+                    let header = *header;
+                    let payload = core::mem::take(payload).freeze();
+                    self.state = State::Header {
+                        bytes: [0; HEADER_LEN],
+                        have: 0,
+                    };
+                    return Ok(Some(frame(header, payload)));
+                }
+            }
+        }
+    }
+
+    /// Ends the stream: succeeds only if no frame was left unfinished.
+    ///
+    /// Frames still waiting whole in the pushed chunks are not an error here; call
+    /// [`FrameDecoder::decode`] until it answers `Ok(None)` first.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError::Truncated`] naming how much of the last frame arrived, or the error that
+    /// already stopped the stream.
+    pub fn finish(&mut self) -> Result<(), DecodeError> {
+        let queued: u64 = self.chunks.iter().map(|c| c.len() as u64).sum();
+        let (expected, received) = match &self.state {
+            State::Failed(err) => return Err(err.clone()),
+            State::Header { have: 0, .. } if queued == 0 => return Ok(()),
+            State::Header { bytes, have } => {
+                // What the header says, if enough of it arrived to say it.
+                let mut full = *bytes;
+                let mut got = *have;
+                for chunk in &self.chunks {
+                    for &b in chunk.iter() {
+                        if let Some(slot) = full.get_mut(got) {
+                            *slot = b;
+                            got += 1;
+                        }
+                    }
+                }
+                let received = (*have as u64).saturating_add(queued);
+                if got == HEADER_LEN {
+                    let [_, a, b, c, d] = full;
+                    let len = u64::from(u32::from_be_bytes([a, b, c, d]));
+                    (len.saturating_add(HEADER_LEN as u64), received)
+                } else {
+                    (HEADER_LEN as u64, received)
+                }
+            }
+            State::Payload { header, payload } => (
+                u64::from(header.len()).saturating_add(HEADER_LEN as u64),
+                (HEADER_LEN as u64)
+                    .saturating_add(payload.len() as u64)
+                    .saturating_add(queued),
+            ),
+        };
+        let offset = match &self.state {
+            State::Payload { .. } => self.frame_start,
+            _ => self.consumed,
+        };
+        Err(DecodeError::Truncated {
+            expected,
+            received,
+            offset,
+        })
+    }
+
+    fn check_header(&self, bytes: [u8; HEADER_LEN]) -> Result<FrameHeader, DecodeError> {
+        let header = FrameHeader::parse(bytes).map_err(|err| match err {
+            HeaderError::ReservedFlags { flags } => DecodeError::ReservedFlags {
+                flags,
+                offset: self.frame_start,
+            },
+        })?;
+        if u64::from(header.len()) > self.max_message_len as u64 {
+            return Err(DecodeError::MessageTooLarge {
+                len: header.len(),
+                max: self.max_message_len,
+                offset: self.frame_start,
+            });
+        }
+        Ok(header)
+    }
+
+    /// The next `len` bytes as a slice of the front chunk, when they all lie in it.
+    fn take_whole(&mut self, len: usize) -> Option<Bytes> {
+        if len == 0 {
+            return Some(Bytes::new());
+        }
+        let front = self.chunks.front_mut()?;
+        if front.len() < len {
+            return None;
+        }
+        let payload = front.split_to(len);
+        self.consumed = self.consumed.saturating_add(len as u64);
+        self.drop_empty_front();
+        Some(payload)
+    }
+
+    fn drop_empty_front(&mut self) {
+        if self.chunks.front().is_some_and(Bytes::is_empty) {
+            self.chunks.pop_front();
+        }
+    }
+}
+
+/// Copies header bytes from the chunks into `bytes[have..]`; returns how many are there now.
+fn fill(chunks: &mut VecDeque<Bytes>, bytes: &mut [u8; HEADER_LEN], mut have: usize) -> usize {
+    while have < HEADER_LEN {
+        let Some(front) = chunks.front_mut() else {
+            break;
+        };
+        let take = front.len().min(HEADER_LEN - have);
+        if let (Some(dst), Some(src)) = (bytes.get_mut(have..have + take), front.get(..take)) {
+            dst.copy_from_slice(src);
+        }
+        front.advance(take);
+        have += take;
+        if front.is_empty() {
+            chunks.pop_front();
+        }
+    }
+    have
+}
+
+fn frame(header: FrameHeader, payload: Bytes) -> Frame {
+    Frame::from_validated(header.flags(), payload)
+}
+
+/// Decodes every frame of a complete body.
+///
+/// # Errors
+///
+/// As [`FrameDecoder::decode`] and [`FrameDecoder::finish`].
+///
+/// # Examples
+///
+/// ```
+/// let body = bytes::Bytes::from_static(b"\x00\x00\x00\x00\x01a\x00\x00\x00\x00\x00");
+/// let frames = grpc_lambda_core::decode::decode_all(body, 4 * 1024 * 1024)?;
+/// assert_eq!(frames.len(), 2);
+/// # Ok::<(), grpc_lambda_core::DecodeError>(())
+/// ```
+pub fn decode_all(
+    body: Bytes,
+    max_message_len: usize,
+) -> Result<alloc::vec::Vec<Frame>, DecodeError> {
+    let mut decoder = FrameDecoder::with_max_message_len(max_message_len);
+    decoder.push(body);
+    let mut frames = alloc::vec::Vec::new();
+    while let Some(frame) = decoder.decode()? {
+        frames.push(frame);
+    }
+    decoder.finish()?;
+    Ok(frames)
+}

@@ -11,7 +11,9 @@ use alloc::collections::VecDeque;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use core::fmt;
 
-use crate::frame::{Frame, FrameHeader, HeaderError, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN};
+use crate::frame::{
+    Frame, FrameHeader, FrameRef, HeaderError, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN, KNOWN_FLAGS,
+};
 
 /// Why a stream of frames cannot be decoded. Every variant is final for the stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,6 +117,11 @@ pub struct FrameDecoder {
     consumed: u64,
     /// Stream offset of the current frame's header.
     frame_start: u64,
+    /// Bytes at the front of the first chunk lent out by [`FrameDecoder::decode_ref`], consumed
+    /// at the next call.
+    lent: usize,
+    /// A frame assembled across chunks, lent out by [`FrameDecoder::decode_ref`].
+    lent_frame: Option<Frame>,
 }
 
 impl Default for FrameDecoder {
@@ -140,6 +147,8 @@ impl FrameDecoder {
             },
             consumed: 0,
             frame_start: 0,
+            lent: 0,
+            lent_frame: None,
         }
     }
 
@@ -158,11 +167,13 @@ impl FrameDecoder {
     /// Bytes pushed and not yet consumed by a returned frame, including a partly read frame.
     pub fn buffered_len(&self) -> usize {
         let queued: usize = self.chunks.iter().map(Bytes::len).sum();
-        queued.saturating_add(match &self.state {
-            State::Header { have, .. } => *have,
-            State::Payload { payload, .. } => HEADER_LEN.saturating_add(payload.len()),
-            State::Failed(_) => 0,
-        })
+        queued
+            .saturating_sub(self.lent)
+            .saturating_add(match &self.state {
+                State::Header { have, .. } => *have,
+                State::Payload { payload, .. } => HEADER_LEN.saturating_add(payload.len()),
+                State::Failed(_) => 0,
+            })
     }
 
     /// Whether a frame is partly read or bytes are waiting.
@@ -177,6 +188,95 @@ impl FrameDecoder {
     /// [`DecodeError::ReservedFlags`] and [`DecodeError::MessageTooLarge`]; both are final: every
     /// later call returns the same error.
     pub fn decode(&mut self) -> Result<Option<Frame>, DecodeError> {
+        self.settle_lent();
+        // The common case, straight-line: a whole frame at the front of the first chunk.
+        if let State::Header { have: 0, .. } = self.state {
+            if let Some(front) = self.chunks.front_mut() {
+                if let Some((flags, len)) = whole_frame(front, self.max_message_len) {
+                    front.advance(HEADER_LEN);
+                    let payload = front.split_to(len);
+                    if front.is_empty() {
+                        self.chunks.pop_front();
+                    }
+                    self.consumed = self.consumed.saturating_add((HEADER_LEN + len) as u64);
+                    return Ok(Some(Frame::from_validated(flags, payload)));
+                }
+            }
+        }
+        self.decode_slow()
+    }
+
+    /// Decodes the next frame and lends it out: a payload within one chunk is a plain slice of
+    /// it, with no reference count taken (the cheapest way through a body whose messages are
+    /// handed to a parser such as prost, which copies what it keeps). A frame that spanned
+    /// chunks is lent from the buffer it was assembled in.
+    ///
+    /// # Errors
+    ///
+    /// As [`FrameDecoder::decode`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut decoder = grpc_lambda_core::FrameDecoder::new();
+    /// decoder.push(bytes::Bytes::from_static(b"\x00\x00\x00\x00\x01a\x00\x00\x00\x00\x01b"));
+    /// let mut seen = Vec::new();
+    /// while let Some(frame) = decoder.decode_ref()? {
+    ///     seen.extend_from_slice(frame.payload());
+    /// }
+    /// assert_eq!(seen, b"ab");
+    /// # Ok::<(), grpc_lambda_core::DecodeError>(())
+    /// ```
+    pub fn decode_ref(&mut self) -> Result<Option<FrameRef<'_>>, DecodeError> {
+        self.lent_frame = None;
+        if let State::Header { have: 0, .. } = self.state {
+            // `lent` indexes into the first chunk: consecutive frames of one chunk move an
+            // offset, and the chunk itself is advanced once, when this fast path is left.
+            if self
+                .chunks
+                .front()
+                .is_some_and(|front| front.len() <= self.lent)
+            {
+                self.chunks.pop_front();
+                self.lent = 0;
+            }
+            let (max, lent) = (self.max_message_len, self.lent);
+            let found = self
+                .chunks
+                .front()
+                .and_then(|front| whole_frame(front.get(lent..)?, max));
+            if let Some((flags, len)) = found {
+                let start = lent + HEADER_LEN;
+                self.lent = start + len;
+                self.consumed = self.consumed.saturating_add((HEADER_LEN + len) as u64);
+                let payload = self
+                    .chunks
+                    .front()
+                    .and_then(|front| front.get(start..start + len))
+                    .unwrap_or_default();
+                return Ok(Some(FrameRef::from_validated(flags, payload)));
+            }
+        }
+        self.settle_lent();
+        self.lent_frame = self.decode_slow()?;
+        Ok(self.lent_frame.as_ref().map(Frame::as_frame_ref))
+    }
+
+    /// Consumes what the last [`FrameDecoder::decode_ref`] lent out.
+    fn settle_lent(&mut self) {
+        if self.lent != 0 {
+            if let Some(front) = self.chunks.front_mut() {
+                front.advance(self.lent.min(front.len()));
+                if front.is_empty() {
+                    self.chunks.pop_front();
+                }
+            }
+            self.lent = 0;
+        }
+        self.lent_frame = None;
+    }
+
+    fn decode_slow(&mut self) -> Result<Option<Frame>, DecodeError> {
         loop {
             match &mut self.state {
                 State::Failed(err) => return Err(err.clone()),
@@ -266,6 +366,7 @@ impl FrameDecoder {
     /// [`DecodeError::Truncated`] naming how much of the last frame arrived, or the error that
     /// already stopped the stream.
     pub fn finish(&mut self) -> Result<(), DecodeError> {
+        self.settle_lent();
         let queued: u64 = self.chunks.iter().map(|c| c.len() as u64).sum();
         let (expected, received) = match &self.state {
             State::Failed(err) => return Err(err.clone()),
@@ -348,6 +449,18 @@ impl FrameDecoder {
     }
 }
 
+/// The flags and payload length of a frame lying whole at the front of `chunk`, when it is
+/// also valid (defined flags, within the limit); anything else goes the general way, which
+/// names the error.
+#[inline]
+fn whole_frame(chunk: &[u8], max_message_len: usize) -> Option<(u8, usize)> {
+    let &[flags, a, b, c, d] = chunk.first_chunk::<HEADER_LEN>()?;
+    let len = u32::from_be_bytes([a, b, c, d]) as usize;
+    let fits =
+        flags & !KNOWN_FLAGS == 0 && len <= max_message_len && chunk.len() - HEADER_LEN >= len;
+    fits.then_some((flags, len))
+}
+
 /// Copies header bytes from the chunks into `bytes[have..]`; returns how many are there now.
 fn fill(chunks: &mut VecDeque<Bytes>, bytes: &mut [u8; HEADER_LEN], mut have: usize) -> usize {
     while have < HEADER_LEN {
@@ -397,4 +510,98 @@ pub fn decode_all(
     }
     decoder.finish()?;
     Ok(frames)
+}
+
+/// Iterates over the frames of a complete body held in one slice, lending each payload (no
+/// allocation, no reference count). After the last whole frame, leftover bytes are one
+/// [`DecodeError::Truncated`]; any error ends the iteration.
+///
+/// # Examples
+///
+/// ```
+/// let body = b"\x00\x00\x00\x00\x01a\x80\x00\x00\x00\x00\x00\x00";
+/// let mut frames = grpc_lambda_core::decode::frames(body, 1024);
+/// assert_eq!(frames.next().unwrap()?.payload(), b"a");
+/// assert!(frames.next().unwrap()?.is_trailers());
+/// assert!(frames.next().unwrap().is_err()); // two stray bytes
+/// assert!(frames.next().is_none());
+/// # Ok::<(), grpc_lambda_core::DecodeError>(())
+/// ```
+pub fn frames(body: &[u8], max_message_len: usize) -> Frames<'_> {
+    Frames {
+        rest: body,
+        offset: 0,
+        max_message_len,
+        done: false,
+    }
+}
+
+/// The iterator [`frames`] returns.
+#[derive(Clone, Debug)]
+pub struct Frames<'a> {
+    rest: &'a [u8],
+    offset: u64,
+    max_message_len: usize,
+    done: bool,
+}
+
+impl<'a> Frames<'a> {
+    /// The bytes not yet read.
+    pub fn remainder(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    fn fail(&mut self, err: DecodeError) -> Option<Result<FrameRef<'a>, DecodeError>> {
+        self.done = true;
+        Some(Err(err))
+    }
+}
+
+impl<'a> Iterator for Frames<'a> {
+    type Item = Result<FrameRef<'a>, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done || self.rest.is_empty() {
+            return None;
+        }
+        if let Some((flags, len)) = whole_frame(self.rest, self.max_message_len) {
+            let payload = self
+                .rest
+                .get(HEADER_LEN..HEADER_LEN + len)
+                .unwrap_or_default();
+            self.rest = self.rest.get(HEADER_LEN + len..).unwrap_or_default();
+            self.offset = self.offset.saturating_add((HEADER_LEN + len) as u64);
+            return Some(Ok(FrameRef::from_validated(flags, payload)));
+        }
+        let offset = self.offset;
+        let received = self.rest.len() as u64;
+        let Some(&header) = self.rest.first_chunk::<HEADER_LEN>() else {
+            return self.fail(DecodeError::Truncated {
+                expected: HEADER_LEN as u64,
+                received,
+                offset,
+            });
+        };
+        let err = match FrameHeader::parse(header) {
+            Err(HeaderError::ReservedFlags { flags }) => {
+                DecodeError::ReservedFlags { flags, offset }
+            }
+            Ok(h)
+                if h.len() as usize > self.max_message_len
+                    || u64::from(h.len()) > usize::MAX as u64 =>
+            {
+                DecodeError::MessageTooLarge {
+                    len: h.len(),
+                    max: self.max_message_len,
+                    offset,
+                }
+            }
+            Ok(h) => DecodeError::Truncated {
+                expected: u64::from(h.len()).saturating_add(HEADER_LEN as u64),
+                received,
+                offset,
+            },
+        };
+        self.fail(err)
+    }
 }

@@ -257,6 +257,82 @@ impl Frame {
     }
 }
 
+/// A frame borrowed from the decoder's input: the payload is a plain slice, with no reference
+/// count taken. See [`crate::FrameDecoder::decode_ref`] and [`crate::decode::frames`].
+///
+/// # Examples
+///
+/// ```
+/// let body = b"\x00\x00\x00\x00\x02hi";
+/// let frame = grpc_lambda_core::decode::frames(body, 1024).next().unwrap()?;
+/// assert_eq!(frame.payload(), b"hi");
+/// assert_eq!(frame.to_frame(), grpc_lambda_core::Frame::message("hi".into()));
+/// # Ok::<(), grpc_lambda_core::DecodeError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FrameRef<'a> {
+    flags: u8,
+    payload: &'a [u8],
+}
+
+impl<'a> FrameRef<'a> {
+    /// A frame from flags a parsed header already validated.
+    pub(crate) fn from_validated(flags: u8, payload: &'a [u8]) -> Self {
+        debug_assert_eq!(flags & !KNOWN_FLAGS, 0);
+        Self { flags, payload }
+    }
+
+    /// The flags byte.
+    pub fn flags(&self) -> u8 {
+        self.flags
+    }
+
+    /// Whether the payload is compressed (flag 0x01).
+    pub fn is_compressed(&self) -> bool {
+        self.flags & FLAG_COMPRESSED != 0
+    }
+
+    /// Whether this is a gRPC-Web trailer frame (flag 0x80).
+    pub fn is_trailers(&self) -> bool {
+        self.flags & FLAG_TRAILERS != 0
+    }
+
+    /// The payload bytes, borrowed from the input.
+    pub fn payload(&self) -> &'a [u8] {
+        self.payload
+    }
+
+    /// The header this frame was sent with.
+    pub fn header(&self) -> FrameHeader {
+        FrameHeader {
+            flags: self.flags,
+            len: u32::try_from(self.payload.len()).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// An owned frame: the payload is copied.
+    pub fn to_frame(&self) -> Frame {
+        Frame::from_validated(self.flags, Bytes::copy_from_slice(self.payload))
+    }
+
+    /// Parses the payload of a trailer frame (the block is copied once, so the values can be
+    /// `Bytes`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Frame::trailers`].
+    pub fn trailers(&self) -> Result<Metadata, TrailersError> {
+        self.to_frame().trailers()
+    }
+}
+
+impl Frame {
+    /// This frame as a [`FrameRef`] borrowing its payload.
+    pub fn as_frame_ref(&self) -> FrameRef<'_> {
+        FrameRef::from_validated(self.flags, &self.payload)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,6 +97,6 @@ pub use bytes::Bytes;
 pub use content_type::{ContentType, Protocol};
 pub use decode::{DecodeError, FrameDecoder};
 pub use encode::{EncodeError, FrameEncoder};
-pub use frame::{Frame, FrameHeader, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN};
+pub use frame::{Frame, FrameHeader, FrameRef, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN};
 pub use metadata::{Metadata, MetadataError};
 pub use status::{Code, Status};

@@ -259,3 +259,94 @@ fn trailers_split_anywhere_parse_the_same() {
         decoder.finish().unwrap();
     }
 }
+
+#[test]
+fn decode_ref_lends_the_same_frames_under_every_split() {
+    let (wire, frames) = sample_stream();
+    for cut in 0..=wire.len() {
+        let mut decoder = FrameDecoder::new();
+        let mut got = Vec::new();
+        for piece in [wire.slice(..cut), wire.slice(cut..)] {
+            decoder.push(piece);
+            while let Some(frame) = decoder.decode_ref().unwrap() {
+                got.push(frame.to_frame());
+            }
+        }
+        decoder.finish().unwrap();
+        assert_eq!(got, frames, "split at {cut}");
+        assert_eq!(decoder.buffered_len(), 0);
+    }
+}
+
+#[test]
+fn decode_ref_and_decode_interleave() {
+    let (wire, frames) = sample_stream();
+    let mut decoder = FrameDecoder::new();
+    decoder.push(wire.clone());
+    let mut got = Vec::new();
+    for i in 0.. {
+        let frame = if i % 2 == 0 {
+            decoder.decode_ref().unwrap().map(|f| f.to_frame())
+        } else {
+            decoder.decode().unwrap()
+        };
+        match frame {
+            Some(frame) => got.push(frame),
+            None => break,
+        }
+    }
+    assert_eq!(got, frames);
+    // A lent payload is a slice of the pushed chunk.
+    let mut decoder = FrameDecoder::new();
+    decoder.push(wire.clone());
+    decoder.decode_ref().unwrap(); // the empty frame
+    let lent = decoder.decode_ref().unwrap().unwrap();
+    assert_eq!(lent.payload().as_ptr(), wire[10..].as_ptr());
+}
+
+#[test]
+fn frames_of_a_slice_match_the_decoder_and_its_errors() {
+    let (wire, frames) = sample_stream();
+    let got: Vec<Frame> = grpc_lambda_core::decode::frames(&wire, 4 << 20)
+        .map(|f| f.unwrap().to_frame())
+        .collect();
+    assert_eq!(got, frames);
+    for cut in 0..wire.len() {
+        let mut decoder = FrameDecoder::new();
+        decoder.push(wire.slice(..cut));
+        let mut expected: Vec<Result<Frame, DecodeError>> = Vec::new();
+        while let Some(frame) = decoder.decode().unwrap() {
+            expected.push(Ok(frame));
+        }
+        if let Err(err) = decoder.finish() {
+            expected.push(Err(err));
+        }
+        let got: Vec<Result<Frame, DecodeError>> =
+            grpc_lambda_core::decode::frames(&wire[..cut], 4 << 20)
+                .map(|f| f.map(|f| f.to_frame()))
+                .collect();
+        assert_eq!(got, expected, "prefix of {cut} bytes");
+    }
+    let bad = grpc_lambda_core::decode::frames(b"\x00\xff\xff\xff\xff", 4 << 20)
+        .next()
+        .unwrap();
+    assert_eq!(
+        bad,
+        Err(DecodeError::MessageTooLarge {
+            len: u32::MAX,
+            max: 4 << 20,
+            offset: 0
+        })
+    );
+    let bad =
+        grpc_lambda_core::decode::frames(b"\x00\x00\x00\x00\x00\x40\x00\x00\x00\x00", 4 << 20)
+            .nth(1)
+            .unwrap();
+    assert_eq!(
+        bad,
+        Err(DecodeError::ReservedFlags {
+            flags: 0x40,
+            offset: 5
+        })
+    );
+}

@@ -12,19 +12,24 @@
 //! base64 padding when delimiting messages, the entire response body is not necessarily a valid
 //! base64-encoded entity"; "the implementation may send base64-encoded \"chunks\" with potential
 //! padding whenever the runtime needs to flush a byte buffer". A body may therefore be several
-//! padded segments back to back: `AAAAAAE=AAAAAAE=` is two segments of five bytes each. Anything else that is not base64 (a byte outside the alphabet, misplaced or
-//! incomplete padding, a non-canonical last symbol, whitespace) is refused with its absolute
-//! offset in the stream.
+//! padded segments back to back: `AAAAAAE=AAAAAAE=` is two segments of five bytes each. Anything
+//! else that is not base64 (a byte outside the alphabet, misplaced or incomplete padding, a
+//! non-canonical last symbol, whitespace) is refused with its absolute offset in the stream.
 //!
 //! # Speed
 //!
-//! A run of whole groups goes to a SIMD engine in one call and is written straight into the
-//! spare capacity of the output buffer. Short runs use base64-simd; from
-//! [`engine::WIDE_DECODE_MIN`] input bytes up, when `std` can detect the CPU, the `base64`
-//! crate's AVX2/NEON engine, which measured faster on long runs. Padding in the middle of a run
-//! is only looked for when the engine refuses the run, so a stream with one segment costs one
-//! call per chunk. The scalar code in `scalar.rs` is the reference both engines are tested
-//! against, and the code that names the offset of an error.
+//! The whole groups of a chunk go to a SIMD engine in one call. Runs shorter than 512 characters
+//! go to base64-simd, written straight into the spare capacity of the output buffer; longer runs,
+//! in a `std` build on x86_64 or aarch64, to the `base64` crate's runtime-detected AVX2/NEON
+//! engine, measured 1.25–1.3× faster from 1000 decoded bytes up even though its output must be
+//! zeroed first.
+//! Encoding is base64-simd's at every length: it measured faster throughout.
+//!
+//! Padding in the middle of a run costs nothing until it is there: the engines refuse it, and
+//! only then is the run decoded segment by segment. The next boundary is predicted from the last
+//! segment's length (senders pad every N bytes), one byte checks the guess and the engine confirms
+//! it; only a wrong guess costs a scan for `=`. The scalar code in `scalar.rs` is the reference
+//! both engines are tested against, and what names the offset of an error.
 //!
 //! # Examples
 //!
@@ -60,7 +65,7 @@ use bytes::{Bytes, BytesMut};
 use core::fmt;
 use core::mem::MaybeUninit;
 
-pub mod engine;
+mod engine;
 mod scalar;
 
 /// The standard alphabet, RFC 4648 table 1: the symbol for each 6-bit value.
@@ -143,7 +148,23 @@ impl std::error::Error for Base64Error {}
 
 /// A growable byte buffer the functions of this module append to: [`BytesMut`] or [`Vec<u8>`].
 ///
-/// Output is written straight into the buffer's spare capacity, reserved once per call.
+/// Output is reserved once per call and written in place, straight into the spare capacity
+/// wherever the engine allows it. What the buffer held before is kept.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::BytesMut;
+/// use grpc_lambda_core::base64::{decode_into, encode_into};
+///
+/// let mut frames = BytesMut::with_capacity(64);
+/// decode_into(b"AAAAAAE=", &mut frames)?;
+/// let mut json = br#"{"isBase64Encoded":true,"body":""#.to_vec();
+/// encode_into(&frames, &mut json);
+/// json.extend_from_slice(br#""}"#);
+/// assert_eq!(json, br#"{"isBase64Encoded":true,"body":"AAAAAAE="}"#);
+/// # Ok::<(), grpc_lambda_core::base64::Base64Error>(())
+/// ```
 pub trait Output: sealed::Sealed {}
 
 impl Output for BytesMut {}
@@ -230,7 +251,9 @@ mod sealed {
 /// what it reports written; `None` from `write` leaves `out` as it was.
 ///
 /// This is the one place output is committed without being zeroed first: an engine that takes
-/// `&mut [MaybeUninit<u8>]` and returns the `&mut [u8]` it initialized.
+/// `&mut [MaybeUninit<u8>]` and returns the `&mut [u8]` it initialized. Zeroing instead was
+/// measured at about a fifth of the work: 18 µs to zero 1 MiB of output against about 90 µs to
+/// encode 1 MiB (every encode takes this path, and every decode of a run under 512 characters).
 fn append_uninit<O: Output>(
     out: &mut O,
     max: usize,
@@ -323,8 +346,9 @@ pub const fn decoded_len_max(len: usize) -> usize {
 pub fn decode_into(input: &[u8], out: &mut impl Output) -> Result<(), Base64Error> {
     let start = out.written();
     let whole = input.len() / 4 * 4;
+    out.reserve_bytes(whole / 4 * 3);
     let (body, tail) = input.split_at(whole);
-    let result = decode_groups(body, 0, out, &mut false).and_then(|()| {
+    let result = decode_groups(body, 0, out, &mut Segments::default()).and_then(|()| {
         scalar::check_partial_group(tail, whole as u64)?;
         match tail.len() {
             0 => Ok(()),
@@ -357,9 +381,9 @@ pub fn decode_into(input: &[u8], out: &mut impl Output) -> Result<(), Base64Erro
 ///
 /// As [`decode_into`].
 pub fn decode(input: &[u8]) -> Result<Bytes, Base64Error> {
-    let mut out = BytesMut::new();
+    let mut out = Vec::new();
     decode_into(input, &mut out)?;
-    Ok(out.freeze())
+    Ok(Bytes::from(out))
 }
 
 /// Encodes `input` as padded base64, appending to `out`, which is reserved once.
@@ -404,60 +428,147 @@ pub fn encode(input: &[u8]) -> Bytes {
 /// ```
 pub fn encode_to_string(input: &[u8], out: &mut String) {
     let mut bytes = core::mem::take(out).into_bytes();
-    let start = bytes.len();
     engine::encode(input, &mut bytes);
-    // The engines only write the alphabet and `=`; the check is over the new text only.
-    *out = match core::str::from_utf8(bytes.get(start..).unwrap_or_default()) {
-        Ok(_) => String::from_utf8(bytes).unwrap_or_default(),
-        Err(_) => String::from_utf8_lossy(&bytes).into_owned(),
-    };
+    // The engines only write the alphabet and `=`, so the check (an ASCII fast path, no copy)
+    // always passes; it keeps `String`'s invariant without trusting them.
+    *out = String::from_utf8(bytes)
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
+}
+
+/// Where gRPC-Web-text segments begin and end, so that their boundaries can be predicted rather
+/// than searched for.
+///
+/// A sender that pads every N bytes of payload (per message, or per flushed buffer) makes every
+/// segment the same length; the next segment is then expected to end where the last one's length
+/// says. One byte checks the guess, and the engine, which refuses padding anywhere but in the
+/// last group, confirms it. Only when the guess fails is the input scanned for `=`: measured on
+/// 1 MiB, the scan alone (93 µs) costs about as much as the decoding (95 µs).
+#[derive(Clone, Copy, Debug, Default)]
+struct Segments {
+    /// Stream offset of the current segment's first character.
+    start: u64,
+    /// Length of the last segment that ended with padding; 0 before the first one.
+    last_len: u64,
+}
+
+impl Segments {
+    /// Where, relative to `offset`, the current segment is expected to end: `None` when nothing
+    /// is known (no segment has ended yet, or this one already ran past the last one's length).
+    #[inline]
+    fn predicted_end(&self, offset: u64) -> Option<u64> {
+        if self.last_len == 0 {
+            return None;
+        }
+        (self.start + self.last_len)
+            .checked_sub(offset)
+            .filter(|&end| end > 0)
+    }
+
+    /// Records that `decoded` was decoded from stream offset `offset`: when its last group is
+    /// padded, a segment ended there.
+    #[inline]
+    fn advance(&mut self, decoded: &[u8], offset: u64) {
+        if decoded.last() == Some(&PAD) {
+            let end = offset + decoded.len() as u64;
+            self.last_len = end - self.start;
+            self.start = end;
+        }
+    }
 }
 
 /// Decodes `input`, whole groups only, appending to `out`; `offset` is the stream offset of
-/// `input[0]`. One engine call when the input holds at most one padded segment; otherwise the
-/// input is cut after each padded group and each segment gets its own call. `segmented` starts
-/// true when the stream already showed several segments (the first call is then skipped), and is
-/// set when this input does.
+/// `input[0]`.
+///
+/// The common case — at most one padded segment, no boundary expected inside — is one call to
+/// base64-simd, written straight into the spare capacity of `out`, for runs too short for the
+/// other engine. Everything else goes through [`decode_segments`].
+#[inline]
 fn decode_groups(
     input: &[u8],
     offset: u64,
     out: &mut impl Output,
-    segmented: &mut bool,
+    segments: &mut Segments,
 ) -> Result<(), Base64Error> {
-    if input.is_empty() || (!*segmented && engine::decode_segment(input, out)) {
+    if input.is_empty() {
         return Ok(());
     }
-    decode_segments(input, offset, out, segmented)
+    let boundary_inside = segments
+        .predicted_end(offset)
+        .is_some_and(|end| end < input.len() as u64);
+    if !boundary_inside && !engine::prefers_wide(input.len()) && engine::decode_uninit(input, out) {
+        segments.advance(input, offset);
+        return Ok(());
+    }
+    decode_segments(input, offset, out, segments)
 }
 
-/// The path taken when the whole run was refused: padding in the middle, or an error.
-#[cold]
-#[inline(never)]
+/// Decodes `input` (whole groups) segment by segment into zeroed room at the end of `out`.
+///
+/// Each step tries, in order: the predicted segment when its last group is padded; the whole
+/// rest when no boundary is predicted inside it (one engine call in the common case); and
+/// otherwise the run up to the group holding the next `=`. A run the engine refuses is handed to
+/// the scalar reference, which names the first bad byte.
 fn decode_segments(
+    input: &[u8],
+    offset: u64,
+    out: &mut impl Output,
+    segments: &mut Segments,
+) -> Result<(), Base64Error> {
+    let start = out.written();
+    let region = out.zero_extend(input.len() / 4 * 3);
+    let result = decode_segments_into(input, offset, region, segments);
+    out.truncate_to(start + result.unwrap_or(0));
+    result.map(drop)
+}
+
+/// [`decode_segments`] into `region`; answers how many bytes were written.
+fn decode_segments_into(
     mut input: &[u8],
     mut offset: u64,
-    out: &mut impl Output,
-    segmented: &mut bool,
-) -> Result<(), Base64Error> {
+    region: &mut [u8],
+    segments: &mut Segments,
+) -> Result<usize, Base64Error> {
+    let mut written = 0;
     while !input.is_empty() {
-        let end = match engine::find_padding(input) {
-            // The group holding the first `=` ends the segment.
-            Some(pad) => (pad / 4 * 4 + 4).min(input.len()),
-            None => input.len(),
+        let target = region.get_mut(written..).unwrap_or_default();
+        let guess = match segments.predicted_end(offset) {
+            Some(end) if end <= input.len() as u64 => {
+                let end = end as usize;
+                // A padded group at the guessed end closes a segment there, unless an earlier
+                // `=` closed one before, which the engine will refuse.
+                input.get(end - 1).filter(|&&byte| byte == PAD).map(|_| end)
+            }
+            _ => Some(input.len()),
         };
-        let (segment, rest) = input.split_at(end);
-        if !rest.is_empty() {
-            *segmented = true;
-        }
-        if !engine::decode_segment(segment, out) {
-            // The reference names the first bad byte. Should it accept what the engine refused,
-            // its output stands: it is the reference.
-            scalar::decode_groups(segment, offset, out)?;
-        }
+        let attempt = guess.and_then(|end| {
+            let run = input.get(..end)?;
+            engine::decode_slice(run, target).map(|len| (end, len))
+        });
+        let (end, len) = match attempt {
+            Some(done) => done,
+            None => {
+                let end = match engine::find_padding(input) {
+                    // The group holding the first `=` ends the segment.
+                    Some(pad) => (pad / 4 * 4 + 4).min(input.len()),
+                    None => input.len(),
+                };
+                let run = input.get(..end).unwrap_or_default();
+                let len = match engine::decode_slice(run, target) {
+                    Some(len) => len,
+                    // The reference names the first bad byte. Should it accept what the engine
+                    // refused, its output stands: it is the reference.
+                    None => scalar::decode_slice(run, offset, target)?,
+                };
+                (end, len)
+            }
+        };
+        let (run, rest) = input.split_at(end);
+        segments.advance(run, offset);
+        written += len;
         offset += end as u64;
         input = rest;
     }
-    Ok(())
+    Ok(written)
 }
 
 /// A streaming base64 decoder: chunks in, bytes out, the unfinished group carried between calls.
@@ -491,11 +602,9 @@ pub struct Decoder {
     pending_len: u8,
     /// Characters consumed since the start of the stream, `pending` included.
     offset: u64,
-    /// Whether the stream has shown padded segments back to back.
-    segmented: bool,
+    /// Where the stream's padded segments begin and end.
+    segments: Segments,
     error: Option<Base64Error>,
-    /// The buffer [`Decoder::decode`] hands out slices of; reused once they are dropped.
-    buf: BytesMut,
 }
 
 impl Decoder {
@@ -509,6 +618,23 @@ impl Decoder {
     /// `out` is reserved once per call. With no unfinished group carried and no padding in the
     /// middle of the chunk, the chunk goes to the engine in one call.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use grpc_lambda_core::base64::Decoder;
+    ///
+    /// // A body arriving in reads that cut groups and padding anywhere, decoded into one buffer.
+    /// let mut decoder = Decoder::new();
+    /// let mut body = BytesMut::with_capacity(16);
+    /// for read in [&b"AAAAAAIIA"[..], b"Q=", b"="] {
+    ///     decoder.decode_chunk(read, &mut body)?;
+    /// }
+    /// decoder.finish()?;
+    /// assert_eq!(body, &b"\0\0\0\0\x02\x08\x01"[..]);
+    /// # Ok::<(), grpc_lambda_core::base64::Base64Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// The first byte that makes the stream invalid, with its offset in the whole stream. `out`
@@ -518,6 +644,7 @@ impl Decoder {
             return Err(error);
         }
         let start = out.written();
+        out.reserve_bytes(self.completed_len(input.len()));
         let result = self.decode_chunk_inner(input, out);
         if let Err(error) = result {
             out.truncate_to(start);
@@ -552,19 +679,16 @@ impl Decoder {
             if let Some(slot) = self.pending.get_mut(pending_len..) {
                 slot.copy_from_slice(head);
             }
-            out.reserve_bytes(decoded_len_max(4 + rest.len()));
             let group = scalar::decode_group(self.pending, group_offset)?;
             out.append(group.as_slice());
-            if group.is_padded() {
-                self.segmented = true;
-            }
+            self.segments.advance(&self.pending, group_offset);
             self.pending_len = 0;
             self.offset += needed as u64;
             input = rest;
         }
         let whole = input.len() / 4 * 4;
         let (body, tail) = input.split_at(whole);
-        decode_groups(body, self.offset, out, &mut self.segmented)?;
+        decode_groups(body, self.offset, out, &mut self.segments)?;
         self.offset += whole as u64;
         if !tail.is_empty() {
             scalar::check_partial_group(tail, self.offset)?;
@@ -579,19 +703,23 @@ impl Decoder {
 
     /// Decodes one chunk into a [`Bytes`] of its own.
     ///
-    /// The bytes are written into a buffer the decoder keeps; once the caller has dropped the
-    /// `Bytes` from the previous call, its memory is reused, so a stream decoded chunk by chunk
-    /// allocates once.
+    /// The output is allocated at its exact size (the groups the chunk completes), so that the
+    /// `Bytes` owns its memory outright: no reference count shared with the decoder, nothing
+    /// copied. Measured against handing out slices of one reused buffer, this was as fast on
+    /// 16 KiB chunks and 8% faster on 1000-byte ones.
     ///
     /// # Errors
     ///
     /// As [`Decoder::decode_chunk`].
     pub fn decode(&mut self, chunk: &[u8]) -> Result<Bytes, Base64Error> {
-        let mut buf = core::mem::take(&mut self.buf);
-        let result = self.decode_chunk(chunk, &mut buf);
-        let decoded = buf.split().freeze();
-        self.buf = buf;
-        result.map(|()| decoded)
+        let mut buf = Vec::with_capacity(self.completed_len(chunk.len()));
+        self.decode_chunk(chunk, &mut buf)?;
+        Ok(Bytes::from(buf))
+    }
+
+    /// The most bytes the groups completed by `len` more characters decode to.
+    fn completed_len(&self, len: usize) -> usize {
+        usize::from(self.pending_len).saturating_add(len) / 4 * 3
     }
 
     /// Ends the stream: fails if it stopped inside a group, and otherwise makes the decoder ready
@@ -624,11 +752,7 @@ impl Decoder {
             self.error = Some(error);
             return Err(error);
         }
-        let buf = core::mem::take(&mut self.buf);
-        *self = Self {
-            buf,
-            ..Self::default()
-        };
+        *self = Self::default();
         Ok(())
     }
 
@@ -665,8 +789,6 @@ impl Decoder {
 pub struct Encoder {
     pending: [u8; 2],
     pending_len: u8,
-    /// The buffer [`Encoder::encode`] hands out slices of; reused once they are dropped.
-    buf: BytesMut,
 }
 
 impl Encoder {
@@ -679,8 +801,26 @@ impl Encoder {
     ///
     /// `out` is reserved once. With nothing carried, the whole groups of the chunk go to the
     /// engine in one call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grpc_lambda_core::base64::{decode, Encoder};
+    ///
+    /// // Each message its own padded segment, as a gRPC-Web-text server may flush them.
+    /// let mut encoder = Encoder::new();
+    /// let mut text = Vec::new();
+    /// for message in [&b"\0\0\0\0\x01\x08"[..], b"\x80\0\0\0\0"] {
+    ///     encoder.encode_chunk(message, &mut text);
+    ///     encoder.finish(&mut text);
+    /// }
+    /// assert_eq!(text, b"AAAAAAEIgAAAAAA=");
+    /// assert_eq!(decode(&text)?, &b"\0\0\0\0\x01\x08\x80\0\0\0\0"[..]);
+    /// # Ok::<(), grpc_lambda_core::base64::Base64Error>(())
+    /// ```
     pub fn encode_chunk(&mut self, mut input: &[u8], out: &mut impl Output) {
         let pending_len = usize::from(self.pending_len);
+        out.reserve_bytes(self.completed_len(input.len()));
         if pending_len > 0 {
             let needed = 3 - pending_len;
             let Some((head, rest)) = input.split_at_checked(needed) else {
@@ -695,7 +835,6 @@ impl Encoder {
                 (_, &[second, third]) => [self.pending[0], second, third],
                 _ => [0; 3],
             };
-            out.reserve_bytes(encoded_len(rest.len()).saturating_add(4));
             out.append(&scalar::encode_group(group));
             self.pending_len = 0;
             input = rest;
@@ -711,14 +850,16 @@ impl Encoder {
         self.pending_len = tail.len() as u8;
     }
 
-    /// Encodes one chunk into a [`Bytes`] of its own, in a buffer reused once the previous
-    /// `Bytes` is dropped.
+    /// Encodes one chunk into a [`Bytes`] of its own, allocated at its exact size.
     pub fn encode(&mut self, chunk: &[u8]) -> Bytes {
-        let mut buf = core::mem::take(&mut self.buf);
+        let mut buf = Vec::with_capacity(self.completed_len(chunk.len()));
         self.encode_chunk(chunk, &mut buf);
-        let encoded = buf.split().freeze();
-        self.buf = buf;
-        encoded
+        Bytes::from(buf)
+    }
+
+    /// The length of the text for the groups completed by `len` more bytes.
+    fn completed_len(&self, len: usize) -> usize {
+        usize::from(self.pending_len).saturating_add(len) / 3 * 4
     }
 
     /// Ends the segment: appends the padded last group, if bytes are carried, and makes the
@@ -736,11 +877,9 @@ impl Encoder {
 
     /// [`Encoder::finish`] into a [`Bytes`] of its own.
     pub fn finish_bytes(&mut self) -> Bytes {
-        let mut buf = core::mem::take(&mut self.buf);
+        let mut buf = Vec::with_capacity(if self.pending_len > 0 { 4 } else { 0 });
         self.finish(&mut buf);
-        let encoded = buf.split().freeze();
-        self.buf = buf;
-        encoded
+        Bytes::from(buf)
     }
 
     /// How many bytes of an unfinished group are carried (0 to 2).
@@ -754,6 +893,7 @@ mod tests {
     use super::*;
     use ::base64::engine::general_purpose::STANDARD;
     use ::base64::Engine as _;
+    use alloc::string::ToString;
     use alloc::vec;
     use proptest::prelude::*;
 
@@ -816,6 +956,51 @@ mod tests {
         let mut out = Vec::new();
         scalar::decode_groups(text, 0, &mut out)?;
         Ok(out)
+    }
+
+    /// Segment lengths chosen so that a guess lands on padding that does not end the segment.
+    #[test]
+    fn a_wrong_prediction_falls_back_to_the_scan() {
+        let long = STANDARD.encode([1u8; 100]); // 136 characters, "==" at the end
+        let short = STANDARD.encode([2u8; 40]); // 56 characters
+        let rest = STANDARD.encode([3u8; 58]); // 80 characters: ends where a 136 guess would
+                                               // After two long segments the guess is 136: it ends on the padding of `rest`, but the
+                                               // run holds the padding of `short` too; the engine refuses it and the scan finds the
+                                               // real end. Then a guess that lands on data, and one past the end of the input.
+        let text = [long.as_str(), &long, &short, &rest, &long, &short].concat();
+        let data = [
+            [1u8; 100].as_slice(),
+            &[1; 100],
+            &[2; 40],
+            &[3; 58],
+            &[1; 100],
+            &[2; 40],
+        ]
+        .concat();
+        assert_eq!(decode(text.as_bytes()).unwrap(), data);
+        for cut in 0..text.len() {
+            assert_eq!(
+                decode_split(text.as_bytes(), &[cut]).unwrap(),
+                data,
+                "{cut}"
+            );
+            assert_eq!(
+                decode_split(text.as_bytes(), &[cut / 2, cut]).unwrap(),
+                data,
+                "{cut}"
+            );
+        }
+        // Damage just before a predicted end is still found at its offset.
+        let mut bad = [long.as_str(), &long, &long].concat().into_bytes();
+        bad[136 * 2 + 130] = b'!';
+        let expected = Err(Base64Error::InvalidByte {
+            offset: 136 * 2 + 130,
+            byte: b'!',
+        });
+        assert_eq!(decode(&bad).map(|b| b.to_vec()), expected);
+        for cut in 0..bad.len() {
+            assert_eq!(decode_split(&bad, &[cut]), expected, "{cut}");
+        }
     }
 
     /// Every way to cut `len` into up to three pieces.
@@ -1051,18 +1236,6 @@ mod tests {
     }
 
     #[test]
-    fn decode_reuses_its_buffer_once_the_output_is_dropped() {
-        let text = STANDARD.encode(vec![7u8; 3 * 4096]);
-        let mut decoder = Decoder::new();
-        let first = decoder.decode(&text.as_bytes()[..8192]).unwrap();
-        let first_ptr = first.as_ptr();
-        drop(first);
-        let second = decoder.decode(&text.as_bytes()[8192..]).unwrap();
-        assert_eq!(second.as_ptr(), first_ptr);
-        assert_eq!(second.len(), 3 * 4096 - 6144);
-    }
-
-    #[test]
     fn one_shot_helpers_append() {
         let mut out = BytesMut::from(&b"x"[..]);
         decode_into(b"Zm9v", &mut out).unwrap();
@@ -1196,6 +1369,26 @@ mod tests {
                 encoder.finish(&mut out);
             }
             prop_assert_eq!(out, text);
+        }
+
+        #[test]
+        fn segments_of_one_length_are_predicted_under_any_chunking(
+            (len, count, odd, cuts) in (0..700usize, 1..24usize, 0..24usize).prop_flat_map(|(len, count, odd)| {
+                let text_len = encoded_len(len) * count + 8;
+                (Just(len), Just(count), Just(odd), cuts_strategy(text_len))
+            })
+        ) {
+            // `count` segments of `len` bytes, one of them (when `odd < count`) a byte longer:
+            // the prediction holds, then fails once, then holds again.
+            let parts: Vec<Vec<u8>> = (0..count)
+                .map(|i| (0..len + usize::from(i == odd)).map(|j| (i * 31 + j * 7) as u8).collect())
+                .collect();
+            let text: Vec<u8> = parts.iter().flat_map(|part| STANDARD.encode(part).into_bytes()).collect();
+            let data: Vec<u8> = parts.concat();
+            let cuts: Vec<usize> = cuts.into_iter().filter(|&cut| cut <= text.len()).collect();
+            prop_assert_eq!(&decode(&text).unwrap()[..], &data[..]);
+            prop_assert_eq!(decode_split(&text, &cuts).unwrap(), &data[..]);
+            prop_assert_eq!(decode_split_bytes(&text, &cuts).unwrap(), &data[..]);
         }
 
         #[test]

@@ -66,11 +66,6 @@ impl Group {
     pub(super) fn as_slice(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or(&[])
     }
-
-    /// Whether the group ended with padding, which closes a gRPC-Web-text segment.
-    pub(super) fn is_padded(&self) -> bool {
-        self.len < 3
-    }
 }
 
 /// Decodes one group whose first byte is at absolute stream offset `offset`.
@@ -160,12 +155,13 @@ pub(super) fn check_partial_group(partial: &[u8], offset: u64) -> Result<(), Bas
     Ok(())
 }
 
-/// Decodes whole groups (`input.len()` a multiple of 4), any number of separately padded
-/// segments, appending to `out`. `offset` is the absolute stream offset of `input[0]`.
+/// Decodes a whole input, any number of separately padded segments, appending to `out`: the
+/// answer every other path is tested against. `offset` is the absolute stream offset of `input[0]`.
 ///
 /// # Errors
 ///
 /// The first invalid byte, as [`decode_group`] names it; `out` then holds the groups before it.
+#[cfg(test)]
 pub(super) fn decode_groups(
     input: &[u8],
     offset: u64,
@@ -188,6 +184,31 @@ pub(super) fn decode_groups(
             leftover: leftover as u8,
         }),
     }
+}
+
+/// Decodes whole groups (`input.len()` a multiple of 4), any number of separately padded
+/// segments, into `target`, which must have room for `input.len() / 4 * 3` bytes; returns how
+/// many were written. `offset` is the absolute stream offset of `input[0]`.
+///
+/// # Errors
+///
+/// The first invalid byte, as [`decode_group`] names it.
+pub(super) fn decode_slice(
+    input: &[u8],
+    offset: u64,
+    target: &mut [u8],
+) -> Result<usize, Base64Error> {
+    let mut written = 0;
+    for (at, group) in (offset..).step_by(4).zip(input.chunks_exact(4)) {
+        let group = <[u8; 4]>::try_from(group).unwrap_or([PAD; 4]);
+        let decoded = decode_group(group, at)?;
+        let bytes = decoded.as_slice();
+        if let Some(slot) = target.get_mut(written..written + bytes.len()) {
+            slot.copy_from_slice(bytes);
+        }
+        written += bytes.len();
+    }
+    Ok(written.min(target.len()))
 }
 
 /// Encodes one whole 3-byte group.

@@ -9,3 +9,23 @@ have() { command -v "$1" >/dev/null 2>&1; }
 if have rustup && ! rustup target list --installed | grep -qx thumbv7em-none-eabihf; then
   rustup target add thumbv7em-none-eabihf
 fi
+
+# The Lambda shim's process test runs the example under `cargo lambda watch`. From PyPI; pip puts
+# it in the Python user base, where the test also looks (or set CARGO_LAMBDA to its path).
+cargo_lambda_bin="$(python3 -m site --user-base)/bin/cargo-lambda"
+if ! have cargo-lambda && [ ! -x "$cargo_lambda_bin" ]; then
+  python3 -m pip install --user --disable-pip-version-check --no-warn-script-location --quiet \
+    "cargo-lambda==${CARGO_LAMBDA_VERSION:-1.9.2}"
+fi
+
+# The proxy's end-to-end suite runs again with Python's grpcio (an independent gRPC
+# implementation), and its load script uses h2load (Debian package nghttp2-client).
+if ! python3 -c "import grpc" >/dev/null 2>&1; then
+  python3 -m pip install --user --disable-pip-version-check --no-warn-script-location --quiet \
+    "grpcio==${GRPCIO_VERSION:-1.76.0}"
+fi
+if ! have h2load && have apt-get; then
+  sudo_cmd=""
+  if [ "$(id -u)" != "0" ] && have sudo; then sudo_cmd="sudo"; fi
+  $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq nghttp2-client >/dev/null
+fi

@@ -1,0 +1,186 @@
+//! Everything that can go wrong in a call, and the one mapping from it to a gRPC status.
+
+use std::fmt;
+use std::time::Duration;
+
+use grpc_lambda_core::base64::Base64Error;
+use grpc_lambda_core::metadata::TimeoutError;
+use grpc_lambda_core::{Code, DecodeError, EncodeError, Status};
+
+use crate::deadline::Deadline;
+use crate::event::Source;
+
+/// Why a call did not reach its handler, or its answer could not be sent as it was.
+///
+/// Each variant becomes a gRPC status with [`Error::to_status`]; the message is the `Display`
+/// text, written for the person reading the client's error.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The event said `isBase64Encoded` but its body is not base64.
+    EventBase64(Base64Error),
+    /// A gRPC-Web-text body that is not base64.
+    WebTextBase64(Base64Error),
+    /// The body is not a sequence of well-formed frames, or a frame is over the message limit.
+    Frame(DecodeError),
+    /// The request carries a gRPC-Web trailer frame, which only responses may carry.
+    TrailersInRequest,
+    /// A compressed message under a `grpc-encoding` this function does not decode.
+    UnsupportedEncoding {
+        /// The `grpc-encoding` of the request, `identity` when none was named.
+        encoding: String,
+    },
+    /// A compressed message that does not decompress, or decompresses past the limit.
+    Decompress(String),
+    /// `grpc-timeout` cannot be read.
+    InvalidTimeout(TimeoutError),
+    /// A message of the response is over the limit.
+    Encode(EncodeError),
+    /// The response would not fit in what the front door accepts from a Lambda function.
+    ResponseTooLarge {
+        /// Bytes of response JSON it would take.
+        len: usize,
+        /// The front door's limit.
+        limit: usize,
+        /// The front door.
+        source: Source,
+    },
+    /// The call ran out of time.
+    DeadlineExceeded(Deadline),
+    /// The service failed instead of answering (a `tower::Service` error, or its body's).
+    Service(String),
+    /// The handler panicked.
+    Panic(String),
+    /// The service answered with an HTTP response that is not gRPC.
+    NotGrpc {
+        /// The HTTP status of the service's response.
+        status: u16,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::EventBase64(err) => write!(
+                f,
+                "the request body is marked isBase64Encoded but is not base64: {err}"
+            ),
+            Error::WebTextBase64(err) => write!(f, "the grpc-web-text request body is not base64: {err}"),
+            Error::Frame(DecodeError::MessageTooLarge { len, max, offset }) => write!(
+                f,
+                "request message of {len} bytes (frame at byte {offset}) is larger than the limit of {max} bytes"
+            ),
+            Error::Frame(err) => write!(
+                f,
+                "the request body is not a sequence of length-prefixed gRPC messages: {err}"
+            ),
+            Error::TrailersInRequest => f.write_str(
+                "the request carries a gRPC-Web trailer frame (flag 0x80), which only responses may carry",
+            ),
+            Error::UnsupportedEncoding { encoding } => write!(
+                f,
+                "the request message is compressed with grpc-encoding {encoding:?}, which this function does not decode"
+            ),
+            Error::Decompress(err) => write!(f, "the compressed request message does not decompress: {err}"),
+            Error::InvalidTimeout(err) => write!(f, "malformed grpc-timeout: {err}"),
+            Error::Encode(EncodeError::MessageTooLarge { len, max }) => write!(
+                f,
+                "response message of {len} bytes is larger than the limit of {max} bytes"
+            ),
+            Error::Encode(err) => write!(f, "the response message cannot be framed: {err}"),
+            Error::ResponseTooLarge { len, limit, source } => write!(
+                f,
+                "the response would take {len} bytes of Lambda response JSON (base64 included), over the \
+                 {source}'s limit of {limit} bytes for a Lambda function's response"
+            ),
+            Error::DeadlineExceeded(deadline) => write!(f, "{deadline}"),
+            Error::Service(err) => write!(f, "the service failed: {err}"),
+            Error::Panic(reason) => write!(f, "the handler panicked: {reason}"),
+            Error::NotGrpc { status } => write!(
+                f,
+                "the service answered HTTP {status} without a grpc-status"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Error {
+    /// The gRPC code for this error.
+    ///
+    /// Malformed input is `INTERNAL` (PROTOCOL-HTTP2.md: protocol errors), sizes over a limit are
+    /// `RESOURCE_EXHAUSTED`, unsupported compression `UNIMPLEMENTED`, a service that answers
+    /// without a status gets the code its HTTP status maps to.
+    pub fn code(&self) -> Code {
+        match self {
+            Error::EventBase64(_)
+            | Error::WebTextBase64(_)
+            | Error::TrailersInRequest
+            | Error::Decompress(_)
+            | Error::InvalidTimeout(_)
+            | Error::Encode(_)
+            | Error::Panic(_) => Code::Internal,
+            Error::Frame(DecodeError::MessageTooLarge { .. }) => Code::ResourceExhausted,
+            Error::Frame(_) => Code::Internal,
+            Error::UnsupportedEncoding { .. } => Code::Unimplemented,
+            Error::ResponseTooLarge { .. } => Code::ResourceExhausted,
+            Error::DeadlineExceeded(_) => Code::DeadlineExceeded,
+            Error::Service(_) => Code::Unknown,
+            Error::NotGrpc { status } => Code::from_http_status(*status),
+        }
+    }
+
+    /// The status a client receives for this error.
+    pub fn to_status(&self) -> Status {
+        let code = match self {
+            Error::Encode(EncodeError::MessageTooLarge { .. }) => Code::ResourceExhausted,
+            _ => self.code(),
+        };
+        Status::new(code, self.to_string())
+    }
+}
+
+/// `time` in the unit that reads best in a message: `250ms`, `3.5s`.
+pub(crate) fn human_duration(time: Duration) -> String {
+    if time < Duration::from_secs(1) {
+        format!("{}ms", time.as_millis())
+    } else {
+        format!("{:.3}s", time.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn too_large_names_the_numbers() {
+        let err = Error::Frame(DecodeError::MessageTooLarge {
+            len: 5_000_000,
+            max: 4_194_304,
+            offset: 0,
+        });
+        let status = err.to_status();
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert_eq!(
+            status.message(),
+            "request message of 5000000 bytes (frame at byte 0) is larger than the limit of 4194304 bytes"
+        );
+        let err = Error::ResponseTooLarge {
+            len: 2_000_000,
+            limit: 1_048_576,
+            source: Source::Alb {
+                multi_value_headers: false,
+            },
+        };
+        assert!(err.to_string().contains("2000000 bytes"));
+        assert!(err.to_string().contains("ALB's limit of 1048576 bytes"));
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(human_duration(Duration::from_millis(3500)), "3.500s");
+    }
+}

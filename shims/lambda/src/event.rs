@@ -1,0 +1,1230 @@
+//! Lambda events from every HTTP front door, and the responses each one expects.
+//!
+//! One [`Event`] type deserializes any of them; [`Event::source`] tells which front door sent it,
+//! from the event's own fields, and [`Event::into_request`] turns it into one [`HttpRequest`] with
+//! one small conversion per source. [`EventResponse`] goes back in the shape the request came in.
+//!
+//! | front door | how it is recognised | response shape |
+//! | --- | --- | --- |
+//! | API Gateway REST API (payload 1.0) | `httpMethod`, no `requestContext.elb` | `statusCode`, `headers` or `multiValueHeaders`, `isBase64Encoded` |
+//! | API Gateway HTTP API (payload 2.0) | `version: "2.0"` with `rawPath` | `statusCode`, `headers` (comma-joined), `cookies` |
+//! | Lambda Function URL | as HTTP API, `domainName` under `.lambda-url.` | as HTTP API |
+//! | Application Load Balancer | `requestContext.elb` | adds `statusDescription`; `multiValueHeaders` when the target group sends them |
+//! | VPC Lattice (v1 and v2) | `requestContext.serviceNetworkArn` / `serviceArn`, or `method` without `rawPath` | `statusCode`, `statusDescription`, `headers` |
+//! | the grpc-lambda proxy | `"grpcLambda": 1` | `grpcLambda`, `statusCode`, ordered `headers` pairs |
+//!
+//! # The proxy's event
+//!
+//! The proxy invokes the function directly (Invoke API). Its event carries `"grpcLambda": 1`,
+//! which makes it the proxy's whatever else it holds: grpc-lambda-proxy sends an HTTP API (2.0)
+//! event with `grpcLambda`, `path` and `multiValueHeaders` added (so repeated metadata stays
+//! apart). The smallest event the shim accepts is:
+//!
+//! ```json
+//! {
+//!   "grpcLambda": 1,
+//!   "path": "/api.Prod/Alive",
+//!   "headers": [["content-type", "application/grpc-web+proto"], ["grpc-timeout", "2S"]],
+//!   "body": "AAAAAAYKBHRlc3Q=",
+//!   "isBase64Encoded": true
+//! }
+//! ```
+//!
+//! (`headers` may be pairs, or an object of strings or lists; `multiValueHeaders` wins over
+//! `headers`; the method is POST unless `httpMethod` says otherwise). The answer keeps metadata
+//! order and repeated names exactly, as ordered pairs:
+//!
+//! ```json
+//! {
+//!   "grpcLambda": 1,
+//!   "statusCode": 200,
+//!   "headers": [["content-type", "application/grpc-web+proto"]],
+//!   "body": "AAAAABMKEUhlbGxvLCB3b3JsZC50ZXN0gAAAAA9ncnBjLXN0YXR1czogMA0K",
+//!   "isBase64Encoded": true
+//! }
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+
+use bytes::Bytes;
+use grpc_lambda_core::base64::Base64Error;
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use http::{HeaderMap, Method, StatusCode};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// The value of `grpcLambda` in the proxy's events: the version of that event format.
+pub const PROXY_EVENT_VERSION: u32 = 1;
+
+/// Which front door sent an event, and so which response shape it expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Source {
+    /// API Gateway REST API, payload format 1.0.
+    RestApi {
+        /// The event had `multiValueHeaders`; the response uses them too.
+        multi_value_headers: bool,
+    },
+    /// API Gateway HTTP API, payload format 2.0.
+    HttpApi,
+    /// A Lambda Function URL (payload format 2.0).
+    FunctionUrl,
+    /// An Application Load Balancer target group.
+    Alb {
+        /// Multi-value headers are enabled on the target group; the response must use them.
+        multi_value_headers: bool,
+    },
+    /// A VPC Lattice target group (event version 1 or 2).
+    VpcLattice,
+    /// The grpc-lambda proxy, invoking the function directly.
+    Proxy,
+}
+
+impl Source {
+    /// The largest response, in bytes of response JSON, this front door accepts from a
+    /// buffered (not streamed) function.
+    ///
+    /// Lambda: "6 MB each for request and response (synchronous)", enforced as 6,291,556 bytes of
+    /// payload. ALB: "The maximum size of the response JSON that the Lambda function can send is
+    /// 1 MB."
+    pub const fn response_limit(self) -> usize {
+        match self {
+            Source::Alb { .. } => ALB_RESPONSE_LIMIT,
+            _ => LAMBDA_SYNC_RESPONSE_LIMIT,
+        }
+    }
+
+    /// A short name for messages: `"API Gateway REST API"`, `"ALB"`…
+    pub const fn name(self) -> &'static str {
+        match self {
+            Source::RestApi { .. } => "API Gateway REST API",
+            Source::HttpApi => "API Gateway HTTP API",
+            Source::FunctionUrl => "Lambda Function URL",
+            Source::Alb { .. } => "ALB",
+            Source::VpcLattice => "VPC Lattice",
+            Source::Proxy => "grpc-lambda proxy",
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Lambda's synchronous invocation payload limit, in bytes ("6 MB"; the exact figure Lambda
+/// reports when it refuses a response).
+pub const LAMBDA_SYNC_RESPONSE_LIMIT: usize = 6_291_556;
+
+/// The ALB's limit on a Lambda target's response JSON ("1 MB").
+pub const ALB_RESPONSE_LIMIT: usize = 1_048_576;
+
+/// An event that is not an HTTP event from any front door this crate knows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventError {
+    /// None of the fields that identify a front door are present.
+    UnknownShape,
+    /// The event names no HTTP method.
+    MissingMethod {
+        /// The front door the event looked like.
+        source: Source,
+    },
+}
+
+impl fmt::Display for EventError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventError::UnknownShape => f.write_str(
+                "the event is not an HTTP event from API Gateway (REST or HTTP API), a Function URL, \
+                 an ALB, VPC Lattice or the grpc-lambda proxy: it has none of httpMethod, \
+                 version 2.0 with rawPath, requestContext.elb, method, grpcLambda",
+            ),
+            EventError::MissingMethod { source } => {
+                write!(f, "the {source} event names no HTTP method")
+            }
+        }
+    }
+}
+
+impl std::error::Error for EventError {}
+
+/// Any HTTP event a Lambda function can receive, deserialized once.
+///
+/// Fields are the union of every front door's; those a source does not send stay empty. The
+/// deserializer reads strings in place where the JSON allows it: a base64 body is decoded
+/// straight from the event text into the one buffer the call uses, and headers go straight into
+/// a [`HeaderMap`].
+///
+/// # Examples
+///
+/// ```
+/// use grpc_lambda::event::{Event, EventBody, Source};
+///
+/// let event: Event = serde_json::from_str(r#"{
+///     "version": "2.0", "rawPath": "/api.Prod/Alive",
+///     "headers": {"content-type": "application/grpc-web+proto"},
+///     "requestContext": {"http": {"method": "POST"}},
+///     "body": "AAAAAAA=", "isBase64Encoded": true
+/// }"#)?;
+/// assert_eq!(event.source()?, Source::HttpApi);
+/// assert_eq!(event.body, EventBody::Binary(bytes::Bytes::from_static(b"\0\0\0\0\0")));
+/// let request = event.into_request()?;
+/// assert_eq!(request.path, "/api.Prod/Alive");
+/// assert_eq!(request.headers["content-type"], "application/grpc-web+proto");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Event {
+    /// The proxy's event format version (proxy only).
+    pub grpc_lambda: Option<u32>,
+    /// REST API and ALB method (`httpMethod`).
+    pub http_method: Option<Method>,
+    /// VPC Lattice method (`method`).
+    pub method: Option<Method>,
+    /// REST API, ALB, VPC Lattice and proxy path.
+    pub path: Option<String>,
+    /// HTTP API and Function URL path (`rawPath`).
+    pub raw_path: Option<String>,
+    /// `headers`: single values (REST API, HTTP API, ALB), lists (VPC Lattice) or ordered pairs
+    /// (proxy), names lowercase.
+    pub headers: Option<HeaderMap>,
+    /// `multiValueHeaders` (REST API, ALB with multi-value headers enabled).
+    pub multi_value_headers: Option<HeaderMap>,
+    /// HTTP API and Function URL cookies, taken out of the `cookie` header.
+    pub cookies: Option<Vec<String>>,
+    /// The body, decoded from base64 when the event says `isBase64Encoded`.
+    pub body: EventBody,
+    /// The parts of `requestContext` that identify the source.
+    pub request_context: Option<RequestContext>,
+}
+
+/// What `requestContext` tells about the front door.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestContext {
+    /// `elb` is present: an ALB event.
+    pub elb: bool,
+    /// `http.method` (payload format 2.0).
+    pub http_method: Option<Method>,
+    /// `http` is present (payload format 2.0).
+    pub http: bool,
+    /// `serviceNetworkArn` or `serviceArn` is present: a VPC Lattice event.
+    pub vpc_lattice: bool,
+    /// `domainName` is a Function URL's (`<id>.lambda-url.<region>.on.aws`).
+    pub function_url: bool,
+}
+
+/// A request body as the event carried it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum EventBody {
+    /// No body.
+    #[default]
+    Empty,
+    /// The body's bytes, as text (`isBase64Encoded: false`).
+    Text(String),
+    /// The body, decoded from base64 (`isBase64Encoded: true`).
+    Binary(Bytes),
+    /// The body says `isBase64Encoded` but is not base64.
+    InvalidBase64(Base64Error),
+}
+
+impl EventBody {
+    /// The body from the event's `body` text and `isBase64Encoded`.
+    pub fn from_event(text: &str, is_base64_encoded: bool) -> Self {
+        if text.is_empty() {
+            EventBody::Empty
+        } else if is_base64_encoded {
+            match crate::body::decode_base64(text.as_bytes()) {
+                Ok(bytes) => EventBody::Binary(bytes),
+                Err(err) => EventBody::InvalidBase64(err),
+            }
+        } else {
+            EventBody::Text(text.to_owned())
+        }
+    }
+}
+
+/// A string read in place from the event text when it has no escapes.
+struct Text<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(value)))
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(value.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, value: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(value)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+/// A method name, parsed without an allocation for the standard ones.
+struct MethodField(Method);
+
+impl<'de> Deserialize<'de> for MethodField {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = Text::deserialize(deserializer)?;
+        Method::from_bytes(text.0.as_bytes())
+            .map(MethodField)
+            .map_err(|_| de::Error::invalid_value(de::Unexpected::Str(&text.0), &"an HTTP method"))
+    }
+}
+
+/// Headers in any of the event shapes, straight into a [`HeaderMap`].
+struct Headers(HeaderMap);
+
+impl<'de> Deserialize<'de> for Headers {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(HeadersVisitor)
+    }
+}
+
+/// Appends one header; a name or value HTTP cannot carry is dropped (the front door already
+/// parsed the request, so such an entry cannot come from a well-formed one).
+fn append_header(headers: &mut HeaderMap, name: &str, value: &str) {
+    // `from_bytes` folds upper case: REST API and ALB keep the client's spelling.
+    if let (Ok(name), Ok(value)) = (
+        HeaderName::from_bytes(name.as_bytes()),
+        HeaderValue::from_str(value),
+    ) {
+        headers.append(name, value);
+    }
+}
+
+struct HeadersVisitor;
+
+impl<'de> Visitor<'de> for HeadersVisitor {
+    type Value = Headers;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object of header values or a list of [name, value] pairs")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Headers, A::Error> {
+        let mut headers = HeaderMap::with_capacity(map.size_hint().unwrap_or(16));
+        while let Some(name) = map.next_key::<Text<'de>>()? {
+            map.next_value_seed(HeaderValuesSeed {
+                name: &name.0,
+                headers: &mut headers,
+            })?;
+        }
+        Ok(Headers(headers))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Headers, A::Error> {
+        let mut headers = HeaderMap::with_capacity(seq.size_hint().unwrap_or(16));
+        while let Some((name, value)) = seq.next_element::<(Text<'de>, Text<'de>)>()? {
+            append_header(&mut headers, &name.0, &value.0);
+        }
+        Ok(Headers(headers))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Headers, E> {
+        Ok(Headers(HeaderMap::new()))
+    }
+}
+
+/// The value of one header entry: a string, a list of strings, or `null`.
+struct HeaderValuesSeed<'a> {
+    name: &'a str,
+    headers: &'a mut HeaderMap,
+}
+
+impl<'de> de::DeserializeSeed<'de> for HeaderValuesSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HeaderValuesSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a header value: a string or a list of strings")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<(), E> {
+        append_header(self.headers, self.name, value);
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(value) = seq.next_element::<Text<'de>>()? {
+            append_header(self.headers, self.name, &value.0);
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(EventVisitor)
+    }
+}
+
+struct EventVisitor;
+
+impl<'de> Visitor<'de> for EventVisitor {
+    type Value = Event;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Lambda event object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
+        let mut event = Event::default();
+        // Held in place until `isBase64Encoded` is known, which may come after it.
+        let mut body: Option<Text<'de>> = None;
+        let mut is_base64_encoded = false;
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            match key.0.as_ref() {
+                "grpcLambda" => event.grpc_lambda = map.next_value()?,
+                "httpMethod" => {
+                    event.http_method = map.next_value::<Option<MethodField>>()?.map(|m| m.0)
+                }
+                "method" => event.method = map.next_value::<Option<MethodField>>()?.map(|m| m.0),
+                "path" => {
+                    event.path = map
+                        .next_value::<Option<Text<'de>>>()?
+                        .map(|t| t.0.into_owned())
+                }
+                "rawPath" => {
+                    event.raw_path = map
+                        .next_value::<Option<Text<'de>>>()?
+                        .map(|t| t.0.into_owned())
+                }
+                "headers" => event.headers = map.next_value::<Option<Headers>>()?.map(|h| h.0),
+                "multiValueHeaders" => {
+                    event.multi_value_headers = map.next_value::<Option<Headers>>()?.map(|h| h.0);
+                }
+                "cookies" => event.cookies = map.next_value()?,
+                "body" => body = map.next_value()?,
+                "isBase64Encoded" => {
+                    is_base64_encoded = map.next_value::<Option<bool>>()?.unwrap_or(false)
+                }
+                "requestContext" => event.request_context = map.next_value()?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if let Some(body) = body {
+            event.body = EventBody::from_event(&body.0, is_base64_encoded);
+        }
+        Ok(event)
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestContext {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ContextVisitor;
+        impl<'de> Visitor<'de> for ContextVisitor {
+            type Value = RequestContext;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a requestContext object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RequestContext, A::Error> {
+                let mut context = RequestContext::default();
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    match key.0.as_ref() {
+                        "elb" => context.elb = map.next_value::<Option<IgnoredAny>>()?.is_some(),
+                        "http" => {
+                            let http = map.next_value::<Option<HttpContext>>()?;
+                            context.http = http.is_some();
+                            context.http_method = http.and_then(|h| h.method).map(|m| m.0);
+                        }
+                        "serviceNetworkArn" | "serviceArn" => {
+                            context.vpc_lattice |=
+                                map.next_value::<Option<IgnoredAny>>()?.is_some();
+                        }
+                        "domainName" => {
+                            context.function_url = map
+                                .next_value::<Option<Text<'de>>>()?
+                                .is_some_and(|domain| domain.0.contains(".lambda-url."));
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(context)
+            }
+        }
+        deserializer.deserialize_map(ContextVisitor)
+    }
+}
+
+/// `requestContext.http` of payload format 2.0: only its method is read.
+struct HttpContext {
+    method: Option<MethodField>,
+}
+
+impl<'de> Deserialize<'de> for HttpContext {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct HttpVisitor;
+        impl<'de> Visitor<'de> for HttpVisitor {
+            type Value = HttpContext;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a requestContext.http object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HttpContext, A::Error> {
+                let mut method = None;
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    if key.0 == "method" {
+                        method = map.next_value()?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(HttpContext { method })
+            }
+        }
+        deserializer.deserialize_map(HttpVisitor)
+    }
+}
+
+/// The HTTP request an event carries, the same whatever the front door.
+#[derive(Clone, Debug)]
+pub struct HttpRequest {
+    /// The front door, which decides the response shape.
+    pub source: Source,
+    /// The request method.
+    pub method: Method,
+    /// The request path as the front door gave it (it may carry a stage or base path before
+    /// `/package.Service/Method`).
+    pub path: String,
+    /// Headers, names lowercase, values in event order.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: EventBody,
+}
+
+impl Event {
+    /// Which front door sent this event, from its own fields.
+    ///
+    /// # Errors
+    ///
+    /// [`EventError::UnknownShape`] when the event has none of the identifying fields.
+    pub fn source(&self) -> Result<Source, EventError> {
+        let context = self.request_context.as_ref();
+        let multi_value_headers = self.multi_value_headers.is_some();
+        if self.grpc_lambda.is_some() {
+            return Ok(Source::Proxy);
+        }
+        if context.is_some_and(|c| c.elb) {
+            return Ok(Source::Alb {
+                multi_value_headers,
+            });
+        }
+        let lattice_method =
+            self.method.is_some() && self.raw_path.is_none() && self.http_method.is_none();
+        if context.is_some_and(|c| c.vpc_lattice) || lattice_method {
+            return Ok(Source::VpcLattice);
+        }
+        if self.raw_path.is_some() || context.is_some_and(|c| c.http) {
+            let function_url = context.is_some_and(|c| c.function_url);
+            return Ok(if function_url {
+                Source::FunctionUrl
+            } else {
+                Source::HttpApi
+            });
+        }
+        if self.http_method.is_some() {
+            return Ok(Source::RestApi {
+                multi_value_headers,
+            });
+        }
+        Err(EventError::UnknownShape)
+    }
+
+    /// The HTTP request this event carries.
+    ///
+    /// # Errors
+    ///
+    /// [`EventError`] when the source cannot be told, or the event names no method.
+    pub fn into_request(self) -> Result<HttpRequest, EventError> {
+        let source = self.source()?;
+        match source {
+            Source::RestApi { .. } | Source::Alb { .. } => rest_api_or_alb(self, source),
+            Source::HttpApi | Source::FunctionUrl => http_api(self, source),
+            Source::VpcLattice => vpc_lattice(self),
+            Source::Proxy => Ok(proxy(self)),
+        }
+    }
+
+    /// `multiValueHeaders` when present (a superset of `headers`), else `headers`.
+    fn take_headers(&mut self) -> HeaderMap {
+        self.multi_value_headers
+            .take()
+            .or_else(|| self.headers.take())
+            .unwrap_or_default()
+    }
+}
+
+/// REST API (1.0) and ALB: `httpMethod`, `path`, `headers` / `multiValueHeaders`.
+fn rest_api_or_alb(mut event: Event, source: Source) -> Result<HttpRequest, EventError> {
+    let method = event
+        .http_method
+        .take()
+        .ok_or(EventError::MissingMethod { source })?;
+    Ok(HttpRequest {
+        source,
+        method,
+        path: event.path.take().unwrap_or_default(),
+        headers: event.take_headers(),
+        body: event.body,
+    })
+}
+
+/// HTTP API and Function URL (2.0): `requestContext.http.method`, `rawPath`, `cookies`.
+fn http_api(mut event: Event, source: Source) -> Result<HttpRequest, EventError> {
+    let method = event
+        .request_context
+        .as_mut()
+        .and_then(|c| c.http_method.take())
+        .ok_or(EventError::MissingMethod { source })?;
+    let mut headers = event.take_headers();
+    if let Some(cookies) = event.cookies.take().filter(|c| !c.is_empty()) {
+        if !headers.contains_key(COOKIE) {
+            if let Ok(value) = HeaderValue::from_str(&cookies.join("; ")) {
+                headers.insert(COOKIE, value);
+            }
+        }
+    }
+    Ok(HttpRequest {
+        source,
+        method,
+        path: event.raw_path.take().unwrap_or_default(),
+        headers,
+        body: event.body,
+    })
+}
+
+/// VPC Lattice: `method`, `path`, headers as lists (v2) or strings (v1).
+fn vpc_lattice(mut event: Event) -> Result<HttpRequest, EventError> {
+    let source = Source::VpcLattice;
+    let method = event
+        .method
+        .take()
+        .ok_or(EventError::MissingMethod { source })?;
+    Ok(HttpRequest {
+        source,
+        method,
+        path: event.path.take().unwrap_or_default(),
+        headers: event.take_headers(),
+        body: event.body,
+    })
+}
+
+/// The proxy: a POST unless it says otherwise; ordered header pairs.
+fn proxy(mut event: Event) -> HttpRequest {
+    HttpRequest {
+        source: Source::Proxy,
+        method: event.http_method.take().unwrap_or(Method::POST),
+        path: event.path.take().unwrap_or_default(),
+        headers: event.take_headers(),
+        body: event.body,
+    }
+}
+
+/// The response body, held as the JSON string it is sent as.
+///
+/// Binary bodies are base64-encoded straight into that string, once; it is then written into the
+/// response JSON as it is, with no second pass to escape it.
+///
+/// # Examples
+///
+/// ```
+/// use grpc_lambda::event::ResponseBody;
+///
+/// let body = ResponseBody::base64([&b"\x80\0\0\0\x0fgrpc-status: 0\r\n"[..]]);
+/// assert!(body.is_base64_encoded());
+/// assert_eq!(body.text(), "gAAAAA9ncnBjLXN0YXR1czogMA0K");
+/// assert_eq!(ResponseBody::text_of("a \"quote\"\n").text(), "a \"quote\"\n");
+/// ```
+#[derive(Clone, Debug)]
+pub struct ResponseBody {
+    /// The body field's JSON string literal, quotes included.
+    json: Box<RawValue>,
+    is_base64_encoded: bool,
+}
+
+impl Default for ResponseBody {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
+impl PartialEq for ResponseBody {
+    fn eq(&self, other: &Self) -> bool {
+        self.json.get() == other.json.get() && self.is_base64_encoded == other.is_base64_encoded
+    }
+}
+
+/// `""` as a raw JSON value.
+fn empty_json_string() -> Box<RawValue> {
+    RawValue::from_string("\"\"".to_owned()).unwrap_or_else(|_| RawValue::NULL.to_owned())
+}
+
+impl ResponseBody {
+    /// No body (`"body": ""`).
+    pub fn empty() -> Self {
+        Self {
+            json: empty_json_string(),
+            is_base64_encoded: false,
+        }
+    }
+
+    /// A text body, sent as is (`isBase64Encoded: false`).
+    pub fn text_of(text: &str) -> Self {
+        let json = serde_json::to_string(text)
+            .ok()
+            .and_then(|json| RawValue::from_string(json).ok())
+            .unwrap_or_else(empty_json_string);
+        Self {
+            json,
+            is_base64_encoded: false,
+        }
+    }
+
+    /// The concatenation of `chunks` as a binary body: base64, `isBase64Encoded: true`.
+    pub fn base64<'a>(chunks: impl IntoIterator<Item = &'a [u8]> + Clone) -> Self {
+        Self::encoded(chunks, true)
+    }
+
+    /// The concatenation of `chunks`, base64-encoded, as a text body (`isBase64Encoded:
+    /// false`): a gRPC-Web-text body.
+    pub fn base64_text<'a>(chunks: impl IntoIterator<Item = &'a [u8]> + Clone) -> Self {
+        Self::encoded(chunks, false)
+    }
+
+    fn encoded<'a>(
+        chunks: impl IntoIterator<Item = &'a [u8]> + Clone,
+        is_base64_encoded: bool,
+    ) -> Self {
+        let total = chunks.clone().into_iter().map(<[u8]>::len).sum();
+        let json = crate::body::encode_json_string(chunks, total);
+        let json = RawValue::from_string(json).unwrap_or_else(|_| empty_json_string());
+        Self {
+            json,
+            is_base64_encoded,
+        }
+    }
+
+    /// Whether the body is base64-encoded binary content.
+    pub fn is_base64_encoded(&self) -> bool {
+        self.is_base64_encoded
+    }
+
+    /// The `body` field's text: base64 for binary bodies.
+    pub fn text(&self) -> Cow<'_, str> {
+        let json = self.json.get();
+        // Base64 and plain ASCII need no unescaping: the text is between the quotes.
+        match json.get(1..json.len().saturating_sub(1)) {
+            Some(inner) if !inner.contains('\\') => Cow::Borrowed(inner),
+            _ => serde_json::from_str::<String>(json)
+                .map(Cow::Owned)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The length of the body field's JSON string, quotes included.
+    pub fn json_len(&self) -> usize {
+        self.json.get().len()
+    }
+
+    /// Whether the body is empty.
+    pub fn is_empty(&self) -> bool {
+        self.json.get().len() <= 2
+    }
+}
+
+/// The response to an event, serialized in the shape its [`Source`] expects.
+///
+/// # Examples
+///
+/// ```
+/// use grpc_lambda::event::{EventResponse, ResponseBody, Source};
+///
+/// let mut response = EventResponse::new(Source::Alb { multi_value_headers: false }, http::StatusCode::OK);
+/// response.headers.insert("content-type", "application/grpc-web+proto".parse()?);
+/// response.body = ResponseBody::base64([&b"\x80\0\0\0\x0fgrpc-status: 0\r\n"[..]]);
+/// let json = serde_json::to_value(&response)?;
+/// assert_eq!(json["statusDescription"], "200 OK");
+/// assert_eq!(json["headers"]["content-type"], "application/grpc-web+proto");
+/// assert_eq!(json["body"], "gAAAAA9ncnBjLXN0YXR1czogMA0K");
+/// assert_eq!(json["isBase64Encoded"], true);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct EventResponse {
+    /// The front door the response goes back to.
+    pub source: Source,
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: ResponseBody,
+}
+
+impl EventResponse {
+    /// An empty response with a status, for `source`.
+    pub fn new(source: Source, status: StatusCode) -> Self {
+        Self {
+            source,
+            status,
+            headers: HeaderMap::new(),
+            body: ResponseBody::empty(),
+        }
+    }
+
+    /// The body's bytes once decoded: the base64 decoded, or the text's bytes.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the offset when a base64 body is not valid base64.
+    pub fn decoded_body(&self) -> Result<Vec<u8>, String> {
+        let text = self.body.text();
+        if self.body.is_base64_encoded() {
+            crate::body::decode_base64(text.as_bytes())
+                .map(|b| b.to_vec())
+                .map_err(|err| err.to_string())
+        } else {
+            Ok(text.as_bytes().to_vec())
+        }
+    }
+
+    /// An upper bound of the JSON this response serializes to, without the body, in bytes.
+    pub(crate) fn envelope_len(&self) -> usize {
+        // Field names, punctuation and the status line: under 120 bytes in every shape.
+        let fixed = 120;
+        self.headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 8)
+            .sum::<usize>()
+            + fixed
+    }
+}
+
+fn header_str(value: &HeaderValue) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(value.as_bytes())
+}
+
+/// Headers as one string per name, repeated values joined with `", "` (HTTP's list syntax).
+struct JoinedHeaders<'a>(&'a HeaderMap, bool);
+
+impl Serialize for JoinedHeaders<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let skip_set_cookie = self.1;
+        let mut map = serializer.serialize_map(None)?;
+        for name in self.0.keys() {
+            if skip_set_cookie && name == SET_COOKIE {
+                continue;
+            }
+            let mut values = self.0.get_all(name).iter();
+            let Some(first) = values.next() else { continue };
+            let mut joined = header_str(first).into_owned();
+            for value in values {
+                joined.push_str(", ");
+                joined.push_str(&header_str(value));
+            }
+            map.serialize_entry(name.as_str(), &joined)?;
+        }
+        map.end()
+    }
+}
+
+/// Headers as a list of values per name.
+struct MultiValueHeaders<'a>(&'a HeaderMap);
+
+impl Serialize for MultiValueHeaders<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for name in self.0.keys() {
+            let values: Vec<_> = self.0.get_all(name).iter().map(header_str).collect();
+            map.serialize_entry(name.as_str(), &values)?;
+        }
+        map.end()
+    }
+}
+
+/// Headers as ordered `[name, value]` pairs (the proxy's shape).
+struct HeaderPairs<'a>(&'a HeaderMap);
+
+impl Serialize for HeaderPairs<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for (name, value) in self.0 {
+            seq.serialize_element(&(name.as_str(), header_str(value)))?;
+        }
+        seq.end()
+    }
+}
+
+/// `Set-Cookie` values, which payload format 2.0 sends in `cookies`, not in `headers`.
+struct Cookies<'a>(&'a HeaderMap);
+
+impl Serialize for Cookies<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.get_all(SET_COOKIE).iter().map(header_str))
+    }
+}
+
+/// `"200 OK"`, as ALB and VPC Lattice expect in `statusDescription`.
+fn status_description(status: StatusCode) -> String {
+    format!(
+        "{} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    )
+    .trim_end()
+    .to_owned()
+}
+
+impl Serialize for EventResponse {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let is_base64 = self.body.is_base64_encoded();
+        let body = &*self.body.json;
+        let status = self.status.as_u16();
+        match self.source {
+            Source::RestApi {
+                multi_value_headers,
+            } => {
+                let mut s = serializer.serialize_struct("RestApiResponse", 4)?;
+                s.serialize_field("statusCode", &status)?;
+                if multi_value_headers {
+                    s.serialize_field("multiValueHeaders", &MultiValueHeaders(&self.headers))?;
+                } else {
+                    s.serialize_field("headers", &JoinedHeaders(&self.headers, false))?;
+                }
+                s.serialize_field("body", body)?;
+                s.serialize_field("isBase64Encoded", &is_base64)?;
+                s.end()
+            }
+            Source::HttpApi | Source::FunctionUrl => {
+                let mut s = serializer.serialize_struct("HttpApiResponse", 5)?;
+                s.serialize_field("statusCode", &status)?;
+                s.serialize_field("headers", &JoinedHeaders(&self.headers, true))?;
+                if self.headers.contains_key(SET_COOKIE) {
+                    s.serialize_field("cookies", &Cookies(&self.headers))?;
+                }
+                s.serialize_field("body", body)?;
+                s.serialize_field("isBase64Encoded", &is_base64)?;
+                s.end()
+            }
+            Source::Alb {
+                multi_value_headers,
+            } => {
+                let mut s = serializer.serialize_struct("AlbResponse", 5)?;
+                s.serialize_field("statusCode", &status)?;
+                s.serialize_field("statusDescription", &status_description(self.status))?;
+                if multi_value_headers {
+                    s.serialize_field("multiValueHeaders", &MultiValueHeaders(&self.headers))?;
+                } else {
+                    s.serialize_field("headers", &JoinedHeaders(&self.headers, false))?;
+                }
+                s.serialize_field("body", body)?;
+                s.serialize_field("isBase64Encoded", &is_base64)?;
+                s.end()
+            }
+            Source::VpcLattice => {
+                let mut s = serializer.serialize_struct("VpcLatticeResponse", 5)?;
+                s.serialize_field("statusCode", &status)?;
+                s.serialize_field("statusDescription", &status_description(self.status))?;
+                s.serialize_field("headers", &JoinedHeaders(&self.headers, false))?;
+                s.serialize_field("body", body)?;
+                s.serialize_field("isBase64Encoded", &is_base64)?;
+                s.end()
+            }
+            Source::Proxy => {
+                let mut s = serializer.serialize_struct("ProxyResponse", 5)?;
+                s.serialize_field("grpcLambda", &PROXY_EVENT_VERSION)?;
+                s.serialize_field("statusCode", &status)?;
+                s.serialize_field("headers", &HeaderPairs(&self.headers))?;
+                s.serialize_field("body", body)?;
+                s.serialize_field("isBase64Encoded", &is_base64)?;
+                s.end()
+            }
+        }
+    }
+}
+
+/// Whether a request's `content-type` names a gRPC protocol (used for error answers that come
+/// before the content type was parsed).
+pub(crate) fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Event {
+        let path = format!(
+            "{}/tests/data/aws-events/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn every_fixture_is_recognised() {
+        let cases = [
+            (
+                "alb_multi_value_request.json",
+                Source::Alb {
+                    multi_value_headers: true,
+                },
+            ),
+            (
+                "alb_no_host.json",
+                Source::Alb {
+                    multi_value_headers: false,
+                },
+            ),
+            (
+                "alb_request.json",
+                Source::Alb {
+                    multi_value_headers: false,
+                },
+            ),
+            (
+                "example-alb-lambda-target-request-multivalue-headers.json",
+                Source::Alb {
+                    multi_value_headers: true,
+                },
+            ),
+            (
+                "apigw_multi_value_proxy_request.json",
+                Source::RestApi {
+                    multi_value_headers: true,
+                },
+            ),
+            (
+                "apigw_no_host.json",
+                Source::RestApi {
+                    multi_value_headers: false,
+                },
+            ),
+            (
+                "apigw_proxy_request.json",
+                Source::RestApi {
+                    multi_value_headers: false,
+                },
+            ),
+            (
+                "example-apigw-request.json",
+                Source::RestApi {
+                    multi_value_headers: true,
+                },
+            ),
+            (
+                "example-apigw-sam-rest-request.json",
+                Source::RestApi {
+                    multi_value_headers: true,
+                },
+            ),
+            ("apigw_v2_proxy_request.json", Source::HttpApi),
+            ("apigw_v2_proxy_request_minimal.json", Source::HttpApi),
+            ("apigw_v2_sam_local.json", Source::HttpApi),
+            ("example-apigw-sam-http-request.json", Source::HttpApi),
+            ("example-apigw-v2-request-iam.json", Source::HttpApi),
+            (
+                "example-apigw-v2-request-no-authorizer.json",
+                Source::HttpApi,
+            ),
+            ("lambda_function_url_request.json", Source::FunctionUrl),
+            ("vpc_lattice_v2_request_base64.json", Source::VpcLattice),
+        ];
+        for (name, source) in cases {
+            let event = fixture(name);
+            assert_eq!(event.source(), Ok(source), "{name}");
+            let request = event.into_request().unwrap();
+            assert_eq!(request.source, source);
+        }
+    }
+
+    #[test]
+    fn lattice_headers_mix_strings_and_lists() {
+        let request = fixture("vpc_lattice_v2_request_base64.json")
+            .into_request()
+            .unwrap();
+        assert_eq!(request.method, Method::GET);
+        assert_eq!(request.path, "/health");
+        assert_eq!(request.headers["host"], "www.site.com");
+        let multi: Vec<_> = request.headers.get_all("multi").iter().collect();
+        assert_eq!(multi, ["x", "y"]);
+        assert_eq!(
+            request.body,
+            EventBody::Binary(Bytes::from_static(b"All is good"))
+        );
+    }
+
+    #[test]
+    fn rest_api_header_names_are_folded_and_multi_values_kept() {
+        let request = fixture("alb_multi_value_request.json")
+            .into_request()
+            .unwrap();
+        let cookies: Vec<_> = request.headers.get_all("cookie").iter().collect();
+        assert_eq!(cookies, ["name1=value1", "name2=value2"]);
+        let request = fixture("example-apigw-request.json")
+            .into_request()
+            .unwrap();
+        assert_eq!(request.method, Method::POST);
+        assert_eq!(request.path, "/hello/world");
+        assert_eq!(request.headers["content-type"], "application/json");
+    }
+
+    #[test]
+    fn http_api_cookies_become_a_cookie_header_once() {
+        let request = fixture("apigw_v2_proxy_request.json")
+            .into_request()
+            .unwrap();
+        assert_eq!(request.method, Method::POST);
+        assert_eq!(request.path, "/my/path");
+        assert_eq!(request.headers.get_all(COOKIE).iter().count(), 1);
+        let request = fixture("lambda_function_url_request.json")
+            .into_request()
+            .unwrap();
+        assert_eq!(
+            request.headers.get_all(COOKIE).iter().collect::<Vec<_>>(),
+            ["test=hi"]
+        );
+    }
+
+    #[test]
+    fn an_event_without_a_known_shape_is_an_error() {
+        let event: Event = serde_json::from_str(r#"{"key": "value"}"#).unwrap();
+        assert_eq!(event.source(), Err(EventError::UnknownShape));
+        assert!(event
+            .into_request()
+            .unwrap_err()
+            .to_string()
+            .contains("not an HTTP event"));
+    }
+
+    #[test]
+    fn proxy_event_keeps_header_order() {
+        let event: Event = serde_json::from_str(
+            r#"{"grpcLambda": 1, "path": "/a.B/C", "headers": [["x-a", "1"], ["x-b", "2"], ["x-a", "3"]],
+                "body": "AAAAAAA=", "isBase64Encoded": true}"#,
+        )
+        .unwrap();
+        let request = event.into_request().unwrap();
+        assert_eq!(request.source, Source::Proxy);
+        assert_eq!(request.method, Method::POST);
+        assert_eq!(
+            request.headers.get_all("x-a").iter().collect::<Vec<_>>(),
+            ["1", "3"]
+        );
+    }
+
+    #[test]
+    fn the_proxys_http_api_shaped_event_is_the_proxy_source() {
+        // What grpc-lambda-proxy sends: a payload 2.0 event plus `grpcLambda`, `path` and
+        // `multiValueHeaders`, which keep repeated metadata apart.
+        let event: Event = serde_json::from_str(
+            r#"{"version": "2.0", "routeKey": "$default", "rawPath": "/api.Prod/Alive", "rawQueryString": "",
+                "headers": {"content-type": "application/grpc-web+proto", "x-echo": "a,b"},
+                "multiValueHeaders": {"content-type": ["application/grpc-web+proto"], "x-echo": ["a", "b"]},
+                "requestContext": {"http": {"method": "POST", "path": "/api.Prod/Alive", "protocol": "HTTP/2",
+                                   "sourceIp": "127.0.0.1", "userAgent": "grpc-go/1.70"},
+                                   "routeKey": "$default", "stage": "$default", "requestId": "r", "timeEpoch": 0},
+                "grpcLambda": 1, "path": "/api.Prod/Alive",
+                "isBase64Encoded": true, "body": "AAAAAAYKBHRlc3Q="}"#,
+        )
+        .unwrap();
+        let request = event.into_request().unwrap();
+        assert_eq!(request.source, Source::Proxy);
+        assert_eq!(request.method, Method::POST);
+        assert_eq!(request.path, "/api.Prod/Alive");
+        assert_eq!(
+            request.headers.get_all("x-echo").iter().collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert_eq!(
+            request.body,
+            EventBody::Binary(Bytes::from_static(b"\0\0\0\0\x06\x0a\x04test"))
+        );
+    }
+
+    #[test]
+    fn response_shapes() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/grpc-web+proto"),
+        );
+        headers.append("x-echo", HeaderValue::from_static("a"));
+        headers.append("x-echo", HeaderValue::from_static("b"));
+        let response = |source| EventResponse {
+            source,
+            status: StatusCode::OK,
+            headers: headers.clone(),
+            body: ResponseBody::base64([&b"\0\0\0"[..]]),
+        };
+        let json = serde_json::to_value(response(Source::RestApi {
+            multi_value_headers: true,
+        }))
+        .unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"statusCode": 200, "multiValueHeaders": {"content-type": ["application/grpc-web+proto"],
+                "x-echo": ["a", "b"]}, "body": "AAAA", "isBase64Encoded": true})
+        );
+        let json = serde_json::to_value(response(Source::RestApi {
+            multi_value_headers: false,
+        }))
+        .unwrap();
+        assert_eq!(json["headers"]["x-echo"], "a, b");
+        let json = serde_json::to_value(response(Source::Alb {
+            multi_value_headers: false,
+        }))
+        .unwrap();
+        assert_eq!(json["statusDescription"], "200 OK");
+        let json = serde_json::to_value(response(Source::Proxy)).unwrap();
+        assert_eq!(
+            json["headers"],
+            serde_json::json!([
+                ["content-type", "application/grpc-web+proto"],
+                ["x-echo", "a"],
+                ["x-echo", "b"]
+            ])
+        );
+        assert_eq!(json["grpcLambda"], 1);
+        let mut with_cookie = response(Source::HttpApi);
+        with_cookie
+            .headers
+            .append(SET_COOKIE, HeaderValue::from_static("a=1"));
+        let json = serde_json::to_value(with_cookie).unwrap();
+        assert_eq!(json["cookies"], serde_json::json!(["a=1"]));
+        assert!(json["headers"].get("set-cookie").is_none());
+    }
+}

@@ -1,0 +1,573 @@
+//! Serve gRPC and gRPC-Web from an AWS Lambda function, behind every AWS front door.
+//!
+//! One line turns a tonic service into a Lambda function that answers through API Gateway (REST
+//! and HTTP APIs), a Function URL, an Application Load Balancer, VPC Lattice, or the
+//! grpc-lambda proxy:
+//!
+//! ```no_run
+//! # mod api {
+//! #     #[derive(Clone)] pub struct ProdServer;
+//! #     impl tower_service::Service<http::Request<grpc_lambda::Body>> for ProdServer {
+//! #         type Response = http::Response<grpc_lambda::Body>;
+//! #         type Error = std::convert::Infallible;
+//! #         type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+//! #         fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> { std::task::Poll::Ready(Ok(())) }
+//! #         fn call(&mut self, _: http::Request<grpc_lambda::Body>) -> Self::Future { unimplemented!() }
+//! #     }
+//! # }
+//! # use api::ProdServer;
+//! // `ProdServer` is what tonic generates for `service Prod`.
+//! #[tokio::main]
+//! async fn main() -> Result<(), lambda_runtime::Error> {
+//!     grpc_lambda::run(ProdServer /* ::new(MyProd) */).await
+//! }
+//! ```
+//!
+//! Plain async functions over prost messages work too, with a [`Router`]:
+//!
+//! ```no_run
+//! use grpc_lambda::{Request, Response, Router, Status};
+//!
+//! #[derive(Clone, PartialEq, prost::Message)]
+//! struct AliveRequest { #[prost(string, tag = "1")] message: String }
+//! #[derive(Clone, PartialEq, prost::Message)]
+//! struct AliveResponse { #[prost(string, tag = "1")] message: String }
+//!
+//! async fn alive(request: Request<AliveRequest>) -> Result<Response<AliveResponse>, Status> {
+//!     let message = format!("Hello, world.{}", request.message().message);
+//!     Ok(Response::new(AliveResponse { message }))
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), lambda_runtime::Error> {
+//!     grpc_lambda::run(Router::new().unary("/api.Prod/Alive", alive)).await
+//! }
+//! ```
+//!
+//! # On the wire
+//!
+//! ```text
+//!  client ──▶ front door ──event JSON──▶ Lambda ──▶ grpc-lambda ──▶ your service
+//!              API Gateway v1/v2         body: base64 of           │ event shape detected
+//!              Function URL, ALB,        length-prefixed frames    │ body base64-decoded once,
+//!              VPC Lattice, proxy                                  │ frames sliced, not copied
+//!  client ◀── front door ◀──response JSON── Lambda ◀───────────────┘ frames + trailer frame
+//!                               same shape as the event;             (0x80) base64-encoded once
+//!                               gRPC-Web: trailers inside the body
+//! ```
+//!
+//! - The event shape is detected from the event itself ([`event::Source`]); the answer goes back
+//!   in the same shape (REST API `isBase64Encoded` and headers, ALB `statusDescription`,
+//!   multi-value headers when the request had them).
+//! - The answer is in the caller's protocol: gRPC-Web and gRPC-Web-text carry the status in a
+//!   trailer frame at the end of the body; native gRPC carries it in the headers when the call
+//!   failed before any message (Trailers-Only). A front door cannot send HTTP/2 trailers, so a
+//!   native gRPC client needs the grpc-lambda proxy to see a successful call's status.
+//! - The method is the last two segments of the path, so a REST API stage (`/prod/api.Prod/Alive`)
+//!   or a custom domain's base path needs no configuration.
+//! - The handler runs under `min(grpc-timeout, Lambda time left − safety margin)`; past it the
+//!   call answers `DEADLINE_EXCEEDED` while Lambda still waits for the answer.
+//! - Bad input is a gRPC status naming the problem, never a panic: body not base64 (with the
+//!   offset), malformed frames, a message over the limit (`RESOURCE_EXHAUSTED` with the
+//!   numbers), an answer too large for the front door (6 MB synchronous Lambda, 1 MB ALB).
+//! - Browsers get CORS preflights answered and `grpc-status` / `grpc-message` exposed ([`Cors`]).
+#![deny(missing_docs)]
+#![warn(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+mod body;
+pub mod cors;
+pub mod deadline;
+pub mod error;
+pub mod event;
+mod router;
+mod service;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::BytesMut;
+use grpc_lambda_core::base64::encoded_len;
+use grpc_lambda_core::metadata::{format_timeout, parse_timeout};
+use grpc_lambda_core::{
+    ContentType, FrameDecoder, FrameEncoder, Metadata, Protocol, DEFAULT_MAX_MESSAGE_LEN,
+};
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use http::{HeaderMap, Method, StatusCode};
+
+pub use crate::cors::Cors;
+pub use crate::deadline::{Deadline, DEFAULT_SAFETY_MARGIN};
+pub use crate::error::Error;
+pub use crate::event::{Event, EventResponse, Source};
+pub use crate::router::{Request, Response, Router};
+pub use crate::service::{Body, BoxError, Handler, Trailers};
+pub use grpc_lambda_core::{Code, Status};
+pub use lambda_runtime;
+
+use crate::event::{EventError, HttpRequest, ResponseBody};
+use crate::service::sealed::{Call, Reply};
+
+/// Runs `handler` as the Lambda function: the one line a `main` needs.
+///
+/// `handler` is a tonic-generated server (any `tower::Service` over `http` types) or a
+/// [`Router`]. Defaults: any CORS origin, 4 MiB messages, a 50 ms deadline safety margin; use
+/// [`Shim`] to change them.
+///
+/// # Errors
+///
+/// When the Lambda Runtime API cannot be reached (outside Lambda, without a local emulator).
+pub async fn run<H: Handler>(handler: H) -> Result<(), lambda_runtime::Error> {
+    Shim::new(handler).run().await
+}
+
+/// The shim around a handler, with its settings.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use grpc_lambda::{Cors, Router, Shim};
+///
+/// let shim = Shim::new(Router::new())
+///     .cors(Cors::allow_origins(["https://app.example.com"]))
+///     .max_message_len(8 * 1024 * 1024)
+///     .safety_margin(Duration::from_millis(100));
+/// # let _ = shim;
+/// ```
+#[derive(Debug)]
+pub struct Shim<H> {
+    handler: H,
+    cors: Cors,
+    max_message_len: usize,
+    safety_margin: Duration,
+}
+
+impl<H: Handler> Shim<H> {
+    /// The shim with default settings.
+    pub fn new(handler: H) -> Self {
+        Self {
+            handler,
+            cors: Cors::default(),
+            max_message_len: DEFAULT_MAX_MESSAGE_LEN,
+            safety_margin: DEFAULT_SAFETY_MARGIN,
+        }
+    }
+
+    /// Which browser origins may call (default: any).
+    pub fn cors(mut self, cors: Cors) -> Self {
+        self.cors = cors;
+        self
+    }
+
+    /// The largest request or response message, in bytes (default 4 MiB, gRPC's default).
+    pub fn max_message_len(mut self, len: usize) -> Self {
+        self.max_message_len = len;
+        self
+    }
+
+    /// The time kept back from Lambda's deadline to send the answer (default 50 ms).
+    pub fn safety_margin(mut self, margin: Duration) -> Self {
+        self.safety_margin = margin;
+        self
+    }
+
+    /// Serves Lambda invocations until the process ends.
+    ///
+    /// # Errors
+    ///
+    /// When the Lambda Runtime API cannot be reached.
+    pub async fn run(self) -> Result<(), lambda_runtime::Error> {
+        let shim = Arc::new(self);
+        lambda_runtime::run(lambda_runtime::service_fn(
+            move |event: lambda_runtime::LambdaEvent<Event>| {
+                let shim = Arc::clone(&shim);
+                async move {
+                    shim.handle(event.payload, &event.context)
+                        .await
+                        .map_err(|err| lambda_runtime::Diagnostic {
+                            error_type: "grpc_lambda::UnknownEvent".into(),
+                            error_message: err.to_string(),
+                        })
+                }
+            },
+        ))
+        .await
+    }
+
+    /// One invocation, from the raw event JSON to the raw response JSON, as the Lambda runtime
+    /// does it.
+    ///
+    /// # Errors
+    ///
+    /// A message when the JSON is not an event this crate knows.
+    pub async fn invoke(
+        &self,
+        event_json: &[u8],
+        lambda: &lambda_runtime::Context,
+    ) -> Result<Vec<u8>, String> {
+        let event: Event =
+            serde_json::from_slice(event_json).map_err(|err| format!("event JSON: {err}"))?;
+        let response = self
+            .handle(event, lambda)
+            .await
+            .map_err(|err| err.to_string())?;
+        serde_json::to_vec(&response).map_err(|err| err.to_string())
+    }
+
+    /// One invocation: the event in, the response in the event's shape out.
+    ///
+    /// # Errors
+    ///
+    /// [`EventError`] when the event is not an HTTP event from a known front door; every other
+    /// problem is answered to the caller as a gRPC status.
+    pub async fn handle(
+        &self,
+        event: Event,
+        lambda: &lambda_runtime::Context,
+    ) -> Result<EventResponse, EventError> {
+        let request = event.into_request()?;
+        Ok(self.handle_request(request, lambda).await)
+    }
+
+    async fn handle_request(
+        &self,
+        request: HttpRequest,
+        lambda: &lambda_runtime::Context,
+    ) -> EventResponse {
+        let source = request.source;
+        if request.method == Method::OPTIONS {
+            let (status, headers) = self.cors.preflight(&request.headers);
+            let mut response = EventResponse::new(source, status);
+            response.headers = headers;
+            return response;
+        }
+        let content_type = match event::content_type(&request.headers).map(ContentType::parse) {
+            Some(Ok(content_type)) => content_type,
+            Some(Err(err)) => {
+                return self.http_error(
+                    &request,
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    &err.to_string(),
+                )
+            }
+            None => {
+                let message = "the request has no content-type; gRPC needs application/grpc, \
+                               application/grpc-web or application/grpc-web-text";
+                return self.http_error(&request, StatusCode::UNSUPPORTED_MEDIA_TYPE, message);
+            }
+        };
+        if request.method != Method::POST {
+            let message = format!("gRPC calls are POST requests, not {}", request.method);
+            return self.http_error(&request, StatusCode::METHOD_NOT_ALLOWED, &message);
+        }
+        let mut reply = Reply::new(source, max_body_len(source));
+        let cors_request = self.cors_request_headers(&request.headers);
+        if let Err(err) = self.call(request, content_type, lambda, &mut reply).await {
+            fail(&mut reply, &err);
+        }
+        let mut response = encode_reply(source, content_type, reply);
+        if let Some(request_headers) = cors_request {
+            self.cors.apply(&request_headers, &mut response.headers);
+        }
+        response
+    }
+
+    /// The request's `origin`, kept for the CORS headers of the answer.
+    fn cors_request_headers(&self, headers: &HeaderMap) -> Option<HeaderMap> {
+        let origin = headers.get(http::header::ORIGIN)?;
+        let mut kept = HeaderMap::with_capacity(1);
+        kept.insert(http::header::ORIGIN, origin.clone());
+        Some(kept)
+    }
+
+    async fn call(
+        &self,
+        request: HttpRequest,
+        content_type: ContentType,
+        lambda: &lambda_runtime::Context,
+        reply: &mut Reply,
+    ) -> Result<(), Error> {
+        let HttpRequest {
+            source,
+            path,
+            mut headers,
+            body,
+            ..
+        } = request;
+        let body = body::decode_request(body, content_type.protocol().is_text())?;
+        // Every frame is checked here, whoever decodes the messages; they are kept (slices of
+        // the body, not copies) only for a handler that reads them.
+        let mut decoder = FrameDecoder::with_max_message_len(self.max_message_len);
+        decoder.push(body.clone());
+        let mut frames = Vec::new();
+        let keep_frames = self.handler.reads_frames();
+        while let Some(frame) = decoder.decode().map_err(Error::Frame)? {
+            if frame.is_trailers() {
+                return Err(Error::TrailersInRequest);
+            }
+            if keep_frames {
+                frames.push(frame);
+            }
+        }
+        decoder.finish().map_err(Error::Frame)?;
+        let grpc_timeout = match headers.get("grpc-timeout") {
+            Some(value) => Some(parse_timeout(value.as_bytes()).map_err(Error::InvalidTimeout)?),
+            None => None,
+        };
+        let deadline = Deadline::compute(
+            grpc_timeout,
+            lambda.deadline,
+            SystemTime::now(),
+            self.safety_margin,
+        );
+        let Some(method) = grpc_method(&path) else {
+            let status = Status::new(
+                Code::Unimplemented,
+                format!("path {path:?} does not name a gRPC method (/package.Service/Method)"),
+            );
+            reply.trailers_only = true;
+            reply.finish(&status, Metadata::new());
+            return Ok(());
+        };
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        if let Some(deadline) = deadline {
+            if let Ok(value) = HeaderValue::try_from(format_timeout(deadline.budget).as_str()) {
+                headers.insert(HeaderName::from_static("grpc-timeout"), value);
+            }
+        }
+        let call = Call {
+            path: method.to_owned(),
+            headers,
+            body,
+            frames,
+            deadline,
+            lambda: lambda.clone(),
+            source,
+            max_message_len: self.max_message_len,
+        };
+        let serve = CatchPanic(self.handler.serve(call, reply));
+        match deadline {
+            None => serve.await,
+            Some(deadline) => match tokio::time::timeout(deadline.budget, serve).await {
+                Ok(result) => result,
+                Err(_elapsed) => Err(Error::DeadlineExceeded(deadline)),
+            },
+        }
+    }
+
+    /// An answer for a request that is not a gRPC call at all: an HTTP status, the reason as
+    /// text, and the status a gRPC client would map it to.
+    fn http_error(
+        &self,
+        request: &HttpRequest,
+        status: StatusCode,
+        message: &str,
+    ) -> EventResponse {
+        let mut response = EventResponse::new(request.source, status);
+        response.headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        let grpc_status = Status::new(Code::from_http_status(status.as_u16()), message);
+        service::headers_from_metadata(&grpc_status.to_trailers(), &mut response.headers);
+        response.body = ResponseBody::text_of(&format!("{message}\n"));
+        self.cors.apply(&request.headers, &mut response.headers);
+        response
+    }
+}
+
+/// A handler's future whose panic becomes an `INTERNAL` answer instead of a failed invocation
+/// (which the front door would turn into an opaque 502).
+struct CatchPanic<'a>(service::BoxFuture<'a, Result<(), Error>>);
+
+impl std::future::Future for CatchPanic<'_> {
+    type Output = Result<(), Error>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.as_mut().poll(cx))) {
+            Ok(poll) => poll,
+            Err(panic) => {
+                let reason = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".to_owned());
+                std::task::Poll::Ready(Err(Error::Panic(reason)))
+            }
+        }
+    }
+}
+
+/// `/package.Service/Method` from a path that may carry a stage or base path before it: the
+/// last two segments, the first of them non-empty.
+fn grpc_method(path: &str) -> Option<&str> {
+    let path = path.split_once('?').map_or(path, |(path, _query)| path);
+    let method_start = path.rfind('/')?;
+    let service_start = path.get(..method_start)?.rfind('/')?;
+    let method = path.get(method_start + 1..)?;
+    let service = path.get(service_start + 1..method_start)?;
+    if method.is_empty() || service.is_empty() {
+        return None;
+    }
+    path.get(service_start..)
+}
+
+/// The most body bytes, before base64, a front door's response limit leaves room for, with
+/// 2 KiB kept for the JSON envelope and headers.
+fn max_body_len(source: Source) -> usize {
+    source.response_limit().saturating_sub(2048) / 4 * 3
+}
+
+/// The error for a response of `body_len` bytes before base64.
+pub(crate) fn too_large(source: Source, body_len: usize) -> Error {
+    Error::ResponseTooLarge {
+        len: encoded_len(body_len).saturating_add(2048),
+        limit: source.response_limit(),
+        source,
+    }
+}
+
+/// Ends a call with an error: its status replaces the trailers; a response too large keeps none
+/// of its messages.
+fn fail(reply: &mut Reply, err: &Error) {
+    if matches!(err, Error::ResponseTooLarge { .. }) {
+        reply.chunks.clear();
+        reply.len = 0;
+    }
+    reply.trailers_only = reply.chunks.is_empty();
+    reply.trailers = Some(err.to_status().to_trailers());
+}
+
+/// The reply in the caller's protocol, as the event response.
+fn encode_reply(source: Source, content_type: ContentType, mut reply: Reply) -> EventResponse {
+    let mut response = EventResponse::new(source, StatusCode::OK);
+    let trailers = reply.trailers.take().unwrap_or_else(|| {
+        Status::new(
+            Code::Unknown,
+            "the service ended its response without a grpc-status",
+        )
+        .to_trailers()
+    });
+    response.headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(content_type.response_content_type()),
+    );
+    let web = content_type.protocol().is_web();
+    let mut trailer_frame = BytesMut::new();
+    if web {
+        encode_trailer_frame(&trailers, &mut trailer_frame);
+    }
+    let json_len = response.envelope_len()
+        + header_len(&reply.headers)
+        + encoded_len(reply.len.saturating_add(trailer_frame.len()));
+    let trailers = if json_len > source.response_limit() {
+        // Too large for the front door: no message goes, the status says why.
+        reply.chunks.clear();
+        let status = Error::ResponseTooLarge {
+            len: json_len,
+            limit: source.response_limit(),
+            source,
+        }
+        .to_status();
+        trailer_frame.clear();
+        if web {
+            encode_trailer_frame(&status.to_trailers(), &mut trailer_frame);
+        }
+        status.to_trailers()
+    } else {
+        trailers
+    };
+    extend_headers(&mut response.headers, reply.headers);
+    let chunks = reply.chunks.iter().map(|c| &c[..]);
+    response.body = match content_type.protocol() {
+        Protocol::GrpcWeb => ResponseBody::base64(chunks.chain([&trailer_frame[..]])),
+        Protocol::GrpcWebText => ResponseBody::base64_text(chunks.chain([&trailer_frame[..]])),
+        Protocol::Grpc if reply.chunks.is_empty() => {
+            // Trailers-Only: the status travels in the headers.
+            service::headers_from_metadata(&trailers, &mut response.headers);
+            ResponseBody::empty()
+        }
+        // A front door cannot send HTTP/2 trailers: the messages go, the status cannot.
+        Protocol::Grpc => ResponseBody::base64(chunks),
+    };
+    response
+}
+
+/// The gRPC-Web trailer frame for `trailers`.
+fn encode_trailer_frame(trailers: &Metadata, out: &mut BytesMut) {
+    if FrameEncoder::new().encode_trailers(trailers, out).is_err() {
+        // A trailer block past 4 GiB cannot be framed; the status alone can.
+        out.clear();
+        let status = Status::new(
+            Code::Internal,
+            "the response trailers are too large to frame",
+        );
+        let _ = FrameEncoder::new().encode_trailers(&status.to_trailers(), out);
+    }
+}
+
+fn header_len(headers: &HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 8)
+        .sum()
+}
+
+fn extend_headers(into: &mut HeaderMap, from: HeaderMap) {
+    let mut last = None;
+    for (name, value) in from {
+        if let Some(name) = name {
+            last = Some(name);
+        }
+        if let Some(name) = &last {
+            into.append(name.clone(), value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_method_is_the_last_two_segments() {
+        assert_eq!(grpc_method("/api.Prod/Alive"), Some("/api.Prod/Alive"));
+        assert_eq!(grpc_method("/prod/api.Prod/Alive"), Some("/api.Prod/Alive"));
+        assert_eq!(
+            grpc_method("/base/path/api.Prod/Alive?x=1"),
+            Some("/api.Prod/Alive")
+        );
+        assert_eq!(grpc_method("/Alive"), None);
+        assert_eq!(grpc_method("/api.Prod/"), None);
+        assert_eq!(grpc_method("//Alive"), None);
+        assert_eq!(grpc_method(""), None);
+    }
+
+    #[test]
+    fn body_room_leaves_space_for_base64() {
+        assert!(
+            encoded_len(max_body_len(Source::HttpApi)) + 2048 <= event::LAMBDA_SYNC_RESPONSE_LIMIT
+        );
+        let alb = Source::Alb {
+            multi_value_headers: false,
+        };
+        assert!(encoded_len(max_body_len(alb)) + 2048 <= event::ALB_RESPONSE_LIMIT);
+    }
+}

@@ -1,0 +1,403 @@
+//! What the shim calls: any `tower::Service` over `http` types (every tonic-generated server,
+//! `tonic::service::Routes`), or a [`Router`](crate::Router) of plain async functions.
+
+use std::convert::Infallible;
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
+use std::task::{Context as TaskContext, Poll};
+
+use bytes::{Buf, Bytes};
+use grpc_lambda_core::{Frame, Metadata, Status};
+use std::sync::{Arc, Mutex};
+
+use http::header::{
+    HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING,
+};
+use http::{StatusCode, Version};
+use http_body::{Frame as BodyFrame, SizeHint};
+use http_body_util::BodyExt;
+use tower_service::Service;
+
+use crate::deadline::Deadline;
+use crate::error::Error;
+use crate::event::Source;
+
+/// A boxed error, as `tower` and `http-body` report them.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A future the shim can hold across an invocation.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The request body a `tower::Service` receives: the whole decoded gRPC body, in one chunk.
+///
+/// The bytes are the buffer the event body was decoded into; handing them over is a reference
+/// count, not a copy.
+#[derive(Debug, Default)]
+pub struct Body {
+    data: Option<Bytes>,
+}
+
+impl Body {
+    /// A body of these bytes.
+    pub fn new(data: Bytes) -> Self {
+        Self {
+            data: (!data.is_empty()).then_some(data),
+        }
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<BodyFrame<Bytes>, Infallible>>> {
+        Poll::Ready(
+            self.get_mut()
+                .data
+                .take()
+                .map(|data| Ok(BodyFrame::data(data))),
+        )
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
+    }
+}
+
+/// Trailing metadata a handler adds to a successful answer, without wrapping its response body.
+///
+/// The shim puts one in the extensions of every request it hands to a `tower::Service`; a tonic
+/// handler reaches it with `request.extensions().get::<grpc_lambda::Trailers>()`. What it holds
+/// when the call ends is sent after the service's own trailers.
+///
+/// # Examples
+///
+/// ```
+/// use grpc_lambda::Trailers;
+///
+/// let trailers = Trailers::default();
+/// trailers.append(http::HeaderName::from_static("x-cost"), http::HeaderValue::from_static("3"));
+/// assert_eq!(trailers.take()["x-cost"], "3");
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Trailers(Arc<Mutex<HeaderMap>>);
+
+impl Trailers {
+    /// Adds a trailer, keeping earlier values of the same name.
+    pub fn append(&self, name: HeaderName, value: HeaderValue) {
+        self.lock().append(name, value);
+    }
+
+    /// Sets a trailer, replacing earlier values of the same name.
+    pub fn insert(&self, name: HeaderName, value: HeaderValue) {
+        self.lock().insert(name, value);
+    }
+
+    /// Takes what was added so far.
+    pub fn take(&self) -> HeaderMap {
+        std::mem::take(&mut *self.lock())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HeaderMap> {
+        // A handler that panicked while holding the lock left a map that is still usable.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Something the shim can serve: a `tower::Service<http::Request<Body>>` answering
+/// `http::Response<B>` (what tonic generates), or a [`Router`](crate::Router).
+///
+/// Implemented for every such service that is `Clone + Send + Sync + 'static`; a clone serves
+/// each call, as with tonic's own server.
+pub trait Handler: sealed::Serve + Send + Sync + 'static {}
+
+impl<T: sealed::Serve + Send + Sync + 'static> Handler for T {}
+
+pub(crate) mod sealed {
+    use super::*;
+
+    /// The call as the shim hands it to a handler.
+    pub struct Call {
+        /// `/package.Service/Method`.
+        pub path: String,
+        /// Request metadata; `content-type` is `application/grpc`.
+        pub headers: HeaderMap,
+        /// The decoded body: the frames back to back.
+        pub body: Bytes,
+        /// The body's message frames, slices of `body`, when the handler
+        /// [reads frames](Serve::reads_frames); empty otherwise.
+        pub frames: Vec<Frame>,
+        /// The deadline the call runs under.
+        pub deadline: Option<Deadline>,
+        /// The invocation's Lambda context.
+        pub lambda: lambda_runtime::Context,
+        /// The front door.
+        pub source: Source,
+        /// The message limit, for handlers that decode or encode messages themselves.
+        pub max_message_len: usize,
+    }
+
+    /// The answer as it builds up: it outlives the handler's future, so that a call stopped at
+    /// its deadline keeps what it had sent.
+    pub struct Reply {
+        /// Initial metadata (no `content-type`).
+        pub headers: HeaderMap,
+        /// Framed response messages, in order.
+        pub chunks: Vec<Bytes>,
+        /// Bytes in `chunks`.
+        pub len: usize,
+        /// The status and trailing metadata, once the handler ended.
+        pub trailers: Option<Metadata>,
+        /// The handler answered Trailers-Only (the status in its headers, no messages).
+        pub trailers_only: bool,
+        /// The most body bytes the front door can take.
+        pub max_len: usize,
+        /// The front door, for the size error.
+        pub source: Source,
+    }
+
+    impl Reply {
+        /// An empty answer bounded by `max_len` body bytes.
+        pub fn new(source: Source, max_len: usize) -> Self {
+            Self {
+                headers: HeaderMap::new(),
+                chunks: Vec::new(),
+                len: 0,
+                trailers: None,
+                trailers_only: false,
+                max_len,
+                source,
+            }
+        }
+
+        /// Appends framed message bytes.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::ResponseTooLarge`] once the body cannot fit in the front door's limit.
+        pub fn push(&mut self, chunk: Bytes) -> Result<(), Error> {
+            self.len = self.len.saturating_add(chunk.len());
+            if self.len > self.max_len {
+                return Err(crate::too_large(self.source, self.len));
+            }
+            if !chunk.is_empty() {
+                self.chunks.push(chunk);
+            }
+            Ok(())
+        }
+
+        /// Ends the answer with `status` and trailing metadata.
+        pub fn finish(&mut self, status: &Status, extra: Metadata) {
+            let mut trailers = status.to_trailers();
+            trailers.extend(extra);
+            self.trailers = Some(trailers);
+        }
+    }
+
+    /// How a handler serves one call.
+    pub trait Serve {
+        /// Serves `call`, writing the answer into `reply` as it is produced.
+        fn serve<'a>(
+            &'a self,
+            call: Call,
+            reply: &'a mut Reply,
+        ) -> BoxFuture<'a, Result<(), Error>>;
+
+        /// Whether the handler reads [`Call::frames`]; a `tower::Service` reads the body.
+        fn reads_frames(&self) -> bool {
+            false
+        }
+    }
+}
+
+use sealed::{Call, Reply};
+
+/// HTTP headers into gRPC metadata, dropping what HTTP carries but metadata cannot.
+pub(crate) fn metadata_from_headers(headers: &HeaderMap) -> Metadata {
+    let mut metadata = Metadata::with_capacity(headers.len());
+    for (name, value) in headers {
+        // Names are already lowercase tokens; one outside gRPC's narrower alphabet is dropped.
+        let _ = metadata.append_bytes(
+            Bytes::copy_from_slice(name.as_str().as_bytes()),
+            Bytes::copy_from_slice(value.as_bytes()),
+        );
+    }
+    metadata
+}
+
+/// gRPC metadata into HTTP headers.
+pub(crate) fn headers_from_metadata(metadata: &Metadata, headers: &mut HeaderMap) {
+    for (name, value) in metadata.iter() {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+}
+
+impl Call {
+    fn into_http_request(self, trailers: Trailers) -> Result<http::Request<Body>, Error> {
+        let mut request = http::Request::new(Body::new(self.body));
+        *request.method_mut() = http::Method::POST;
+        *request.version_mut() = Version::HTTP_2;
+        // The path was checked to be `/service/method`: it parses as a URI path.
+        *request.uri_mut() = http::Uri::try_from(self.path.as_str()).map_err(|err| {
+            Error::Service(format!("path {:?} is not a URI path: {err}", self.path))
+        })?;
+        *request.headers_mut() = self.headers;
+        let extensions = request.extensions_mut();
+        extensions.insert(self.lambda);
+        extensions.insert(self.source);
+        extensions.insert(trailers);
+        if let Some(deadline) = self.deadline {
+            extensions.insert(deadline);
+        }
+        Ok(request)
+    }
+}
+
+/// Takes the headers of a service's response into `reply`.
+fn take_response_headers(
+    status: StatusCode,
+    headers: HeaderMap,
+    reply: &mut Reply,
+) -> Result<(), Error> {
+    // Rebuilt rather than `remove`d from: removal swaps the last entry into the hole, and the
+    // order of metadata is kept as the service wrote it.
+    let framing = [CONTENT_TYPE, CONTENT_LENGTH, TRANSFER_ENCODING];
+    let metadata_len = headers
+        .keys()
+        .filter(|name| !framing.contains(name))
+        .count();
+    if metadata_len == 0 {
+        return if status == StatusCode::OK {
+            Ok(())
+        } else {
+            Err(Error::NotGrpc {
+                status: status.as_u16(),
+            })
+        };
+    }
+    let mut kept = HeaderMap::with_capacity(metadata_len);
+    let mut name = None;
+    for (next, value) in headers {
+        if next.is_some() {
+            name = next;
+        }
+        if let Some(name) = name.as_ref().filter(|name| !framing.contains(name)) {
+            kept.append(name.clone(), value);
+        }
+    }
+    if kept.contains_key(grpc_lambda_core::status::GRPC_STATUS) {
+        // Trailers-Only: the whole header block is the trailers.
+        reply.trailers = Some(metadata_from_headers(&kept));
+        reply.trailers_only = true;
+        return Ok(());
+    }
+    if status != StatusCode::OK {
+        return Err(Error::NotGrpc {
+            status: status.as_u16(),
+        });
+    }
+    reply.headers = kept;
+    Ok(())
+}
+
+impl<S, B> sealed::Serve for S
+where
+    S: Service<http::Request<Body>, Response = http::Response<B>> + Clone + Send + Sync + 'static,
+    S::Future: Send,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    fn serve<'a>(&'a self, call: Call, reply: &'a mut Reply) -> BoxFuture<'a, Result<(), Error>> {
+        let mut service = self.clone();
+        Box::pin(async move {
+            let added_trailers = Trailers::default();
+            let request = call.into_http_request(added_trailers.clone())?;
+            poll_fn(|cx| service.poll_ready(cx))
+                .await
+                .map_err(|err| Error::Service(err.into().to_string()))?;
+            let response = service
+                .call(request)
+                .await
+                .map_err(|err| Error::Service(err.into().to_string()))?;
+            let (parts, body) = response.into_parts();
+            take_response_headers(parts.status, parts.headers, reply)?;
+            let mut body = pin!(body);
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|err| Error::Service(err.into().to_string()))?;
+                match frame.into_data() {
+                    Ok(mut data) => {
+                        // Bytes (tonic's data) come out without a copy.
+                        let len = data.remaining();
+                        reply.push(data.copy_to_bytes(len))?;
+                    }
+                    Err(frame) => {
+                        if let Ok(trailers) = frame.into_trailers() {
+                            let mut metadata = reply.trailers.take().unwrap_or_default();
+                            metadata.extend(metadata_from_headers(&trailers));
+                            reply.trailers = Some(metadata);
+                        }
+                    }
+                }
+            }
+            let added = added_trailers.take();
+            if !added.is_empty() {
+                let mut metadata = reply.trailers.take().unwrap_or_default();
+                metadata.extend(metadata_from_headers(&added));
+                reply.trailers = Some(metadata);
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_yields_its_bytes_once() {
+        let body = Body::new(Bytes::from_static(b"abc"));
+        assert_eq!(http_body::Body::size_hint(&body).exact(), Some(3));
+        let collected = futures_executor(body);
+        assert_eq!(collected, Bytes::from_static(b"abc"));
+    }
+
+    fn futures_executor(body: Body) -> Bytes {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async { body.collect().await.unwrap().to_bytes() })
+    }
+
+    #[test]
+    fn headers_and_metadata_round_trip() {
+        let mut headers = HeaderMap::new();
+        headers.append("x-a", HeaderValue::from_static("1"));
+        headers.append("x-a", HeaderValue::from_static("2"));
+        headers.append("x-b-bin", HeaderValue::from_static("AQI"));
+        let metadata = metadata_from_headers(&headers);
+        assert_eq!(
+            metadata.get_all("x-a").collect::<Vec<_>>(),
+            [&b"1"[..], b"2"]
+        );
+        let mut back = HeaderMap::new();
+        headers_from_metadata(&metadata, &mut back);
+        assert_eq!(back, headers);
+    }
+}

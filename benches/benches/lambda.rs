@@ -1,0 +1,39 @@
+//! P5, the Lambda shim: one whole invocation, event JSON in → response JSON out, for the example
+//! service at 1 KiB and 1 MiB messages; ours and `lambda_http` + `tonic-web` in the same group,
+//! on the same event.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use grpc_lambda_benches::lambda::{check, event, LambdaHttpTonicWeb, Ours, SIZES};
+use std::time::Duration;
+
+fn invocation(c: &mut Criterion) {
+    let ours = Ours::default();
+    let anchor = LambdaHttpTonicWeb::default();
+    let mut group = c.benchmark_group("lambda invocation");
+    for len in SIZES {
+        check(len, &ours, &anchor);
+        let event = event(len);
+        let label = if len >= 1 << 20 {
+            format!("{} MiB", len >> 20)
+        } else {
+            format!("{} KiB", len >> 10)
+        };
+        group.throughput(Throughput::Bytes(event.len() as u64));
+        group.bench_with_input(BenchmarkId::new("ours", &label), &event, |b, event| {
+            b.iter(|| ours.invoke(event))
+        });
+        group.bench_with_input(
+            BenchmarkId::new("lambda_http + tonic-web", &label),
+            &event,
+            |b, event| b.iter(|| anchor.invoke(event)),
+        );
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(3));
+    targets = invocation
+}
+criterion_main!(benches);

@@ -1,0 +1,57 @@
+//! Paired-run ratios of ours against the anchors, one line per goal:
+//!
+//! ```text
+//! cargo run --release -p grpc-lambda-benches --bin perf-report [-- --quick] [base64|frames|lambda…]
+//! ```
+//!
+//! Each line reads `P<n> <what> : <ratio> (goal <= <goal>)` (or `>=` where ours must be that many
+//! times faster); the exit status is 1 when a goal is
+//! missed.
+
+use grpc_lambda_benches::{base64, frames, lambda, Line, Settings};
+
+/// One area of the report: its lines, measured with the given settings.
+type Area = fn(&Settings) -> Vec<Line>;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|arg| arg == "--quick");
+    // Optional area names (base64, frames, lambda) run only those areas.
+    let only: Vec<&str> = args
+        .iter()
+        .filter(|a| !a.starts_with("--"))
+        .map(String::as_str)
+        .collect();
+    let settings = if quick {
+        Settings::quick()
+    } else {
+        Settings::full()
+    };
+    println!(
+        "perf-report ({}: {} paired rounds of ~{} ms samples; medians)",
+        if quick { "quick" } else { "full" },
+        settings.rounds,
+        settings.sample.as_millis()
+    );
+    let mut missed = 0;
+    let areas: [(&str, Area); 3] = [
+        ("base64", base64::report),
+        ("frames", frames::report),
+        ("lambda", lambda::report),
+    ];
+    for (name, area) in areas {
+        if !only.is_empty() && !only.contains(&name) {
+            continue;
+        }
+        for line in area(&settings) {
+            print!("{line}");
+            if !line.met() {
+                missed += 1;
+            }
+        }
+    }
+    if missed > 0 {
+        println!("{missed} goal(s) missed");
+        std::process::exit(1);
+    }
+}

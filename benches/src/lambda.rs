@@ -1,0 +1,208 @@
+//! The Lambda shim: one whole invocation, event JSON in → response JSON out, for the example
+//! service (`api.Prod/Alive`, gRPC-Web, behind an HTTP API), against `lambda_http` + `tonic-web`
+//! serving the same tonic service, on the same event.
+//!
+//! - P5: ours ÷ `lambda_http` + `tonic-web`, at 1 KiB and 1 MiB messages.
+//!
+//! Both sides start from the event's bytes and end with the response's bytes, as the Lambda
+//! runtime hands them over and takes them back; neither includes the Runtime API's HTTP.
+
+use crate::{compare, consume, Line, Op, Settings};
+use bytes::BytesMut;
+use grpc_lambda::lambda_runtime::{Context, LambdaEvent};
+use grpc_lambda::Shim;
+use grpc_lambda_core::{base64, FrameEncoder};
+use grpc_lambda_example_prod::api::prod_server::ProdServer;
+use grpc_lambda_example_prod::api::{AliveRequest, AliveResponse};
+use grpc_lambda_example_prod::ProdService;
+use tower::{Layer, Service, ServiceExt};
+
+/// Message sizes of P5.
+pub const SIZES: [usize; 2] = [1024, 1024 * 1024];
+
+/// `len` printable bytes, the same on every run.
+pub fn message(len: usize) -> String {
+    (0..len)
+        .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+        .collect()
+}
+
+/// An HTTP API (payload 2.0) event calling `/api.Prod/Alive` with gRPC-Web, the body base64 as
+/// API Gateway sends binary bodies.
+pub fn event(len: usize) -> Vec<u8> {
+    let request = AliveRequest {
+        message: message(len),
+    };
+    let mut frames = BytesMut::new();
+    FrameEncoder::with_max_message_len(usize::MAX)
+        .encode_prost(&request, &mut frames)
+        .expect("a frame");
+    let body = String::from_utf8(base64::encode(&frames).to_vec()).expect("base64 is ASCII");
+    serde_json::to_vec(&serde_json::json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/api.Prod/Alive",
+        "rawQueryString": "",
+        "headers": {
+            "accept": "application/grpc-web+proto",
+            "content-type": "application/grpc-web+proto",
+            "host": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+            "x-grpc-web": "1",
+            "x-user-agent": "grpc-web-javascript/0.1",
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abcdef1234",
+            "domainName": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abcdef1234",
+            "http": {
+                "method": "POST",
+                "path": "/api.Prod/Alive",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.1",
+                "userAgent": "grpc-web-javascript/0.1",
+            },
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "10/Mar/2026:00:00:00 +0000",
+            "timeEpoch": 1_773_100_800_000u64,
+        },
+        "body": body,
+        "isBase64Encoded": true,
+    }))
+    .expect("JSON")
+}
+
+/// The message the service answers `event(len)` with.
+pub fn expected_reply(len: usize) -> AliveResponse {
+    AliveResponse {
+        message: format!("Hello, world.{}", message(len)),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+/// Ours: `grpc_lambda::Shim` around the example's tonic server.
+pub struct Ours {
+    runtime: tokio::runtime::Runtime,
+    shim: Shim<ProdServer<ProdService>>,
+    context: Context,
+}
+
+impl Default for Ours {
+    fn default() -> Self {
+        Self {
+            runtime: runtime(),
+            shim: Shim::new(ProdServer::new(ProdService)),
+            context: Context::default(),
+        }
+    }
+}
+
+impl Ours {
+    /// One invocation.
+    pub fn invoke(&self, event: &[u8]) -> Vec<u8> {
+        self.runtime
+            .block_on(self.shim.invoke(event, &self.context))
+            .expect("an answer")
+    }
+}
+
+/// The anchor: `lambda_http`'s adapter around `tonic-web` around the same tonic server.
+pub struct LambdaHttpTonicWeb {
+    runtime: tokio::runtime::Runtime,
+    service: tonic_web::GrpcWebService<ProdServer<ProdService>>,
+    context: Context,
+}
+
+impl Default for LambdaHttpTonicWeb {
+    fn default() -> Self {
+        Self {
+            runtime: runtime(),
+            service: tonic_web::GrpcWebLayer::new().layer(ProdServer::new(ProdService)),
+            context: Context::default(),
+        }
+    }
+}
+
+impl LambdaHttpTonicWeb {
+    /// One invocation, as `lambda_http::run` does it: the event deserialized into its
+    /// `LambdaRequest`, the adapter called, its `LambdaResponse` serialized.
+    pub fn invoke(&self, event: &[u8]) -> Vec<u8> {
+        self.runtime.block_on(async {
+            let request: lambda_http::request::LambdaRequest =
+                serde_json::from_slice(event).expect("an HTTP API event");
+            let mut adapter = lambda_http::Adapter::from(self.service.clone());
+            let adapter = adapter.ready().await.expect("ready");
+            let response = adapter
+                .call(LambdaEvent::new(request, self.context.clone()))
+                .await
+                .expect("an answer");
+            serde_json::to_vec(&response).expect("JSON")
+        })
+    }
+}
+
+/// The gRPC-Web body of a response JSON, base64-decoded, whichever side produced it.
+pub fn response_frames(response: &[u8]) -> Vec<u8> {
+    let json: serde_json::Value = serde_json::from_slice(response).expect("response JSON");
+    let body = json["body"].as_str().expect("a body");
+    base64::decode(body.as_bytes()).expect("base64").to_vec()
+}
+
+/// Checks both sides answer the same message for `event(len)`.
+pub fn check(len: usize, ours: &Ours, anchor: &LambdaHttpTonicWeb) {
+    let event = event(len);
+    let mut expected = BytesMut::new();
+    FrameEncoder::with_max_message_len(usize::MAX)
+        .encode_prost(&expected_reply(len), &mut expected)
+        .expect("a frame");
+    for (side, response) in [
+        ("ours", ours.invoke(&event)),
+        ("lambda_http", anchor.invoke(&event)),
+    ] {
+        let frames = response_frames(&response);
+        assert!(
+            frames.starts_with(&expected),
+            "{side} answers the expected message"
+        );
+    }
+}
+
+/// P5.
+pub fn report(settings: &Settings) -> Vec<Line> {
+    let ours = Ours::default();
+    let anchor = LambdaHttpTonicWeb::default();
+    SIZES
+        .iter()
+        .map(|&len| {
+            check(len, &ours, &anchor);
+            let event = event(len);
+            let comparison = compare(
+                settings,
+                Op::new("ours", || consume(ours.invoke(&event))),
+                vec![Op::new("lambda_http + tonic-web", || {
+                    consume(anchor.invoke(&event))
+                })],
+            );
+            let size = if len >= 1 << 20 {
+                format!("{} MiB", len >> 20)
+            } else {
+                format!("{} KiB", len >> 10)
+            };
+            Line::from_comparison(
+                "P5",
+                format!("shim invocation time, ours ÷ lambda_http+tonic-web, {size}"),
+                0.33,
+                event.len(),
+                &comparison,
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,528 @@
+//! Configuration: command-line flags, and optionally a TOML file (flags win).
+//!
+//! ```toml
+//! listen = "127.0.0.1:50051"
+//! admin = "127.0.0.1:9901"
+//!
+//! [tls]                      # optional: serve HTTPS (ALPN h2 and http/1.1)
+//! cert = "cert.pem"
+//! key = "key.pem"
+//!
+//! [limits]
+//! max_concurrent_streams = 1000
+//! max_header_list_size = 16384
+//! max_request_bytes = 4718592
+//! max_message_bytes = 4718592
+//!
+//! [lambda]
+//! region = "eu-west-1"
+//! endpoint = "http://127.0.0.1:9000"   # cargo lambda watch
+//! h2c = false                          # HTTP/2 prior knowledge to an http:// endpoint
+//!
+//! [[routes]]
+//! match = "api.Prod"         # every method of the service
+//! lambda = "arn:aws:lambda:eu-west-1:123456789012:function:prod:live"
+//!
+//! [[routes]]
+//! match = "/api.Prod/Fail"   # one method
+//! url = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// The default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+
+/// Limits on what a client may send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS` per connection.
+    pub max_concurrent_streams: u32,
+    /// HTTP/2 `SETTINGS_MAX_HEADER_LIST_SIZE` (and the HTTP/1.1 header buffer), bytes.
+    pub max_header_list_size: u32,
+    /// The largest request body, bytes. Lambda's 6 MB event limit, with base64's 4/3, allows
+    /// about 4.5 MiB of messages.
+    pub max_request_bytes: usize,
+    /// The largest single request message, bytes.
+    pub max_message_bytes: usize,
+    /// A deadline for calls that carry none, and a cap on those that do.
+    pub max_timeout: Option<Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_concurrent_streams: 1000,
+            max_header_list_size: 16 * 1024,
+            max_request_bytes: 4608 * 1024,
+            max_message_bytes: 4608 * 1024,
+            max_timeout: None,
+        }
+    }
+}
+
+/// Where a route sends calls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetConfig {
+    /// A Lambda function: name, `name:qualifier` or ARN.
+    Lambda(String),
+    /// An HTTPS front door (API Gateway, a Function URL) spoken to in gRPC-Web.
+    Url(String),
+    /// The function started with `--local-function`.
+    Local,
+}
+
+impl TargetConfig {
+    /// Reads a target: `https://…`/`http://…` (front door), `local`, or a Lambda function.
+    pub fn parse(text: &str) -> TargetConfig {
+        let text = text.trim();
+        if text.starts_with("https://") || text.starts_with("http://") {
+            TargetConfig::Url(text.to_owned())
+        } else if text == "local" {
+            TargetConfig::Local
+        } else {
+            TargetConfig::Lambda(text.strip_prefix("lambda:").unwrap_or(text).to_owned())
+        }
+    }
+}
+
+/// One route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteConfig {
+    /// The pattern ([`crate::route::Pattern::parse`]).
+    pub pattern: String,
+    /// The target.
+    pub target: TargetConfig,
+}
+
+/// The embedded Lambda service and the function process it runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalConfig {
+    /// The command, run with `sh -c`.
+    pub command: String,
+    /// The function's name (`AWS_LAMBDA_FUNCTION_NAME`; invocations for other names are 404).
+    pub function: String,
+    /// The function's timeout, as Lambda's configuration would set it.
+    pub timeout: Duration,
+    /// Function processes (Lambda's concurrency).
+    pub concurrency: usize,
+    /// Invocations that may wait for a free process before Lambda-style throttling.
+    pub max_queue: usize,
+    /// The port of the embedded service (0: any free port).
+    pub port: u16,
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where the proxy listens.
+    pub listen: SocketAddr,
+    /// Where the admin server (metrics, health) listens.
+    pub admin: Option<SocketAddr>,
+    /// Certificate and key files: serve TLS.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Limits.
+    pub limits: Limits,
+    /// Routes, in order.
+    pub routes: Vec<RouteConfig>,
+    /// The Lambda endpoint override.
+    pub lambda_endpoint: Option<String>,
+    /// The AWS region.
+    pub region: Option<String>,
+    /// Speak HTTP/2 with prior knowledge to an `http://` Lambda endpoint (HTTPS endpoints
+    /// negotiate it with ALPN anyway).
+    pub lambda_h2c: bool,
+    /// The embedded function.
+    pub local: Option<LocalConfig>,
+    /// Extra CA files to trust for HTTPS targets.
+    pub ca_files: Vec<PathBuf>,
+    /// One log line per call on stderr.
+    pub log_calls: bool,
+    /// How long calls in flight get to finish after SIGTERM.
+    pub shutdown_grace: Duration,
+}
+
+/// Command-line flags.
+#[derive(Parser, Debug, Default)]
+#[command(
+    name = "grpc-lambda-proxy",
+    version,
+    about = "Native gRPC (HTTP/2, real trailers) and gRPC-Web in, AWS Lambda invocations out"
+)]
+pub struct Args {
+    /// A TOML configuration file (flags override it).
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// Listen address [default: 127.0.0.1:50051].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Admin address: /metrics (Prometheus) and grpc.health.v1.
+    #[arg(long)]
+    pub admin: Option<SocketAddr>,
+    /// A route, `PATTERN=TARGET`: `/pkg.Svc/Method`, `pkg.Svc` or `/` to a function name or ARN,
+    /// `https://front.door/base`, or `local`. Repeatable.
+    #[arg(long = "route", short = 'r')]
+    pub routes: Vec<String>,
+    /// Send every call to this function (same as `--route /=FUNCTION`).
+    #[arg(long)]
+    pub function: Option<String>,
+    /// The Lambda Invoke API endpoint (e.g. `cargo lambda watch`'s http://127.0.0.1:9000).
+    #[arg(long)]
+    pub lambda_endpoint: Option<String>,
+    /// The AWS region (else AWS_REGION, AWS_DEFAULT_REGION, the ARN's, us-east-1).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Speak HTTP/2 with prior knowledge (h2c) to an http:// Lambda endpoint.
+    #[arg(long)]
+    pub lambda_h2c: bool,
+    /// Run this function command locally behind an embedded Lambda Runtime API.
+    #[arg(long)]
+    pub local_function: Option<String>,
+    /// The local function's name [default: function].
+    #[arg(long)]
+    pub local_name: Option<String>,
+    /// The local function's timeout in seconds [default: 30].
+    #[arg(long)]
+    pub local_timeout: Option<f64>,
+    /// Local function processes [default: 1].
+    #[arg(long)]
+    pub local_concurrency: Option<usize>,
+    /// Invocations that may wait for a local process before being throttled [default: 1000].
+    #[arg(long)]
+    pub local_max_queue: Option<usize>,
+    /// The embedded service's port [default: any].
+    #[arg(long)]
+    pub local_port: Option<u16>,
+    /// TLS certificate chain (PEM).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// A CA certificate (PEM) to trust for HTTPS targets. Repeatable.
+    #[arg(long)]
+    pub ca_file: Vec<PathBuf>,
+    /// HTTP/2 concurrent streams per connection [default: 1000].
+    #[arg(long)]
+    pub max_concurrent_streams: Option<u32>,
+    /// Largest header list, bytes [default: 16384].
+    #[arg(long)]
+    pub max_header_list_size: Option<u32>,
+    /// Largest request body, bytes [default: 4718592].
+    #[arg(long)]
+    pub max_request_bytes: Option<usize>,
+    /// Largest request message, bytes [default: 4718592].
+    #[arg(long)]
+    pub max_message_bytes: Option<usize>,
+    /// Deadline for calls without grpc-timeout, and a cap for those with one, seconds.
+    #[arg(long)]
+    pub max_timeout: Option<f64>,
+    /// Seconds calls in flight get to finish after SIGTERM [default: 30].
+    #[arg(long)]
+    pub shutdown_grace: Option<f64>,
+    /// No per-call log lines.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Start without routes (a program embedding the proxy adds its own).
+    #[arg(long, hide = true)]
+    pub no_routes: bool,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    admin: Option<SocketAddr>,
+    tls: Option<FileTls>,
+    #[serde(default)]
+    limits: FileLimits,
+    #[serde(default)]
+    lambda: FileLambda,
+    local: Option<FileLocal>,
+    #[serde(default)]
+    routes: Vec<FileRoute>,
+    #[serde(default)]
+    ca_files: Vec<PathBuf>,
+    log_calls: Option<bool>,
+    shutdown_grace_secs: Option<f64>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileTls {
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    max_concurrent_streams: Option<u32>,
+    max_header_list_size: Option<u32>,
+    max_request_bytes: Option<usize>,
+    max_message_bytes: Option<usize>,
+    max_timeout_secs: Option<f64>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileLambda {
+    endpoint: Option<String>,
+    region: Option<String>,
+    h2c: Option<bool>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileLocal {
+    command: String,
+    function: Option<String>,
+    timeout_secs: Option<f64>,
+    concurrency: Option<usize>,
+    max_queue: Option<usize>,
+    port: Option<u16>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileRoute {
+    #[serde(rename = "match")]
+    pattern: String,
+    lambda: Option<String>,
+    url: Option<String>,
+    #[serde(default)]
+    local: bool,
+}
+
+fn seconds(value: f64, what: &str) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| format!("{what}: {value} is not a number of seconds"))
+}
+
+impl Config {
+    /// The configuration from flags, and the file they name.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the flag, file or key that is wrong.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// use grpc_lambda_proxy::config::{Args, Config, TargetConfig};
+    ///
+    /// let args = Args::parse_from(["grpc-lambda-proxy", "--route", "api.Prod=prod:live"]);
+    /// let config = Config::from_args(args)?;
+    /// assert_eq!(config.routes[0].target, TargetConfig::Lambda("prod:live".into()));
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn from_args(args: Args) -> Result<Config, String> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|err| format!("config file {}: {err}", path.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .map_err(|err| format!("config file {}: {err}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        Config::merge(args, file)
+    }
+
+    /// The configuration from a TOML text alone (no flags).
+    ///
+    /// # Errors
+    ///
+    /// A message naming the key that is wrong.
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        let file = toml::from_str::<FileConfig>(text).map_err(|err| format!("config: {err}"))?;
+        Config::merge(Args::default(), file)
+    }
+
+    fn merge(args: Args, file: FileConfig) -> Result<Config, String> {
+        let defaults = Limits::default();
+        let max_timeout = match args.max_timeout.or(file.limits.max_timeout_secs) {
+            Some(secs) => Some(seconds(secs, "max_timeout")?),
+            None => None,
+        };
+        let limits = Limits {
+            max_concurrent_streams: args
+                .max_concurrent_streams
+                .or(file.limits.max_concurrent_streams)
+                .unwrap_or(defaults.max_concurrent_streams),
+            max_header_list_size: args
+                .max_header_list_size
+                .or(file.limits.max_header_list_size)
+                .unwrap_or(defaults.max_header_list_size),
+            max_request_bytes: args
+                .max_request_bytes
+                .or(file.limits.max_request_bytes)
+                .unwrap_or(defaults.max_request_bytes),
+            max_message_bytes: args
+                .max_message_bytes
+                .or(file.limits.max_message_bytes)
+                .unwrap_or(defaults.max_message_bytes),
+            max_timeout,
+        };
+        let mut routes = Vec::new();
+        for route in file.routes {
+            let target = match (route.lambda, route.url, route.local) {
+                (Some(function), None, false) => TargetConfig::Lambda(function),
+                (None, Some(url), false) => TargetConfig::Url(url),
+                (None, None, true) => TargetConfig::Local,
+                _ => {
+                    return Err(format!(
+                        "route {:?}: give exactly one of lambda = \"…\", url = \"…\", local = true",
+                        route.pattern
+                    ))
+                }
+            };
+            routes.push(RouteConfig {
+                pattern: route.pattern,
+                target,
+            });
+        }
+        for route in &args.routes {
+            let (pattern, target) = route.split_once('=').ok_or_else(|| {
+                format!("--route {route:?}: expected PATTERN=TARGET, e.g. api.Prod=my-function")
+            })?;
+            routes.push(RouteConfig {
+                pattern: pattern.to_owned(),
+                target: TargetConfig::parse(target),
+            });
+        }
+        if let Some(function) = &args.function {
+            routes.push(RouteConfig {
+                pattern: "/".to_owned(),
+                target: TargetConfig::parse(function),
+            });
+        }
+        let local = match (args.local_function, file.local) {
+            (Some(command), file_local) => Some((command, file_local)),
+            (None, Some(file_local)) => Some((file_local.command.clone(), Some(file_local))),
+            (None, None) => None,
+        };
+        let local = match local {
+            Some((command, file_local)) => {
+                let timeout = args
+                    .local_timeout
+                    .or(file_local.as_ref().and_then(|l| l.timeout_secs))
+                    .unwrap_or(30.0);
+                Some(LocalConfig {
+                    command,
+                    function: args
+                        .local_name
+                        .or(file_local.as_ref().and_then(|l| l.function.clone()))
+                        .unwrap_or_else(|| "function".to_owned()),
+                    timeout: seconds(timeout, "local timeout")?,
+                    concurrency: args
+                        .local_concurrency
+                        .or(file_local.as_ref().and_then(|l| l.concurrency))
+                        .unwrap_or(1)
+                        .max(1),
+                    max_queue: args
+                        .local_max_queue
+                        .or(file_local.as_ref().and_then(|l| l.max_queue))
+                        .unwrap_or(1000),
+                    port: args
+                        .local_port
+                        .or(file_local.as_ref().and_then(|l| l.port))
+                        .unwrap_or(0),
+                })
+            }
+            None => None,
+        };
+        if local.is_some() && routes.is_empty() {
+            routes.push(RouteConfig {
+                pattern: "/".to_owned(),
+                target: TargetConfig::Local,
+            });
+        }
+        if local.is_none() && routes.iter().any(|r| r.target == TargetConfig::Local) {
+            return Err("a route targets `local` but no --local-function is given".to_owned());
+        }
+        if routes.is_empty() && !args.no_routes {
+            return Err(
+                "no routes: give --route PATTERN=TARGET, --function NAME, --local-function CMD, \
+                 or [[routes]] in the config file"
+                    .to_owned(),
+            );
+        }
+        let tls = match (args.tls_cert, args.tls_key, file.tls) {
+            (Some(cert), Some(key), _) => Some((cert, key)),
+            (_, _, Some(tls)) => Some((tls.cert, tls.key)),
+            _ => None,
+        };
+        let mut ca_files = file.ca_files;
+        ca_files.extend(args.ca_file);
+        Ok(Config {
+            listen: args.listen.or(file.listen).unwrap_or_else(|| {
+                DEFAULT_LISTEN
+                    .parse()
+                    .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 50051)))
+            }),
+            admin: args.admin.or(file.admin),
+            tls,
+            limits,
+            routes,
+            lambda_endpoint: args.lambda_endpoint.or(file.lambda.endpoint),
+            region: args.region.or(file.lambda.region),
+            lambda_h2c: args.lambda_h2c || file.lambda.h2c.unwrap_or(false),
+            local,
+            ca_files,
+            log_calls: !args.quiet && file.log_calls.unwrap_or(true),
+            shutdown_grace: seconds(
+                args.shutdown_grace
+                    .or(file.shutdown_grace_secs)
+                    .unwrap_or(30.0),
+                "shutdown grace",
+            )?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_and_flags() {
+        let config = Config::from_toml(
+            r#"
+            listen = "127.0.0.1:6000"
+            [limits]
+            max_concurrent_streams = 10
+            [[routes]]
+            match = "api.Prod"
+            lambda = "prod"
+            [[routes]]
+            match = "/api.Prod/Fail"
+            url = "https://example.com/prod"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.listen.port(), 6000);
+        assert_eq!(config.limits.max_concurrent_streams, 10);
+        assert_eq!(config.routes.len(), 2);
+        assert_eq!(
+            config.routes[1].target,
+            TargetConfig::Url("https://example.com/prod".into())
+        );
+        let err = Config::from_toml("[[routes]]\nmatch = \"/\"\n").unwrap_err();
+        assert!(err.contains("exactly one of"), "{err}");
+        let err = Config::from_toml("listen = 5").unwrap_err();
+        assert!(err.contains("listen"), "{err}");
+        let args = Args::parse_from(["p", "--local-function", "./fn", "--local-timeout", "2"]);
+        let config = Config::from_args(args).unwrap();
+        assert_eq!(config.routes[0].target, TargetConfig::Local);
+        assert_eq!(config.local.unwrap().timeout, Duration::from_secs(2));
+        let err = Config::from_args(Args::parse_from(["p"])).unwrap_err();
+        assert!(err.contains("no routes"), "{err}");
+    }
+}

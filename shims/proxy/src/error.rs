@@ -1,0 +1,325 @@
+//! Every way an invocation can fail, and the gRPC status each one becomes.
+//!
+//! This is the one place where the proxy turns errors into statuses. The table, also in the
+//! README:
+//!
+//! | failure | gRPC status | `grpc-message` |
+//! | --- | --- | --- |
+//! | the function raised an error (`X-Amz-Function-Error`) | `UNKNOWN` | `function error <errorType>: <errorMessage>` |
+//! | Lambda throttled the call (HTTP 429, `TooManyRequestsException`) | `UNAVAILABLE` | the reason; retry with backoff |
+//! | the request event is over the 6 MB payload limit | `RESOURCE_EXHAUSTED` | the event's size and the limit |
+//! | the response is over the 6 MB payload limit | `RESOURCE_EXHAUSTED` | Lambda's message, with the sizes |
+//! | the function ran past its configured timeout | `DEADLINE_EXCEEDED` | Lambda's message (`Task timed out after …`) |
+//! | the client's `grpc-timeout` expired | `DEADLINE_EXCEEDED` | the timeout |
+//! | the function does not exist (HTTP 404) | `UNIMPLEMENTED` | the function named |
+//! | the endpoint cannot be reached | `UNAVAILABLE` | the endpoint and the connection error |
+//! | no route for the method | `UNIMPLEMENTED` | the path |
+//! | the function's answer is not a gRPC-Web response | `INTERNAL` | what was wrong |
+//! | another Invoke API error (403, 502…) | from the HTTP status | the error type and message |
+
+use std::fmt;
+use std::time::Duration;
+
+use grpc_lambda_core::{Code, Status};
+
+/// Lambda's synchronous invocation payload limit for requests, in bytes: "6 MB", which the
+/// Invoke API enforces as "Request must be smaller than 6291456 bytes".
+pub const LAMBDA_REQUEST_LIMIT: usize = 6_291_456;
+
+/// Lambda's synchronous invocation payload limit for responses, in bytes: "Response payload size
+/// exceeded maximum allowed payload size (6291556 bytes)".
+pub const LAMBDA_RESPONSE_LIMIT: usize = 6_291_556;
+
+/// A call that could not be completed, for a reason the proxy or Lambda reported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvokeError {
+    /// The function ran and raised an error (an unhandled exception, a crash, an init error).
+    FunctionError {
+        /// Lambda's `errorType` (`Runtime.ExitError`, `Sandbox.Timedout`…).
+        error_type: String,
+        /// Lambda's `errorMessage`.
+        error_message: String,
+    },
+    /// Lambda refused the invocation because the function is at its concurrency limit.
+    Throttled {
+        /// Lambda's reason (`ReservedFunctionConcurrentInvocationLimitExceeded`…) and message.
+        reason: String,
+    },
+    /// The request event is larger than Lambda accepts.
+    RequestTooLarge {
+        /// The event's size in bytes (0 when Lambda did not say).
+        len: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The function's response is larger than Lambda or the proxy accepts.
+    ResponseTooLarge {
+        /// What Lambda or the proxy reported, with the numbers.
+        message: String,
+    },
+    /// The function ran past its configured timeout and was stopped.
+    FunctionTimeout {
+        /// Lambda's message.
+        message: String,
+    },
+    /// The client's `grpc-timeout` expired before the function answered.
+    DeadlineExceeded {
+        /// The client's timeout.
+        timeout: Duration,
+    },
+    /// The function does not exist (or the qualifier does not).
+    FunctionNotFound {
+        /// The function as the route names it.
+        function: String,
+        /// Lambda's message.
+        message: String,
+    },
+    /// The endpoint could not be reached: connection refused, DNS, TLS, a reset.
+    Unreachable {
+        /// The endpoint.
+        endpoint: String,
+        /// The underlying error.
+        error: String,
+    },
+    /// No route matches the method's path.
+    NoRoute {
+        /// The request path.
+        path: String,
+    },
+    /// The function's answer is not a response the proxy can read.
+    InvalidResponse {
+        /// What was wrong.
+        reason: String,
+    },
+    /// The request itself cannot be forwarded (bad `grpc-timeout`, a message over the limit…).
+    InvalidRequest {
+        /// The code to answer with.
+        code: Code,
+        /// What was wrong.
+        reason: String,
+    },
+    /// Any other error answered by the Invoke API or a front door.
+    Upstream {
+        /// The HTTP status.
+        status: u16,
+        /// The error type (`AccessDeniedException`…) or an empty string.
+        error_type: String,
+        /// The message.
+        message: String,
+    },
+    /// The proxy has no usable AWS credentials for a Lambda endpoint.
+    Credentials {
+        /// Where it looked and what failed.
+        reason: String,
+    },
+}
+
+impl InvokeError {
+    /// The gRPC code this failure is answered with (see the module's table).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grpc_lambda_core::Code;
+    /// use grpc_lambda_proxy::error::InvokeError;
+    ///
+    /// let err = InvokeError::RequestTooLarge { len: 7_000_000, limit: 6_291_456 };
+    /// assert_eq!(err.code(), Code::ResourceExhausted);
+    /// assert!(err.to_string().contains("7000000 bytes"));
+    /// ```
+    pub fn code(&self) -> Code {
+        match self {
+            InvokeError::FunctionError { .. } => Code::Unknown,
+            InvokeError::Throttled { .. } | InvokeError::Unreachable { .. } => Code::Unavailable,
+            InvokeError::RequestTooLarge { .. } | InvokeError::ResponseTooLarge { .. } => {
+                Code::ResourceExhausted
+            }
+            InvokeError::FunctionTimeout { .. } | InvokeError::DeadlineExceeded { .. } => {
+                Code::DeadlineExceeded
+            }
+            InvokeError::FunctionNotFound { .. } | InvokeError::NoRoute { .. } => {
+                Code::Unimplemented
+            }
+            InvokeError::InvalidResponse { .. } | InvokeError::Credentials { .. } => Code::Internal,
+            InvokeError::InvalidRequest { code, .. } => *code,
+            InvokeError::Upstream { status, .. } => Code::from_http_status(*status),
+        }
+    }
+
+    /// The status sent to the client: [`InvokeError::code`] and this error's text.
+    pub fn to_status(&self) -> Status {
+        Status::new(self.code(), self.to_string())
+    }
+
+    /// A short label for logs and metrics (`function_error`, `throttled`…).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            InvokeError::FunctionError { .. } => "function_error",
+            InvokeError::Throttled { .. } => "throttled",
+            InvokeError::RequestTooLarge { .. } => "request_too_large",
+            InvokeError::ResponseTooLarge { .. } => "response_too_large",
+            InvokeError::FunctionTimeout { .. } => "function_timeout",
+            InvokeError::DeadlineExceeded { .. } => "deadline_exceeded",
+            InvokeError::FunctionNotFound { .. } => "function_not_found",
+            InvokeError::Unreachable { .. } => "unreachable",
+            InvokeError::NoRoute { .. } => "no_route",
+            InvokeError::InvalidResponse { .. } => "invalid_response",
+            InvokeError::InvalidRequest { .. } => "invalid_request",
+            InvokeError::Upstream { .. } => "upstream",
+            InvokeError::Credentials { .. } => "credentials",
+        }
+    }
+}
+
+impl fmt::Display for InvokeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InvokeError::FunctionError {
+                error_type,
+                error_message,
+            } => write!(f, "function error {error_type}: {error_message}"),
+            InvokeError::Throttled { reason } => write!(
+                f,
+                "Lambda throttled the invocation ({reason}); retry with backoff"
+            ),
+            InvokeError::RequestTooLarge { len, limit } if *len > 0 => write!(
+                f,
+                "the request event is {len} bytes, over Lambda's synchronous payload limit of \
+                 {limit} bytes (a message is base64-encoded in the event: at most about {} \
+                 bytes of messages fit)",
+                limit / 4 * 3
+            ),
+            InvokeError::RequestTooLarge { limit, .. } => write!(
+                f,
+                "the request event is over Lambda's synchronous payload limit of {limit} bytes"
+            ),
+            InvokeError::ResponseTooLarge { message } => write!(
+                f,
+                "the function's response is over Lambda's synchronous payload limit: {message}"
+            ),
+            InvokeError::FunctionTimeout { message } => {
+                write!(f, "the function timed out: {message}")
+            }
+            InvokeError::DeadlineExceeded { timeout } => write!(
+                f,
+                "the call's deadline ({} ms, grpc-timeout) expired before the function answered",
+                timeout.as_millis()
+            ),
+            InvokeError::FunctionNotFound { function, message } => {
+                write!(f, "function {function:?} not found: {message}")
+            }
+            InvokeError::Unreachable { endpoint, error } => {
+                write!(f, "cannot reach {endpoint}: {error}")
+            }
+            InvokeError::NoRoute { path } => write!(
+                f,
+                "no route for {path:?}: the proxy's routes name no target for this method"
+            ),
+            InvokeError::InvalidResponse { reason } => {
+                write!(f, "the function's response cannot be read: {reason}")
+            }
+            InvokeError::InvalidRequest { reason, .. } => f.write_str(reason),
+            InvokeError::Upstream {
+                status,
+                error_type,
+                message,
+            } if error_type.is_empty() => write!(f, "HTTP {status} from the target: {message}"),
+            InvokeError::Upstream {
+                status,
+                error_type,
+                message,
+            } => write!(f, "HTTP {status} from the target: {error_type}: {message}"),
+            InvokeError::Credentials { reason } => {
+                write!(f, "no AWS credentials to sign the invocation: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for InvokeError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_of_the_table() {
+        let rows = [
+            (
+                InvokeError::FunctionError {
+                    error_type: "Runtime.ExitError".into(),
+                    error_message: "exit status 2".into(),
+                },
+                Code::Unknown,
+                "function error Runtime.ExitError: exit status 2",
+            ),
+            (
+                InvokeError::Throttled {
+                    reason: "TooManyRequestsException: Rate Exceeded.".into(),
+                },
+                Code::Unavailable,
+                "throttled",
+            ),
+            (
+                InvokeError::RequestTooLarge {
+                    len: 7_000_000,
+                    limit: LAMBDA_REQUEST_LIMIT,
+                },
+                Code::ResourceExhausted,
+                "7000000 bytes, over Lambda's synchronous payload limit of 6291456",
+            ),
+            (
+                InvokeError::ResponseTooLarge {
+                    message: "7000000 > 6291556".into(),
+                },
+                Code::ResourceExhausted,
+                "7000000 > 6291556",
+            ),
+            (
+                InvokeError::FunctionTimeout {
+                    message: "Task timed out after 1.00 seconds".into(),
+                },
+                Code::DeadlineExceeded,
+                "timed out",
+            ),
+            (
+                InvokeError::DeadlineExceeded {
+                    timeout: Duration::from_millis(250),
+                },
+                Code::DeadlineExceeded,
+                "250 ms",
+            ),
+            (
+                InvokeError::FunctionNotFound {
+                    function: "nope".into(),
+                    message: "Function not found".into(),
+                },
+                Code::Unimplemented,
+                "\"nope\" not found",
+            ),
+            (
+                InvokeError::Unreachable {
+                    endpoint: "http://127.0.0.1:1".into(),
+                    error: "connection refused".into(),
+                },
+                Code::Unavailable,
+                "cannot reach http://127.0.0.1:1",
+            ),
+            (
+                InvokeError::Upstream {
+                    status: 403,
+                    error_type: "AccessDeniedException".into(),
+                    message: "denied".into(),
+                },
+                Code::PermissionDenied,
+                "AccessDeniedException",
+            ),
+        ];
+        for (err, code, text) in rows {
+            let status = err.to_status();
+            assert_eq!(status.code(), code, "{err}");
+            assert!(status.message().contains(text), "{status} lacks {text}");
+        }
+    }
+}

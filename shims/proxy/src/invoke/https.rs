@@ -1,0 +1,87 @@
+//! An HTTPS front door (API Gateway, a Lambda Function URL, an ALB), spoken to in gRPC-Web.
+//!
+//! The call is `POST <base URL>/package.Service/Method` with `content-type:
+//! application/grpc-web+proto`; the response body (messages, then the trailer frame) is read as
+//! it arrives, never buffered whole.
+
+use grpc_lambda_core::metadata::format_timeout;
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Method, Request};
+use http_body_util::{BodyExt, Full};
+
+use super::event::EVENT_CONTENT_TYPE;
+use super::lambda::error_chain;
+use super::{BoxFuture, Upstream, UpstreamReply, UpstreamRequest};
+use crate::client::HttpClient;
+use crate::error::InvokeError;
+
+/// A route's target: a front door's base URL.
+pub struct FrontDoorTarget {
+    client: HttpClient,
+    base: String,
+}
+
+impl FrontDoorTarget {
+    /// A target for `base` (`https://abc.execute-api.eu-west-1.amazonaws.com/prod`); the call's
+    /// path is appended to it.
+    pub fn new(client: HttpClient, base: &str) -> FrontDoorTarget {
+        FrontDoorTarget {
+            client,
+            base: base.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    async fn send(&self, request: UpstreamRequest) -> Result<UpstreamReply, InvokeError> {
+        let url = format!("{}{}", self.base, request.path);
+        let mut http_request = Request::builder()
+            .method(Method::POST)
+            .uri(&url)
+            .body(Full::new(request.body.clone()))
+            .map_err(|err| InvokeError::InvalidRequest {
+                code: grpc_lambda_core::Code::Internal,
+                reason: format!("cannot build a request for {url}: {err}"),
+            })?;
+        let headers = http_request.headers_mut();
+        for (name, value) in &request.metadata {
+            headers.append(name.clone(), value.clone());
+        }
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(EVENT_CONTENT_TYPE));
+        headers.insert("x-grpc-web", HeaderValue::from_static("1"));
+        if let Some(left) = request.time_left() {
+            if let Ok(value) = HeaderValue::try_from(format_timeout(left).as_str()) {
+                headers.insert("grpc-timeout", value);
+            }
+        }
+        let response =
+            self.client
+                .request(http_request)
+                .await
+                .map_err(|err| InvokeError::Unreachable {
+                    endpoint: self.base.clone(),
+                    error: error_chain(&err),
+                })?;
+        let (parts, body) = response.into_parts();
+        let endpoint = self.base.clone();
+        let body = body
+            .map_err(move |err| InvokeError::Unreachable {
+                endpoint: endpoint.clone(),
+                error: format!("the response was cut: {}", error_chain(&err)),
+            })
+            .boxed();
+        Ok(UpstreamReply {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    }
+}
+
+impl Upstream for FrontDoorTarget {
+    fn call(&self, request: UpstreamRequest) -> BoxFuture<'_, Result<UpstreamReply, InvokeError>> {
+        Box::pin(self.send(request))
+    }
+
+    fn name(&self) -> &str {
+        &self.base
+    }
+}

@@ -1,0 +1,708 @@
+//! The embedded Lambda service: runs a function process and serves it the Lambda Runtime API,
+//! and serves the proxy the Invoke API, both on loopback.
+//!
+//! ```text
+//!  proxy ──Invoke API (POST /2015-03-31/functions/NAME/invocations)──▶ LocalLambda
+//!                                                                       │ queue
+//!  function process ◀──GET  /2018-06-01/runtime/invocation/next────────┤ (one port per process)
+//!                   ──POST /2018-06-01/runtime/invocation/ID/response─▶│ buffered or streaming
+//!                   ──POST /2018-06-01/runtime/invocation/ID/error────▶│
+//!                   ──POST /2018-06-01/runtime/init/error─────────────▶│
+//! ```
+//!
+//! It behaves as Lambda does where the proxy's error handling depends on it: a function name
+//! other than its own is `404 ResourceNotFoundException`; an event over 6 MB is
+//! `413 RequestTooLargeException`; with every process busy and the queue full, `429
+//! TooManyRequestsException`; a function error, a crash (`Runtime.ExitError`), a timeout
+//! (`Sandbox.Timedout`, the process is killed and restarted) and a response over 6 MB
+//! (`Function.ResponseSizeTooLarge`) are `200` with `X-Amz-Function-Error`.
+
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch, Notify};
+
+use super::lambda::FunctionRef;
+use crate::config::LocalConfig;
+use crate::error::{LAMBDA_REQUEST_LIMIT, LAMBDA_RESPONSE_LIMIT};
+
+/// The most bytes read from a function's streamed response (Lambda's streaming limit is 200 MB;
+/// the buffered Invoke API it is answered through takes 6 MB).
+const MAX_STREAMED_RESPONSE: usize = 32 * 1024 * 1024;
+
+/// What became of one invocation.
+#[derive(Debug)]
+enum Outcome {
+    /// The function's response payload.
+    Response(Bytes),
+    /// The function failed.
+    Error { error_type: String, message: String },
+}
+
+struct Pending {
+    id: String,
+    payload: Bytes,
+    reply: oneshot::Sender<Outcome>,
+}
+
+struct InFlight {
+    reply: oneshot::Sender<Outcome>,
+    instance: usize,
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<Pending>,
+    in_flight: HashMap<String, InFlight>,
+    /// The invocation each process holds.
+    current: Vec<Option<String>>,
+}
+
+struct Shared {
+    config: LocalConfig,
+    state: Mutex<State>,
+    work: Notify,
+    kill: Vec<Notify>,
+    next_id: AtomicU64,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the queue half-updated in a way that
+        // matters more than stopping: keep serving.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn complete(&self, id: &str, outcome: Outcome) -> bool {
+        let mut state = self.lock();
+        let Some(in_flight) = state.in_flight.remove(id) else {
+            return false;
+        };
+        if let Some(slot) = state.current.get_mut(in_flight.instance) {
+            *slot = None;
+        }
+        drop(state);
+        let _ = in_flight.reply.send(outcome);
+        true
+    }
+
+    fn fail_instance(&self, instance: usize, outcome: impl FnOnce() -> Outcome) {
+        let id = self.lock().current.get(instance).cloned().flatten();
+        if let Some(id) = id {
+            self.complete(&id, outcome());
+        }
+    }
+}
+
+/// A running embedded Lambda service.
+pub struct LocalLambda {
+    invoke_addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+}
+
+impl LocalLambda {
+    /// Binds the Invoke API and one Runtime API port per process on 127.0.0.1, and starts the
+    /// function processes.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the port that could not be bound.
+    pub async fn start(config: LocalConfig) -> Result<LocalLambda, String> {
+        let invoke = TcpListener::bind(("127.0.0.1", config.port))
+            .await
+            .map_err(|err| {
+                format!(
+                    "embedded Lambda service on 127.0.0.1:{}: {err}",
+                    config.port
+                )
+            })?;
+        let invoke_addr = invoke.local_addr().map_err(|err| err.to_string())?;
+        let concurrency = config.concurrency.max(1);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                current: vec![None; concurrency],
+                ..State::default()
+            }),
+            work: Notify::new(),
+            kill: (0..concurrency).map(|_| Notify::new()).collect(),
+            next_id: AtomicU64::new(1),
+            config,
+        });
+        let (stop, stopped) = watch::channel(false);
+        let invoke_shared = shared.clone();
+        serve(invoke, stopped.clone(), move |request| {
+            invoke_api(invoke_shared.clone(), request)
+        });
+        for instance in 0..concurrency {
+            let listener = TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .map_err(|err| format!("Runtime API port: {err}"))?;
+            let runtime_addr = listener.local_addr().map_err(|err| err.to_string())?;
+            let runtime_shared = shared.clone();
+            serve(listener, stopped.clone(), move |request| {
+                runtime_api(runtime_shared.clone(), instance, request)
+            });
+            tokio::spawn(supervise(
+                shared.clone(),
+                instance,
+                runtime_addr,
+                stopped.clone(),
+            ));
+        }
+        Ok(LocalLambda {
+            invoke_addr,
+            shared,
+            stop,
+        })
+    }
+
+    /// The Invoke API endpoint, `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.invoke_addr)
+    }
+
+    /// The function's name.
+    pub fn function(&self) -> &str {
+        &self.shared.config.function
+    }
+
+    /// Stops the processes and the servers.
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl Drop for LocalLambda {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Serves HTTP/1.1 on `listener` until `stopped`.
+fn serve<F, Fut>(listener: TcpListener, mut stopped: watch::Receiver<bool>, handler: F)
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = stopped.changed() => return,
+            };
+            let Ok((stream, _)) = accepted else { continue };
+            let _ = stream.set_nodelay(true);
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |request| {
+                    let handler = handler.clone();
+                    async move { Ok::<_, Infallible>(handler(request).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+}
+
+fn json_response(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        "content-type",
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn api_error(
+    status: StatusCode,
+    error_type: &'static str,
+    message: String,
+) -> Response<Full<Bytes>> {
+    let mut response = json_response(
+        status,
+        serde_json::json!({"Type": "User", "message": message}),
+    );
+    response.headers_mut().insert(
+        "x-amzn-errortype",
+        http::HeaderValue::from_static(error_type),
+    );
+    response
+}
+
+fn function_arn(name: &str) -> String {
+    format!("arn:aws:lambda:us-east-1:000000000000:function:{name}")
+}
+
+/// Percent-decoding for the function name in the Invoke path (an ARN's `:` arrives as `%3A`).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, hex) {
+            (b'%', Some(value)) => {
+                out.push(value);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn invoke_api(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = request.uri().path().to_owned();
+    let name = path
+        .strip_prefix("/2015-03-31/functions/")
+        .and_then(|rest| rest.strip_suffix("/invocations"));
+    let (Some(name), true) = (name, request.method() == Method::POST) else {
+        return api_error(
+            StatusCode::NOT_FOUND,
+            "UnknownOperationException",
+            format!("no operation at {} {path}", request.method()),
+        );
+    };
+    let function = FunctionRef::parse(&percent_decode(name));
+    if function.name() != shared.config.function {
+        return api_error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            format!("Function not found: {}", function_arn(function.name())),
+        );
+    }
+    let payload = match Limited::new(request.into_body(), LAMBDA_REQUEST_LIMIT)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return api_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestTooLargeException",
+                format!(
+                    "Request must be smaller than {LAMBDA_REQUEST_LIMIT} bytes for the InvokeFunction operation"
+                ),
+            )
+        }
+    };
+    let (reply, outcome) = oneshot::channel();
+    let id = format!(
+        "{:08x}-0000-4000-8000-{:012x}",
+        std::process::id(),
+        shared.next_id.fetch_add(1, Ordering::Relaxed)
+    );
+    {
+        let mut state = shared.lock();
+        let busy = state.in_flight.len() + state.queue.len();
+        if busy >= shared.config.concurrency + shared.config.max_queue {
+            drop(state);
+            let mut response = json_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                serde_json::json!({
+                    "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+                    "Type": "User",
+                    "message": format!(
+                        "Rate Exceeded: {busy} invocations in flight or queued for {} processes and a queue of {}",
+                        shared.config.concurrency, shared.config.max_queue
+                    ),
+                }),
+            );
+            response.headers_mut().insert(
+                "x-amzn-errortype",
+                http::HeaderValue::from_static("TooManyRequestsException"),
+            );
+            return response;
+        }
+        state.queue.push_back(Pending { id, payload, reply });
+    }
+    shared.work.notify_waiters();
+    shared.work.notify_one();
+    match outcome.await {
+        Ok(Outcome::Response(payload)) => {
+            let mut response = Response::new(Full::new(payload));
+            response.headers_mut().insert(
+                "x-amz-executed-version",
+                http::HeaderValue::from_static("$LATEST"),
+            );
+            response
+        }
+        Ok(Outcome::Error {
+            error_type,
+            message,
+        }) => {
+            let mut response = json_response(
+                StatusCode::OK,
+                serde_json::json!({"errorType": error_type, "errorMessage": message}),
+            );
+            response.headers_mut().insert(
+                "x-amz-function-error",
+                http::HeaderValue::from_static("Unhandled"),
+            );
+            response
+        }
+        Err(_) => api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceException",
+            "the embedded Lambda service stopped".to_owned(),
+        ),
+    }
+}
+
+async fn runtime_api(
+    shared: Arc<Shared>,
+    instance: usize,
+    request: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let path = request.uri().path().to_owned();
+    let Some(rest) = path.strip_prefix("/2018-06-01/runtime/") else {
+        return json_response(
+            StatusCode::NOT_FOUND,
+            serde_json::json!({"errorType": "NotFound", "errorMessage": format!("no Runtime API resource at {path}")}),
+        );
+    };
+    match (request.method(), rest) {
+        (&Method::GET, "invocation/next") => next_invocation(shared, instance).await,
+        (&Method::POST, "init/error") => {
+            let (error_type, message) = read_error(request).await;
+            let pending: Vec<Pending> = shared.lock().queue.drain(..).collect();
+            for pending in pending {
+                let _ = pending.reply.send(Outcome::Error {
+                    error_type: error_type.clone(),
+                    message: format!("init error: {message}"),
+                });
+            }
+            accepted()
+        }
+        (&Method::POST, rest) => {
+            let Some((id, kind)) = rest
+                .strip_prefix("invocation/")
+                .and_then(|r| r.split_once('/'))
+            else {
+                return json_response(
+                    StatusCode::NOT_FOUND,
+                    serde_json::json!({"errorType": "NotFound", "errorMessage": format!("no Runtime API resource at {path}")}),
+                );
+            };
+            let id = id.to_owned();
+            let outcome = match kind {
+                "response" => read_response(request).await,
+                "error" => {
+                    let (error_type, message) = read_error(request).await;
+                    Outcome::Error {
+                        error_type,
+                        message,
+                    }
+                }
+                _ => {
+                    return json_response(
+                        StatusCode::NOT_FOUND,
+                        serde_json::json!({"errorType": "NotFound", "errorMessage": format!("no Runtime API resource at {path}")}),
+                    )
+                }
+            };
+            let too_large = matches!(&outcome, Outcome::Error { error_type, .. } if error_type == "Function.ResponseSizeTooLarge");
+            if !shared.complete(&id, outcome) {
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    serde_json::json!({"errorType": "InvalidRequestID", "errorMessage": format!("no invocation {id} in flight")}),
+                );
+            }
+            if too_large {
+                return json_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    serde_json::json!({"errorType": "RequestEntityTooLarge", "errorMessage": "response over the payload limit"}),
+                );
+            }
+            accepted()
+        }
+        _ => json_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            serde_json::json!({"errorType": "MethodNotAllowed", "errorMessage": format!("{} {path}", request.method())}),
+        ),
+    }
+}
+
+fn accepted() -> Response<Full<Bytes>> {
+    json_response(StatusCode::ACCEPTED, serde_json::json!({"status": "OK"}))
+}
+
+async fn next_invocation(shared: Arc<Shared>, instance: usize) -> Response<Full<Bytes>> {
+    loop {
+        let notified = shared.work.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let pending = {
+            let mut state = shared.lock();
+            let mut found = None;
+            while let Some(pending) = state.queue.pop_front() {
+                // The caller gave up while the call was queued: do not run it.
+                if !pending.reply.is_closed() {
+                    found = Some(pending);
+                    break;
+                }
+            }
+            if let Some(pending) = &found {
+                if let Some(slot) = state.current.get_mut(instance) {
+                    *slot = Some(pending.id.clone());
+                }
+            }
+            found.map(|pending| {
+                let Pending { id, payload, reply } = pending;
+                state
+                    .in_flight
+                    .insert(id.clone(), InFlight { reply, instance });
+                (id, payload)
+            })
+        };
+        let Some((id, payload)) = pending else {
+            notified.await;
+            continue;
+        };
+        let timeout = shared.config.timeout;
+        let deadline_ms = SystemTime::now()
+            .checked_add(timeout)
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        let timer_shared = shared.clone();
+        let timer_id = id.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            let message = format!(
+                "RequestId: {timer_id} Error: Task timed out after {:.2} seconds",
+                timeout.as_secs_f64()
+            );
+            let timed_out = timer_shared.complete(
+                &timer_id,
+                Outcome::Error {
+                    error_type: "Sandbox.Timedout".to_owned(),
+                    message,
+                },
+            );
+            if timed_out {
+                if let Some(kill) = timer_shared.kill.get(instance) {
+                    kill.notify_one();
+                }
+            }
+        });
+        let mut response = Response::new(Full::new(payload));
+        let headers = response.headers_mut();
+        let mut set = |name: &'static str, value: String| {
+            if let Ok(value) = http::HeaderValue::try_from(value) {
+                headers.insert(name, value);
+            }
+        };
+        set("content-type", "application/json".to_owned());
+        set("lambda-runtime-aws-request-id", id);
+        set("lambda-runtime-deadline-ms", deadline_ms.to_string());
+        set(
+            "lambda-runtime-invoked-function-arn",
+            function_arn(&shared.config.function),
+        );
+        set(
+            "lambda-runtime-trace-id",
+            "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0".to_owned(),
+        );
+        return response;
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ErrorBody {
+    #[serde(default, rename = "errorType")]
+    error_type: Option<String>,
+    #[serde(default, rename = "errorMessage")]
+    error_message: Option<String>,
+}
+
+async fn read_error(request: Request<Incoming>) -> (String, String) {
+    let header_type = request
+        .headers()
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = Limited::new(request.into_body(), 1024 * 1024)
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let parsed: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
+    let error_type = parsed
+        .error_type
+        .or(header_type)
+        .unwrap_or_else(|| "Unhandled".to_owned());
+    let message = parsed
+        .error_message
+        .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+    (error_type, message)
+}
+
+async fn read_response(request: Request<Incoming>) -> Outcome {
+    let streaming = request
+        .headers()
+        .get("lambda-runtime-function-response-mode")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"streaming"));
+    let limit = if streaming {
+        MAX_STREAMED_RESPONSE
+    } else {
+        LAMBDA_RESPONSE_LIMIT
+    };
+    let mut body = request.into_body();
+    let mut payload = bytes::BytesMut::new();
+    let mut trailers = None;
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(err) => {
+                return Outcome::Error {
+                    error_type: "Runtime.TruncatedResponse".to_owned(),
+                    message: format!("the function's response was cut: {err}"),
+                }
+            }
+        };
+        match frame.into_data() {
+            Ok(data) => {
+                total = total.saturating_add(data.len());
+                if total <= limit {
+                    payload.extend_from_slice(&data);
+                }
+            }
+            Err(frame) => trailers = frame.into_trailers().ok(),
+        }
+    }
+    if let Some(trailers) = trailers {
+        if let Some(error_type) = trailers.get("lambda-runtime-function-error-type") {
+            let message = trailers
+                .get("lambda-runtime-function-error-body")
+                .and_then(|v| grpc_lambda_core::base64::decode(v.as_bytes()).ok())
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            return Outcome::Error {
+                error_type: String::from_utf8_lossy(error_type.as_bytes()).into_owned(),
+                message,
+            };
+        }
+    }
+    if total > LAMBDA_RESPONSE_LIMIT {
+        return Outcome::Error {
+            error_type: "Function.ResponseSizeTooLarge".to_owned(),
+            message: format!(
+                "Response payload size ({total} bytes) exceeded maximum allowed payload size ({LAMBDA_RESPONSE_LIMIT} bytes)."
+            ),
+        };
+    }
+    Outcome::Response(payload.freeze())
+}
+
+/// Runs process `instance`, restarting it when it exits or is killed.
+async fn supervise(
+    shared: Arc<Shared>,
+    instance: usize,
+    runtime_addr: SocketAddr,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let config = &shared.config;
+    loop {
+        if *stopped.borrow() {
+            return;
+        }
+        let started = Instant::now();
+        let mut command = tokio::process::Command::new("sh");
+        command
+            .arg("-c")
+            .arg(&config.command)
+            .env("AWS_LAMBDA_RUNTIME_API", runtime_addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", &config.function)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{}", config.function),
+            )
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/{instance}"))
+            .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+            .env("_HANDLER", "bootstrap")
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        if std::env::var_os("AWS_REGION").is_none() {
+            command.env("AWS_REGION", "us-east-1");
+        }
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(err) => {
+                eprintln!(
+                    "{}",
+                    serde_json::json!({"msg": "local function did not start", "command": config.command, "error": err.to_string()})
+                );
+                shared.fail_instance(instance, || Outcome::Error {
+                    error_type: "Runtime.InvalidEntrypoint".to_owned(),
+                    message: err.to_string(),
+                });
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let kill = match shared.kill.get(instance) {
+            Some(kill) => kill,
+            None => return,
+        };
+        let status = tokio::select! {
+            status = child.wait() => status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
+            _ = kill.notified() => {
+                let _ = child.kill().await;
+                "killed after the function timeout".to_owned()
+            }
+            _ = stopped.changed() => {
+                let _ = child.kill().await;
+                return;
+            }
+        };
+        shared.fail_instance(instance, || Outcome::Error {
+            error_type: "Runtime.ExitError".to_owned(),
+            message: format!("RequestId: the function process exited: {status}"),
+        });
+        // A process that dies at once would otherwise restart in a tight loop.
+        if started.elapsed() < Duration::from_secs(1) {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invoke_paths_are_percent_decoded() {
+        assert_eq!(
+            percent_decode("arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Aprod"),
+            "arn:aws:lambda:us-east-1:1:function:prod"
+        );
+        assert_eq!(percent_decode("a%zz"), "a%zz");
+    }
+}

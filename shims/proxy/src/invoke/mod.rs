@@ -1,0 +1,91 @@
+//! Targets: where a call goes once routed, and what comes back.
+//!
+//! Every target takes an [`UpstreamRequest`] (the path, the metadata, the request's gRPC frames,
+//! the deadline) and answers an [`UpstreamReply`]: an HTTP status, headers, and a body of
+//! gRPC-Web bytes (messages, then the trailer frame) that arrives as a stream of chunks. A
+//! buffered invocation yields one chunk; a streamed one (Lambda response streaming) yields them as
+//! the function writes them. The caller decodes frames as chunks arrive, so nothing above this
+//! layer assumes the whole body is there.
+//!
+//! - [`lambda`]: the Lambda Invoke API (SigV4, the AWS credential chain, an overridable endpoint).
+//! - [`https`]: an HTTPS front door (API Gateway, a Function URL), spoken to in gRPC-Web.
+//! - [`local`]: the embedded Lambda service that runs a function process on loopback.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use http_body_util::combinators::BoxBody;
+
+use crate::error::InvokeError;
+
+pub mod event;
+pub mod https;
+pub mod lambda;
+pub mod local;
+
+/// A body of gRPC-Web bytes from a target, chunk by chunk.
+pub type ReplyBody = BoxBody<Bytes, InvokeError>;
+
+/// A boxed future, as targets return them.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One call, ready to be sent to a target.
+#[derive(Clone, Debug)]
+pub struct UpstreamRequest {
+    /// `/package.Service/Method`.
+    pub path: String,
+    /// The client's metadata, without the headers that belong to the client's connection
+    /// (`te`, `host`, `content-length`…) and without `grpc-timeout`, which each target writes
+    /// from [`UpstreamRequest::deadline`].
+    pub metadata: HeaderMap,
+    /// The request's length-prefixed messages, as received (gRPC and gRPC-Web framing are the
+    /// same for messages).
+    pub body: Bytes,
+    /// When the client stops waiting, from its `grpc-timeout`.
+    pub deadline: Option<Instant>,
+    /// The client's address, for the event's `sourceIp`.
+    pub source_ip: String,
+}
+
+impl UpstreamRequest {
+    /// The time left before the deadline, if there is one (zero once it passed).
+    pub fn time_left(&self) -> Option<std::time::Duration> {
+        self.deadline
+            .map(|deadline| deadline.saturating_duration_since(Instant::now()))
+    }
+}
+
+/// What a target answered: an HTTP response whose body is gRPC-Web.
+#[derive(Debug)]
+pub struct UpstreamReply {
+    /// The HTTP status the function (or front door) answered.
+    pub status: StatusCode,
+    /// Its headers: response metadata, and `grpc-status` for a Trailers-Only answer.
+    pub headers: HeaderMap,
+    /// gRPC-Web bytes: messages, then the trailer frame.
+    pub body: ReplyBody,
+}
+
+/// A place calls can be sent to.
+pub trait Upstream: Send + Sync + 'static {
+    /// Sends one call and waits for the head of the answer.
+    ///
+    /// # Errors
+    ///
+    /// [`InvokeError`] for every failure the proxy can name (see [`crate::error`]).
+    fn call(&self, request: UpstreamRequest) -> BoxFuture<'_, Result<UpstreamReply, InvokeError>>;
+
+    /// The target as logs and metrics name it (`lambda:prod`, `https://…`).
+    fn name(&self) -> &str;
+}
+
+/// A one-chunk body.
+pub(crate) fn full_body(bytes: Bytes) -> ReplyBody {
+    use http_body_util::BodyExt;
+    http_body_util::Full::new(bytes)
+        .map_err(|never: std::convert::Infallible| match never {})
+        .boxed()
+}

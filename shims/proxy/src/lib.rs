@@ -1,0 +1,80 @@
+//! A gRPC proxy in front of AWS Lambda: unmodified gRPC clients (Go, Python, Java, tonic…) call a
+//! Lambda function and get real HTTP/2 trailers.
+//!
+//! ```no_run
+//! use clap::Parser;
+//! use grpc_lambda_proxy::config::{Args, Config};
+//!
+//! # async fn run() -> Result<(), String> {
+//! // Every method of api.Prod to a function; everything else answers UNIMPLEMENTED.
+//! let args = Args::parse_from(["grpc-lambda-proxy", "--route", "api.Prod=arn:aws:lambda:eu-west-1:123456789012:function:prod"]);
+//! let running = grpc_lambda_proxy::server::start(Config::from_args(args)?).await?;
+//! println!("gRPC on {}", running.addr);
+//! running.wait().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Routing and the error table work without a network:
+//!
+//! ```
+//! use grpc_lambda_core::Code;
+//! use grpc_lambda_proxy::error::InvokeError;
+//! use grpc_lambda_proxy::route::Pattern;
+//!
+//! assert_eq!(Pattern::parse("api.Prod"), Pattern::Prefix("/api.Prod/".into()));
+//! let throttled = InvokeError::Throttled { reason: "Rate Exceeded.".into() };
+//! assert_eq!(throttled.code(), Code::Unavailable);
+//! ```
+//!
+//! # The wire
+//!
+//! ```text
+//!  native gRPC client ──h2 (h2c or TLS)──▶ proxy ──Invoke API: HTTP API 2.0 event, body = base64 gRPC-Web──▶ Lambda
+//!    ◀── HEADERS, DATA (messages) ────────┤  FrameDecoder over the decoded body, zero-copy            │ grpc-lambda
+//!    ◀── trailers: grpc-status… ──────────┘  trailer frame (0x80) → real HTTP/2 trailers              │ shim
+//!  gRPC-Web client ──HTTP/1.1 or h2──▶ proxy (same path; the trailer frame stays in the body)
+//! ```
+//!
+//! # Modules
+//!
+//! - [`config`]: flags and the TOML file; [`route`]: paths to targets.
+//! - [`server`]: the listeners (h2c, HTTP/1.1, TLS), the admin port, graceful shutdown.
+//! - [`grpc`]: the call path, request to response.
+//! - [`invoke`]: targets — the Lambda Invoke API, HTTPS front doors, the embedded Lambda service.
+//! - [`error`]: every failure and the status it becomes.
+//! - [`metrics`]: one log line per call, Prometheus counters.
+//!
+//! # Features
+//!
+//! - `tls` (default): HTTPS listener and HTTPS targets (rustls, ring, webpki roots).
+//! - `aws` (default): SigV4 and the AWS credential chain for the Invoke API.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![warn(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod client;
+pub mod config;
+#[cfg(feature = "aws")]
+pub mod credentials;
+pub mod error;
+pub mod grpc;
+pub mod invoke;
+pub mod metrics;
+pub mod route;
+pub mod server;
+#[cfg(feature = "tls")]
+pub mod tls;

@@ -1,0 +1,125 @@
+//! Routes: `/package.Service/Method` (exact) or `package.Service` (every method of a service),
+//! or `/` (everything), each to a target. The exact route wins, then the longest prefix.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::invoke::Upstream;
+
+/// What a route pattern matches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pattern {
+    /// One method: `/package.Service/Method`.
+    Method(String),
+    /// Every path under a prefix: `/package.Service/`, or `/` for everything.
+    Prefix(String),
+}
+
+impl Pattern {
+    /// Reads a pattern: `/pkg.Svc/Method`, `/pkg.Svc/`, `pkg.Svc`, `/pkg.Svc`, `/` or `*`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grpc_lambda_proxy::route::Pattern;
+    ///
+    /// assert_eq!(Pattern::parse("/api.Prod/Alive"), Pattern::Method("/api.Prod/Alive".into()));
+    /// assert_eq!(Pattern::parse("api.Prod"), Pattern::Prefix("/api.Prod/".into()));
+    /// assert_eq!(Pattern::parse("*"), Pattern::Prefix("/".into()));
+    /// ```
+    pub fn parse(text: &str) -> Pattern {
+        let text = text.trim();
+        if text == "*" || text == "/" || text.is_empty() {
+            return Pattern::Prefix("/".to_owned());
+        }
+        let trimmed = text.trim_start_matches('/');
+        match trimmed.split_once('/') {
+            Some((service, method)) if !method.is_empty() => {
+                Pattern::Method(format!("/{service}/{method}"))
+            }
+            Some((service, _)) => Pattern::Prefix(format!("/{service}/")),
+            None => Pattern::Prefix(format!("/{trimmed}/")),
+        }
+    }
+}
+
+/// Paths to targets.
+#[derive(Default, Clone)]
+pub struct Router {
+    exact: HashMap<String, Arc<dyn Upstream>>,
+    prefixes: Vec<(String, Arc<dyn Upstream>)>,
+}
+
+impl Router {
+    /// A router with no routes.
+    pub fn new() -> Router {
+        Router::default()
+    }
+
+    /// Adds a route. A later route for the same pattern replaces the earlier one.
+    pub fn add(&mut self, pattern: Pattern, target: Arc<dyn Upstream>) {
+        match pattern {
+            Pattern::Method(path) => {
+                self.exact.insert(path, target);
+            }
+            Pattern::Prefix(prefix) => {
+                self.prefixes.retain(|(p, _)| *p != prefix);
+                self.prefixes.push((prefix, target));
+                self.prefixes
+                    .sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
+            }
+        }
+    }
+
+    /// The target for `path`, if a route matches.
+    pub fn route(&self, path: &str) -> Option<&Arc<dyn Upstream>> {
+        self.exact.get(path).or_else(|| {
+            self.prefixes
+                .iter()
+                .find(|(prefix, _)| path.starts_with(prefix.as_str()))
+                .map(|(_, target)| target)
+        })
+    }
+
+    /// Whether no route was added.
+    pub fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.prefixes.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::InvokeError;
+    use crate::invoke::{BoxFuture, UpstreamReply, UpstreamRequest};
+
+    struct Named(&'static str);
+
+    impl Upstream for Named {
+        fn call(&self, _: UpstreamRequest) -> BoxFuture<'_, Result<UpstreamReply, InvokeError>> {
+            Box::pin(async {
+                Err(InvokeError::NoRoute {
+                    path: String::new(),
+                })
+            })
+        }
+        fn name(&self) -> &str {
+            self.0
+        }
+    }
+
+    #[test]
+    fn exact_then_longest_prefix() {
+        let mut router = Router::new();
+        router.add(Pattern::parse("/"), Arc::new(Named("all")));
+        router.add(Pattern::parse("api.Prod"), Arc::new(Named("service")));
+        router.add(Pattern::parse("/api.Prod/Fail"), Arc::new(Named("method")));
+        let name = |path| router.route(path).map(|t| t.name().to_owned());
+        assert_eq!(name("/api.Prod/Fail").as_deref(), Some("method"));
+        assert_eq!(name("/api.Prod/Alive").as_deref(), Some("service"));
+        assert_eq!(name("/other.S/M").as_deref(), Some("all"));
+        let mut only = Router::new();
+        only.add(Pattern::parse("/api.Prod/"), Arc::new(Named("service")));
+        assert!(only.route("/api.Prodx/Alive").is_none());
+    }
+}

@@ -1,0 +1,446 @@
+//! The listeners: HTTP/2 (prior knowledge or ALPN `h2`) and HTTP/1.1 on one port, TLS optional;
+//! the admin port (Prometheus metrics, `grpc.health.v1`); graceful shutdown.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use grpc_lambda_core::{Code, FrameDecoder, FrameEncoder, Status};
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::{Config, Limits, TargetConfig};
+use crate::error::InvokeError;
+use crate::grpc::{Proxy, ProxyBody};
+use crate::invoke::https::FrontDoorTarget;
+use crate::invoke::lambda::{FunctionRef, LambdaTarget};
+use crate::invoke::local::LocalLambda;
+use crate::invoke::{full_body, BoxFuture, Upstream, UpstreamReply, UpstreamRequest};
+use crate::metrics::Metrics;
+use crate::route::{Pattern, Router};
+
+type Handler = Arc<
+    dyn Fn(Request<Incoming>, SocketAddr) -> BoxFuture<'static, Response<ProxyBody>> + Send + Sync,
+>;
+
+/// A running proxy.
+pub struct Running {
+    /// The proxy's address.
+    pub addr: SocketAddr,
+    /// The admin server's address.
+    pub admin_addr: Option<SocketAddr>,
+    /// The embedded Lambda service's Invoke endpoint, when a local function runs.
+    pub local_endpoint: Option<String>,
+    metrics: Arc<Metrics>,
+    shutdown: watch::Sender<bool>,
+    done: tokio::task::JoinHandle<()>,
+    admin_stop: watch::Sender<bool>,
+    admin_done: Option<tokio::task::JoinHandle<()>>,
+    local: Option<LocalLambda>,
+}
+
+impl Running {
+    /// Stops accepting connections and asks the open ones to finish their calls.
+    pub fn shutdown(&self) {
+        let _ = self.shutdown.send(true);
+    }
+
+    /// Waits until every connection closed (or the grace period ran out), then stops the local
+    /// function.
+    pub async fn wait(self) {
+        let _ = self.done.await;
+        // The admin port stays up through the grace period (health answers NOT_SERVING), and
+        // stops once the calls are done.
+        let _ = self.admin_stop.send(true);
+        if let Some(admin) = self.admin_done {
+            let _ = admin.await;
+        }
+        if let Some(local) = &self.local {
+            local.stop();
+        }
+    }
+
+    /// The proxy's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+}
+
+/// The AWS region: the flag, `AWS_REGION`, `AWS_DEFAULT_REGION`, else `us-east-1`.
+fn region(config: &Config, function: Option<&FunctionRef>) -> String {
+    config
+        .region
+        .clone()
+        .or_else(|| function.and_then(|f| f.region()).map(str::to_owned))
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".to_owned())
+}
+
+/// Starts the proxy (and the local function, and the admin server) as configured.
+///
+/// # Errors
+///
+/// A message naming what could not start: a port, a certificate, the local function service.
+pub async fn start(config: Config) -> Result<Running, String> {
+    start_with_routes(config, Vec::new()).await
+}
+
+/// Starts the proxy with the configured routes and then `extra` routes to targets of the
+/// caller's own (any [`Upstream`]): an in-process function, a test double, a load-test stub.
+///
+/// # Errors
+///
+/// As [`start`].
+pub async fn start_with_routes(
+    config: Config,
+    extra: Vec<(Pattern, Arc<dyn Upstream>)>,
+) -> Result<Running, String> {
+    let client = crate::client::build(&crate::client::ClientOptions {
+        ca_files: config.ca_files.clone(),
+        http2_only: false,
+    })?;
+    let lambda_client = if config.lambda_h2c {
+        crate::client::build(&crate::client::ClientOptions {
+            ca_files: config.ca_files.clone(),
+            http2_only: true,
+        })?
+    } else {
+        client.clone()
+    };
+    #[cfg(feature = "aws")]
+    let credentials = Arc::new(crate::credentials::CredentialChain::new(client.clone()));
+    let local = match &config.local {
+        Some(local) => Some(LocalLambda::start(local.clone()).await?),
+        None => None,
+    };
+    let mut router = Router::new();
+    for route in &config.routes {
+        let target: Arc<dyn Upstream> = match &route.target {
+            TargetConfig::Url(url) => Arc::new(FrontDoorTarget::new(client.clone(), url)),
+            TargetConfig::Lambda(_) | TargetConfig::Local => {
+                let (function, endpoint, client) = match (&route.target, &local) {
+                    (TargetConfig::Lambda(function), _) => (
+                        FunctionRef::parse(function),
+                        config.lambda_endpoint.clone(),
+                        lambda_client.clone(),
+                    ),
+                    (_, Some(local)) => (
+                        FunctionRef::parse(local.function()),
+                        Some(local.endpoint()),
+                        client.clone(),
+                    ),
+                    (_, None) => {
+                        return Err("a route targets `local` but no local function runs".into())
+                    }
+                };
+                let region = region(&config, Some(&function));
+                #[cfg(feature = "aws")]
+                let target =
+                    LambdaTarget::new(client, function, endpoint, region, credentials.clone());
+                #[cfg(not(feature = "aws"))]
+                let target = LambdaTarget::new(client, function, endpoint, region);
+                Arc::new(target)
+            }
+        };
+        router.add(Pattern::parse(&route.pattern), target);
+    }
+    for (pattern, target) in extra {
+        router.add(pattern, target);
+    }
+    let metrics = Arc::new(Metrics::new());
+    let proxy = Arc::new(Proxy::new(
+        router,
+        config.limits.clone(),
+        metrics.clone(),
+        config.log_calls,
+    ));
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let (admin_stop, admin_stop_rx) = watch::channel(false);
+
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|err| format!("listen on {}: {err}", config.listen))?;
+    let addr = listener.local_addr().map_err(|err| err.to_string())?;
+    #[cfg(feature = "tls")]
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(tokio_rustls::TlsAcceptor::from(crate::tls::server_config(
+            cert, key,
+        )?)),
+        None => None,
+    };
+    #[cfg(not(feature = "tls"))]
+    let tls: Option<()> = match &config.tls {
+        Some(_) => return Err("--tls-cert needs the `tls` feature".into()),
+        None => None,
+    };
+    let handler: Handler = {
+        let proxy = proxy.clone();
+        Arc::new(move |request, remote| {
+            let proxy = proxy.clone();
+            Box::pin(async move { proxy.handle(request, remote).await })
+        })
+    };
+    let main = tokio::spawn(accept_loop(
+        listener,
+        tls,
+        builder(&config.limits),
+        handler,
+        shutdown_rx.clone(),
+        config.shutdown_grace,
+    ));
+
+    let admin = match config.admin {
+        Some(admin) => {
+            let listener = TcpListener::bind(admin)
+                .await
+                .map_err(|err| format!("admin listen on {admin}: {err}"))?;
+            let admin_addr = listener.local_addr().map_err(|err| err.to_string())?;
+            let handler = admin_handler(metrics.clone(), &config, shutdown_rx.clone());
+            #[cfg(feature = "tls")]
+            let no_tls: Option<tokio_rustls::TlsAcceptor> = None;
+            #[cfg(not(feature = "tls"))]
+            let no_tls: Option<()> = None;
+            let task = tokio::spawn(accept_loop(
+                listener,
+                no_tls,
+                builder(&Limits::default()),
+                handler,
+                admin_stop_rx,
+                Duration::from_secs(1),
+            ));
+            Some((admin_addr, task))
+        }
+        None => None,
+    };
+    let (admin_addr, admin_done) = match admin {
+        Some((addr, task)) => (Some(addr), Some(task)),
+        None => (None, None),
+    };
+    Ok(Running {
+        addr,
+        admin_addr,
+        local_endpoint: local.as_ref().map(LocalLambda::endpoint),
+        metrics,
+        shutdown,
+        done: main,
+        admin_stop,
+        admin_done,
+        local,
+    })
+}
+
+fn builder(limits: &Limits) -> Builder<TokioExecutor> {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30))
+        .max_buf_size((limits.max_header_list_size as usize).max(8192) + 8192);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        .max_header_list_size(limits.max_header_list_size)
+        .keep_alive_interval(Some(Duration::from_secs(30)));
+    builder
+}
+
+#[cfg(feature = "tls")]
+type Acceptor = tokio_rustls::TlsAcceptor;
+#[cfg(not(feature = "tls"))]
+type Acceptor = ();
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<Acceptor>,
+    builder: Builder<TokioExecutor>,
+    handler: Handler,
+    mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
+) {
+    let graceful = GracefulShutdown::new();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => break,
+        };
+        let (stream, remote) = match accepted {
+            Ok(accepted) => accepted,
+            Err(_) => {
+                // Out of file descriptors, most likely: wait instead of spinning.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let handler = handler.clone();
+        let service = service_fn(move |request| {
+            let handler = handler.clone();
+            async move { Ok::<_, Infallible>(handler(request, remote).await) }
+        });
+        let watcher = graceful.watcher();
+        let builder = builder.clone();
+        match &tls {
+            #[cfg(feature = "tls")]
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(Ok(stream)) =
+                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                            .await
+                    else {
+                        return;
+                    };
+                    let connection = builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .into_owned();
+                    let _ = watcher.watch(connection).await;
+                });
+            }
+            #[cfg(not(feature = "tls"))]
+            Some(()) => {}
+            None => {
+                tokio::spawn(async move {
+                    let connection = builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .into_owned();
+                    let _ = watcher.watch(connection).await;
+                });
+            }
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(grace) => {}
+    }
+}
+
+/// `grpc.health.v1.HealthCheckRequest`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct HealthCheckRequest {
+    #[prost(string, tag = "1")]
+    service: String,
+}
+
+/// `grpc.health.v1.HealthCheckResponse`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct HealthCheckResponse {
+    /// 0 UNKNOWN, 1 SERVING, 2 NOT_SERVING, 3 SERVICE_UNKNOWN.
+    #[prost(int32, tag = "1")]
+    status: i32,
+}
+
+/// `grpc.health.v1.Health/Check`, answered in process: `SERVING` for `""` and every routed
+/// service, `NOT_SERVING` once shutting down, `NOT_FOUND` for other services.
+struct Health {
+    services: Vec<String>,
+    shutting_down: watch::Receiver<bool>,
+}
+
+impl Health {
+    fn check(&self, request: &UpstreamRequest) -> Result<UpstreamReply, InvokeError> {
+        let mut decoder = FrameDecoder::new();
+        decoder.push(request.body.clone());
+        let message = decoder.decode().ok().flatten();
+        let service = message
+            .and_then(|frame| {
+                <HealthCheckRequest as prost::Message>::decode(frame.into_payload()).ok()
+            })
+            .map(|request| request.service)
+            .unwrap_or_default();
+        let known = service.is_empty() || self.services.contains(&service);
+        let mut body = BytesMut::new();
+        let encoder = FrameEncoder::new();
+        let status = if !known {
+            Status::new(Code::NotFound, format!("unknown service {service:?}"))
+        } else {
+            let serving = if *self.shutting_down.borrow() { 2 } else { 1 };
+            encoder
+                .encode_prost(&HealthCheckResponse { status: serving }, &mut body)
+                .map_err(|err| InvokeError::InvalidResponse {
+                    reason: err.to_string(),
+                })?;
+            Status::ok()
+        };
+        encoder
+            .encode_status(&status, &grpc_lambda_core::Metadata::new(), &mut body)
+            .map_err(|err| InvokeError::InvalidResponse {
+                reason: err.to_string(),
+            })?;
+        Ok(UpstreamReply {
+            status: http::StatusCode::OK,
+            headers: http::HeaderMap::new(),
+            body: full_body(body.freeze()),
+        })
+    }
+}
+
+impl Upstream for Health {
+    fn call(&self, request: UpstreamRequest) -> BoxFuture<'_, Result<UpstreamReply, InvokeError>> {
+        let reply = self.check(&request);
+        Box::pin(async move { reply })
+    }
+
+    fn name(&self) -> &str {
+        "health"
+    }
+}
+
+fn admin_handler(
+    metrics: Arc<Metrics>,
+    config: &Config,
+    shutdown: watch::Receiver<bool>,
+) -> Handler {
+    let services = config
+        .routes
+        .iter()
+        .filter_map(|route| match Pattern::parse(&route.pattern) {
+            Pattern::Prefix(prefix) => Some(prefix.trim_matches('/').to_owned()),
+            Pattern::Method(method) => method
+                .trim_start_matches('/')
+                .split('/')
+                .next()
+                .map(str::to_owned),
+        })
+        .filter(|service| !service.is_empty())
+        .collect();
+    let mut router = Router::new();
+    router.add(
+        Pattern::parse("/grpc.health.v1.Health/Check"),
+        Arc::new(Health {
+            services,
+            shutting_down: shutdown,
+        }),
+    );
+    let health = Arc::new(Proxy::new(
+        router,
+        Limits::default(),
+        Arc::new(Metrics::new()),
+        false,
+    ));
+    Arc::new(move |request: Request<Incoming>, remote| {
+        let metrics = metrics.clone();
+        let health = health.clone();
+        Box::pin(async move {
+            if request.method() == http::Method::GET && request.uri().path() == "/metrics" {
+                let mut response = Response::new(ProxyBody::bytes(Bytes::from(metrics.render())));
+                response.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("text/plain; version=0.0.4"),
+                );
+                return response;
+            }
+            health.handle(request, remote).await
+        })
+    })
+}

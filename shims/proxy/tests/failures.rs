@@ -213,3 +213,32 @@ async fn not_found_and_unreachable() {
         "cannot reach http://127.0.0.1:",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_cancels_stops_the_wait() {
+    if !support::require("python3", python_available()) {
+        return;
+    }
+    let running = fake(&[]).await;
+    let addr = running.addr;
+    // The client gives up after 300 ms (the future is dropped: HTTP/2 RST_STREAM).
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(300),
+        call(
+            addr,
+            "/fake.F/Sleep",
+            String::new(),
+            &[("x-sleep-ms", "3000")],
+        ),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the call was still waiting");
+    // The proxy stopped waiting at once, long before the function answers.
+    let metrics = running.metrics();
+    let start = std::time::Instant::now();
+    while metrics.in_flight() > 0 && start.elapsed() < Duration::from_secs(1) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(metrics.in_flight(), 0);
+    assert_eq!(metrics.calls_with(grpc_lambda_core::Code::Cancelled), 1);
+}

@@ -290,6 +290,8 @@ async fn sigterm_lets_calls_in_flight_finish() {
         .args([
             "--listen",
             "127.0.0.1:0",
+            "--admin",
+            "127.0.0.1:0",
             "--local-function",
             &command,
             "--local-name",

@@ -208,10 +208,7 @@ impl Frame {
     /// Payloads longer than `u32::MAX` cannot be built by the decoder and are refused by the
     /// encoder; here such a length saturates.
     pub fn header(&self) -> FrameHeader {
-        FrameHeader {
-            flags: self.flags,
-            len: u32::try_from(self.payload.len()).unwrap_or(u32::MAX),
-        }
+        self.as_frame_ref().header()
     }
 
     /// The flags byte.
@@ -221,12 +218,12 @@ impl Frame {
 
     /// Whether the payload is compressed (flag 0x01).
     pub fn is_compressed(&self) -> bool {
-        self.flags & FLAG_COMPRESSED != 0
+        self.as_frame_ref().is_compressed()
     }
 
     /// Whether this is a gRPC-Web trailer frame (flag 0x80).
     pub fn is_trailers(&self) -> bool {
-        self.flags & FLAG_TRAILERS != 0
+        self.as_frame_ref().is_trailers()
     }
 
     /// The payload bytes.

@@ -155,6 +155,8 @@ fn inflate_with_limit(deflated: &[u8], max_len: usize) -> Result<Vec<u8>, GzipEr
             }
             TINFLStatus::HasMoreOutput if out.len() < max_len => {
                 let grown = out.len().saturating_mul(2).clamp(64, max_len);
+                // Exactly: `resize` alone may let `Vec` double its capacity past the limit.
+                out.reserve_exact(grown - out.len());
                 out.resize(grown, 0);
             }
             TINFLStatus::HasMoreOutput => {

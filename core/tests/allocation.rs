@@ -111,3 +111,20 @@ fn a_gzip_bomb_never_allocates_past_the_limit() {
         "largest allocation {largest} bytes, limit {limit}"
     );
 }
+
+/// Found by the `gzip` fuzz target: growing the output from a length that is not a power of two
+/// let `Vec` reserve twice its capacity, 93,184 bytes under a 64 KiB limit.
+#[cfg(feature = "gzip")]
+#[test]
+fn gzip_output_growth_never_reserves_past_a_limit_that_is_not_a_power_of_two() {
+    for limit in [46_592usize, 64 * 1024, 100_000, 3 << 20] {
+        let bomb = grpc_lambda_core::gzip::compress(&vec![0u8; limit * 4]);
+        let (result, largest) =
+            largest_allocation(|| grpc_lambda_core::gzip::decompress(&bomb, limit));
+        assert!(result.is_err());
+        assert!(
+            largest <= limit,
+            "limit {limit}: largest allocation {largest} bytes"
+        );
+    }
+}

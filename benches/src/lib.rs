@@ -9,6 +9,7 @@
 pub mod base64;
 pub mod frames;
 pub mod lambda;
+pub mod streaming;
 
 use std::fmt;
 use std::hint::black_box;

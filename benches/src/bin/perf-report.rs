@@ -1,20 +1,25 @@
 //! Paired-run ratios of ours against the anchors, one line per goal:
 //!
 //! ```text
-//! cargo run --release -p grpc-lambda-benches --bin perf-report [-- --quick] [base64|frames|lambda…]
+//! cargo run --release -p grpc-lambda-benches --bin perf-report [-- --quick] [base64|frames|lambda|streaming…]
 //! ```
 //!
 //! Each line reads `P<n> <what> : <ratio> (goal <= <goal>)` (or `>=` where ours must be that many
 //! times faster); the exit status is 1 when a goal is
 //! missed.
 
-use grpc_lambda_benches::{base64, frames, lambda, Line, Settings};
+use grpc_lambda_benches::{base64, frames, lambda, streaming, Line, Settings};
 
 /// One area of the report: its lines, measured with the given settings.
 type Area = fn(&Settings) -> Vec<Line>;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // P6 runs this binary again as the Lambda function it streams from.
+    if args.iter().any(|arg| arg == streaming::FUNCTION_ARG) {
+        streaming::run_function();
+        return;
+    }
     let quick = args.iter().any(|arg| arg == "--quick");
     // Optional area names (base64, frames, lambda) run only those areas.
     let only: Vec<&str> = args
@@ -34,10 +39,11 @@ fn main() {
         settings.sample.as_millis()
     );
     let mut missed = 0;
-    let areas: [(&str, Area); 3] = [
+    let areas: [(&str, Area); 4] = [
         ("base64", base64::report),
         ("frames", frames::report),
         ("lambda", lambda::report),
+        ("streaming", streaming::report),
     ];
     for (name, area) in areas {
         if !only.is_empty() && !only.contains(&name) {

@@ -71,6 +71,10 @@
 //!   offset), malformed frames, a message over the limit (`RESOURCE_EXHAUSTED` with the
 //!   numbers), an answer too large for the front door (6 MB synchronous Lambda, 1 MB ALB).
 //! - Browsers get CORS preflights answered and `grpc-status` / `grpc-message` exposed ([`Cors`]).
+//! - Server streaming through Lambda response streaming, opt-in ([`Shim::response_streaming`],
+//!   `GRPC_LAMBDA_RESPONSE_STREAMING=1`): each message leaves as the handler yields it, for the
+//!   proxy and Function URLs in `RESPONSE_STREAM` mode; the other front doors stay buffered
+//!   ([`streaming`]).
 #![deny(missing_docs)]
 #![warn(
     clippy::unwrap_used,
@@ -95,6 +99,7 @@ pub mod error;
 pub mod event;
 mod router;
 mod service;
+pub mod streaming;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -119,6 +124,8 @@ pub use lambda_runtime;
 
 use crate::event::{EventError, HttpRequest, ResponseBody};
 use crate::service::sealed::{Call, Reply};
+use crate::streaming::{ChunkStream, Sink};
+use lambda_runtime::{FunctionResponse, MetadataPrelude, StreamResponse};
 
 /// Runs `handler` as the Lambda function: the one line a `main` needs.
 ///
@@ -153,6 +160,7 @@ pub struct Shim<H> {
     cors: Cors,
     max_message_len: usize,
     safety_margin: Duration,
+    response_streaming: bool,
 }
 
 impl<H: Handler> Shim<H> {
@@ -163,7 +171,22 @@ impl<H: Handler> Shim<H> {
             cors: Cors::default(),
             max_message_len: DEFAULT_MAX_MESSAGE_LEN,
             safety_margin: DEFAULT_SAFETY_MARGIN,
+            response_streaming: streaming::enabled_by_env(),
         }
+    }
+
+    /// Answers through Lambda response streaming where the caller reads a stream: a Function
+    /// URL in `RESPONSE_STREAM` mode and the grpc-lambda proxy. Each message leaves the function
+    /// as the handler produces it, the trailer frame last; API Gateway, ALB and VPC Lattice
+    /// still get buffered answers. Default: off, or on when the environment variable
+    /// [`streaming::RESPONSE_STREAMING_ENV`] (`GRPC_LAMBDA_RESPONSE_STREAMING`) is `1` or `true`.
+    ///
+    /// Turn it on only for a Function URL whose invoke mode is `RESPONSE_STREAM` (a `BUFFERED`
+    /// one would show the stream's prelude to the client). The bytes of the body are the same
+    /// either way. See [`streaming`].
+    pub fn response_streaming(mut self, on: bool) -> Self {
+        self.response_streaming = on;
+        self
     }
 
     /// Which browser origins may call (default: any).
@@ -190,6 +213,9 @@ impl<H: Handler> Shim<H> {
     ///
     /// When the Lambda Runtime API cannot be reached.
     pub async fn run(self) -> Result<(), lambda_runtime::Error> {
+        if self.response_streaming {
+            return self.run_streaming().await;
+        }
         let shim = Arc::new(self);
         lambda_runtime::run(lambda_runtime::service_fn(
             move |event: lambda_runtime::LambdaEvent<Event>| {
@@ -205,6 +231,93 @@ impl<H: Handler> Shim<H> {
             },
         ))
         .await
+    }
+
+    /// [`Shim::run`] with response streaming.
+    async fn run_streaming(self) -> Result<(), lambda_runtime::Error> {
+        let shim = Arc::new(self);
+        lambda_runtime::run(lambda_runtime::service_fn(
+            move |event: lambda_runtime::LambdaEvent<Event>| {
+                let shim = Arc::clone(&shim);
+                async move {
+                    shim.handle_streaming(event.payload, event.context)
+                        .await
+                        .map_err(|err| lambda_runtime::Diagnostic {
+                            error_type: "grpc_lambda::UnknownEvent".into(),
+                            error_message: err.to_string(),
+                        })
+                }
+            },
+        ))
+        .await
+    }
+
+    /// One invocation with response streaming on: a stream (prelude, then messages as they are
+    /// produced, then the trailer frame) for the callers that read one, the buffered answer
+    /// for the others.
+    ///
+    /// # Errors
+    ///
+    /// [`EventError`] when the event is not an HTTP event from a known front door.
+    pub async fn handle_streaming(
+        self: Arc<Self>,
+        event: Event,
+        lambda: lambda_runtime::Context,
+    ) -> Result<FunctionResponse<EventResponse, ChunkStream>, EventError> {
+        let request = event.into_request()?;
+        if !matches!(request.source, Source::FunctionUrl | Source::Proxy) {
+            return Ok(FunctionResponse::BufferedResponse(
+                self.handle_request(request, &lambda).await,
+            ));
+        }
+        let content_type = match event::content_type(&request.headers).map(ContentType::parse) {
+            Some(Ok(content_type)) if request.method == Method::POST => content_type,
+            // A preflight or a request that is not a gRPC call: the buffered answer, streamed.
+            _ => {
+                let response = self.handle_request(request, &lambda).await;
+                let body = response.decoded_body().unwrap_or_default();
+                return Ok(FunctionResponse::StreamingResponse(StreamResponse {
+                    metadata_prelude: MetadataPrelude {
+                        status_code: response.status,
+                        headers: response.headers,
+                        cookies: Vec::new(),
+                    },
+                    stream: ChunkStream::once(body.into()),
+                }));
+            }
+        };
+        let (sink, head, stream) = Sink::new(content_type.protocol().is_text());
+        let cors_request = self.cors_request_headers(&request.headers);
+        let source = request.source;
+        let shim = Arc::clone(&self);
+        tokio::spawn(async move {
+            let mut reply = Reply::new(source, streaming::LAMBDA_STREAMING_RESPONSE_LIMIT);
+            reply.sink = Some(sink);
+            if let Err(err) = shim.call(request, content_type, &lambda, &mut reply).await {
+                fail(&mut reply, &err);
+            }
+            finish_stream(content_type, reply);
+        });
+        // The metadata is known before the first message (or at the end, for an answer without
+        // messages): that is when the prelude can go.
+        let metadata = head.await.unwrap_or_default();
+        let mut headers = HeaderMap::with_capacity(metadata.len() + 3);
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(content_type.response_content_type()),
+        );
+        extend_headers(&mut headers, metadata);
+        if let Some(request_headers) = cors_request {
+            self.cors.apply(&request_headers, &mut headers);
+        }
+        Ok(FunctionResponse::StreamingResponse(StreamResponse {
+            metadata_prelude: MetadataPrelude {
+                status_code: StatusCode::OK,
+                headers,
+                cookies: Vec::new(),
+            },
+            stream,
+        }))
     }
 
     /// One invocation, from the raw event JSON to the raw response JSON, as the Lambda runtime
@@ -451,8 +564,35 @@ fn fail(reply: &mut Reply, err: &Error) {
         reply.chunks.clear();
         reply.len = 0;
     }
-    reply.trailers_only = reply.chunks.is_empty();
+    reply.trailers_only = !reply.sent_any();
     reply.trailers = Some(err.to_status().to_trailers());
+}
+
+/// Ends a streamed reply: the trailer frame (gRPC-Web), or the status in the metadata when no
+/// message went (native gRPC, Trailers-Only); a native gRPC stream that sent messages cannot
+/// carry its status (no front door sends HTTP/2 trailers), as with a buffered answer.
+fn finish_stream(content_type: ContentType, mut reply: Reply) {
+    let Some(sink) = reply.sink.take() else {
+        return;
+    };
+    let trailers = reply.trailers.take().unwrap_or_else(|| {
+        Status::new(
+            Code::Unknown,
+            "the service ended its response without a grpc-status",
+        )
+        .to_trailers()
+    });
+    let mut headers = std::mem::take(&mut reply.headers);
+    if content_type.protocol().is_web() {
+        let mut frame = BytesMut::new();
+        encode_trailer_frame(&trailers, &mut frame);
+        sink.finish(&headers, Some(frame.freeze()));
+    } else {
+        if !sink.sent_any() {
+            service::headers_from_metadata(&trailers, &mut headers);
+        }
+        sink.finish(&headers, None);
+    }
 }
 
 /// The reply in the caller's protocol, as the event response.

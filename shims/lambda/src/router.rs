@@ -304,7 +304,7 @@ fn encode<M: prost::Message>(message: &M, max: usize, buf: &mut BytesMut) -> Res
 
 /// Ends a call the handler failed: the status alone, as Trailers-Only when nothing was sent.
 fn fail(reply: &mut Reply, status: &Status) {
-    reply.trailers_only = reply.chunks.is_empty();
+    reply.trailers_only = !reply.sent_any();
     reply.finish(status, Metadata::new());
 }
 

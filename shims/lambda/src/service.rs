@@ -163,6 +163,8 @@ pub(crate) mod sealed {
         pub max_len: usize,
         /// The front door, for the size error.
         pub source: Source,
+        /// Where messages go as they are produced, when the answer is streamed.
+        pub sink: Option<crate::streaming::Sink>,
     }
 
     impl Reply {
@@ -176,7 +178,13 @@ pub(crate) mod sealed {
                 trailers_only: false,
                 max_len,
                 source,
+                sink: None,
             }
+        }
+
+        /// Whether any message bytes went out (kept for a buffered answer, or streamed).
+        pub fn sent_any(&self) -> bool {
+            !self.chunks.is_empty() || self.sink.as_ref().is_some_and(|sink| sink.sent_any())
         }
 
         /// Appends framed message bytes.
@@ -189,8 +197,12 @@ pub(crate) mod sealed {
             if self.len > self.max_len {
                 return Err(crate::too_large(self.source, self.len));
             }
-            if !chunk.is_empty() {
-                self.chunks.push(chunk);
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            match self.sink.as_mut() {
+                Some(sink) => sink.send(&self.headers, chunk),
+                None => self.chunks.push(chunk),
             }
             Ok(())
         }

@@ -694,3 +694,100 @@ async fn an_unknown_encoding_is_unimplemented() {
     assert_eq!(status.code(), Code::Unimplemented);
     assert!(status.message().contains("\"snappy\""), "{status}");
 }
+
+/// Every chunk of a streamed answer, joined.
+async fn collect_stream(mut stream: grpc_lambda::streaming::ChunkStream) -> Vec<u8> {
+    let mut all = Vec::new();
+    while let Some(chunk) =
+        std::future::poll_fn(|cx| Stream::poll_next(Pin::new(&mut stream), cx)).await
+    {
+        all.extend_from_slice(&chunk.unwrap());
+    }
+    all
+}
+
+#[tokio::test]
+async fn response_streaming_streams_to_the_proxy_and_buffers_for_api_gateway() {
+    use grpc_lambda::lambda_runtime::FunctionResponse;
+    let request = frame(&Echo {
+        pad: 3,
+        ..Echo::default()
+    });
+    let mut proxy_event = web("/test.Echo/Ticks", &request);
+    proxy_event["grpcLambda"] = json!(1);
+    proxy_event["path"] = json!("/test.Echo/Ticks");
+    // The buffered answer's body bytes.
+    let buffered = invoke(&shim(), &proxy_event).await;
+    let buffered_body = base64::decode(buffered["body"].as_str().unwrap().as_bytes()).unwrap();
+    let (messages, trailers) = read_web(&buffered);
+    assert_eq!(
+        status(&trailers).code(),
+        Code::Ok,
+        "{:?}",
+        status(&trailers)
+    );
+    assert_eq!(messages.len(), 3);
+
+    let streaming = std::sync::Arc::new(Shim::new(router()).response_streaming(true));
+    let event: grpc_lambda::Event = serde_json::from_value(proxy_event).unwrap();
+    let answer = streaming
+        .clone()
+        .handle_streaming(event, Context::default())
+        .await
+        .unwrap();
+    let FunctionResponse::StreamingResponse(response) = answer else {
+        panic!("the proxy gets a stream");
+    };
+    assert_eq!(response.metadata_prelude.status_code, 200);
+    assert_eq!(
+        response.metadata_prelude.headers["content-type"],
+        "application/grpc-web+proto"
+    );
+    // The same bytes as the buffered answer: messages, then the trailer frame.
+    assert_eq!(
+        collect_stream(response.stream).await,
+        buffered_body.to_vec()
+    );
+
+    // A failure before any message: the trailer frame alone, in the stream.
+    let mut failing = web("/test.Echo/Nope", &request);
+    failing["grpcLambda"] = json!(1);
+    failing["path"] = json!("/test.Echo/Nope");
+    let buffered = invoke(&shim(), &failing).await;
+    let buffered_body = base64::decode(buffered["body"].as_str().unwrap().as_bytes()).unwrap();
+    let event: grpc_lambda::Event = serde_json::from_value(failing).unwrap();
+    let FunctionResponse::StreamingResponse(response) = streaming
+        .clone()
+        .handle_streaming(event, Context::default())
+        .await
+        .unwrap()
+    else {
+        panic!("the proxy gets a stream");
+    };
+    assert_eq!(
+        collect_stream(response.stream).await,
+        buffered_body.to_vec()
+    );
+
+    // API Gateway cannot read a stream: the buffered JSON answer, as without streaming.
+    let event: grpc_lambda::Event =
+        serde_json::from_value(web("/test.Echo/Ticks", &request)).unwrap();
+    let answer = streaming
+        .handle_streaming(event, Context::default())
+        .await
+        .unwrap();
+    let FunctionResponse::BufferedResponse(response) = answer else {
+        panic!("API Gateway gets a buffered answer");
+    };
+    assert_eq!(
+        response.decoded_body().unwrap(),
+        buffered_body_of_ticks(&request).await
+    );
+}
+
+async fn buffered_body_of_ticks(request: &[u8]) -> Vec<u8> {
+    let buffered = invoke(&shim(), &web("/test.Echo/Ticks", request)).await;
+    base64::decode(buffered["body"].as_str().unwrap().as_bytes())
+        .unwrap()
+        .to_vec()
+}

@@ -13,6 +13,7 @@
 //! max_header_list_size = 16384
 //! max_request_bytes = 4718592
 //! max_message_bytes = 4718592
+//! half_close_wait_secs = 1.0   # a silent, open request stream after whole messages: bidi
 //!
 //! [lambda]
 //! region = "eu-west-1"
@@ -22,6 +23,16 @@
 //! [[routes]]
 //! match = "api.Prod"         # every method of the service
 //! lambda = "arn:aws:lambda:eu-west-1:123456789012:function:prod:live"
+//!
+//! [[routes]]
+//! match = "/api.Prod/Count"  # server streaming: InvokeWithResponseStream, messages as written
+//! lambda = "prod"
+//! streaming = true
+//!
+//! [[routes]]
+//! match = "chat.Chat"        # bidirectional methods: all requests first, then all responses
+//! lambda = "chat"
+//! bidi = "half-duplex"       # or "unimplemented": answered UNIMPLEMENTED with the reason
 //!
 //! [[routes]]
 //! match = "/api.Prod/Fail"   # one method
@@ -52,7 +63,15 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// A deadline for calls that carry none, and a cap on those that do.
     pub max_timeout: Option<Duration>,
+    /// How long a client that sent whole messages may keep its request stream open without
+    /// sending more before the call is taken for bidirectional (a client waiting for a response
+    /// before it half-closes) and answered `UNIMPLEMENTED`. Zero: wait for the half-close.
+    /// Routes with `bidi = "half-duplex"` always wait.
+    pub half_close_wait: Duration,
 }
+
+/// The default [`Limits::half_close_wait`].
+pub const DEFAULT_HALF_CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 impl Default for Limits {
     fn default() -> Limits {
@@ -62,6 +81,7 @@ impl Default for Limits {
             max_request_bytes: 4608 * 1024,
             max_message_bytes: 4608 * 1024,
             max_timeout: None,
+            half_close_wait: DEFAULT_HALF_CLOSE_WAIT,
         }
     }
 }
@@ -98,6 +118,29 @@ pub struct RouteConfig {
     pub pattern: String,
     /// The target.
     pub target: TargetConfig,
+    /// Invoke with `InvokeWithResponseStream` (Lambda and local targets): messages reach the
+    /// client as the function writes them.
+    pub streaming: bool,
+    /// What bidirectional calls on this route get.
+    pub bidi: BidiPolicy,
+}
+
+/// What a route does with bidirectional-streaming calls. The proxy cannot tell a bidirectional
+/// method from the wire (a client-streaming call looks the same), so a route says it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum BidiPolicy {
+    /// Not stated: every call is one invocation of the whole request stream (read to the
+    /// client's half-close), then the responses. A bidirectional client that half-closes gets
+    /// its answers; one that waits for a response first waits until its deadline.
+    #[default]
+    Unstated,
+    /// The route's bidirectional methods run half-duplex: all requests first (one invocation),
+    /// then all responses, streamed.
+    HalfDuplex,
+    /// Calls on the route are answered `UNIMPLEMENTED` at once, naming the reason, without
+    /// reading the request or invoking the function.
+    Unimplemented,
 }
 
 /// The embedded Lambda service and the function process it runs.
@@ -171,6 +214,14 @@ pub struct Args {
     /// Send every call to this function (same as `--route /=FUNCTION`).
     #[arg(long)]
     pub function: Option<String>,
+    /// Invoke the functions of the command-line routes with InvokeWithResponseStream, so
+    /// server-streaming messages reach the client as the function writes them.
+    #[arg(long)]
+    pub response_streaming: bool,
+    /// Bidirectional methods on the command-line routes: `half-duplex` (all requests in one
+    /// invocation, then all responses) or `unimplemented` (answered UNIMPLEMENTED at once).
+    #[arg(long, value_enum)]
+    pub bidi: Option<BidiPolicy>,
     /// The Lambda Invoke API endpoint (e.g. `cargo lambda watch`'s http://127.0.0.1:9000).
     #[arg(long)]
     pub lambda_endpoint: Option<String>,
@@ -222,6 +273,11 @@ pub struct Args {
     /// Deadline for calls without grpc-timeout, and a cap for those with one, seconds.
     #[arg(long)]
     pub max_timeout: Option<f64>,
+    /// Seconds a client that sent whole messages may hold its request stream open, silent,
+    /// before the call is answered UNIMPLEMENTED as bidirectional; 0 waits for the half-close
+    /// [default: 1].
+    #[arg(long)]
+    pub half_close_wait: Option<f64>,
     /// Seconds calls in flight get to finish after SIGTERM [default: 30].
     #[arg(long)]
     pub shutdown_grace: Option<f64>,
@@ -267,6 +323,7 @@ struct FileLimits {
     max_request_bytes: Option<usize>,
     max_message_bytes: Option<usize>,
     max_timeout_secs: Option<f64>,
+    half_close_wait_secs: Option<f64>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -297,6 +354,10 @@ struct FileRoute {
     url: Option<String>,
     #[serde(default)]
     local: bool,
+    #[serde(default)]
+    streaming: bool,
+    #[serde(default)]
+    bidi: BidiPolicy,
 }
 
 fn seconds(value: f64, what: &str) -> Result<Duration, String> {
@@ -369,6 +430,10 @@ impl Config {
                 .or(file.limits.max_message_bytes)
                 .unwrap_or(defaults.max_message_bytes),
             max_timeout,
+            half_close_wait: match args.half_close_wait.or(file.limits.half_close_wait_secs) {
+                Some(secs) => seconds(secs, "half_close_wait")?,
+                None => defaults.half_close_wait,
+            },
         };
         let mut routes = Vec::new();
         for route in file.routes {
@@ -386,6 +451,8 @@ impl Config {
             routes.push(RouteConfig {
                 pattern: route.pattern,
                 target,
+                streaming: route.streaming,
+                bidi: route.bidi,
             });
         }
         for route in &args.routes {
@@ -395,12 +462,16 @@ impl Config {
             routes.push(RouteConfig {
                 pattern: pattern.to_owned(),
                 target: TargetConfig::parse(target),
+                streaming: args.response_streaming,
+                bidi: args.bidi.unwrap_or_default(),
             });
         }
         if let Some(function) = &args.function {
             routes.push(RouteConfig {
                 pattern: "/".to_owned(),
                 target: TargetConfig::parse(function),
+                streaming: args.response_streaming,
+                bidi: args.bidi.unwrap_or_default(),
             });
         }
         let local = match (args.local_function, file.local) {
@@ -442,6 +513,8 @@ impl Config {
             routes.push(RouteConfig {
                 pattern: "/".to_owned(),
                 target: TargetConfig::Local,
+                streaming: args.response_streaming,
+                bidi: args.bidi.unwrap_or_default(),
             });
         }
         if local.is_none() && routes.iter().any(|r| r.target == TargetConfig::Local) {
@@ -524,5 +597,48 @@ mod tests {
         assert_eq!(config.local.unwrap().timeout, Duration::from_secs(2));
         let err = Config::from_args(Args::parse_from(["p"])).unwrap_err();
         assert!(err.contains("no routes"), "{err}");
+    }
+
+    #[test]
+    fn streaming_and_bidi_per_route() {
+        let config = Config::from_toml(
+            r#"
+            [[routes]]
+            match = "/api.Prod/Count"
+            lambda = "prod"
+            streaming = true
+            [[routes]]
+            match = "/chat.Chat/Talk"
+            lambda = "chat"
+            bidi = "half-duplex"
+            [[routes]]
+            match = "/chat.Chat/PingPong"
+            lambda = "chat"
+            bidi = "unimplemented"
+            [[routes]]
+            match = "/"
+            lambda = "other"
+            "#,
+        )
+        .unwrap();
+        let routes = &config.routes;
+        assert!(routes[0].streaming && routes[0].bidi == BidiPolicy::Unstated);
+        assert!(!routes[1].streaming && routes[1].bidi == BidiPolicy::HalfDuplex);
+        assert_eq!(routes[2].bidi, BidiPolicy::Unimplemented);
+        assert!(!routes[3].streaming && routes[3].bidi == BidiPolicy::Unstated);
+        let err = Config::from_toml("[[routes]]\nmatch = \"/\"\nlambda = \"f\"\nbidi = \"full\"\n")
+            .unwrap_err();
+        assert!(err.contains("bidi") || err.contains("variant"), "{err}");
+        let args = Args::parse_from([
+            "p",
+            "--route",
+            "api.Prod=prod",
+            "--response-streaming",
+            "--bidi",
+            "half-duplex",
+        ]);
+        let config = Config::from_args(args).unwrap();
+        assert!(config.routes[0].streaming);
+        assert_eq!(config.routes[0].bidi, BidiPolicy::HalfDuplex);
     }
 }

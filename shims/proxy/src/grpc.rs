@@ -159,6 +159,9 @@ impl Proxy {
         B: Body<Data = Bytes> + Send + Unpin + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        if let Some(refusal) = target.refusal() {
+            return Err(refusal);
+        }
         let (parts, body) = request.into_parts();
         let timeout = match parts.headers.get("grpc-timeout") {
             Some(value) => Some(parse_timeout(value.as_bytes()).map_err(|err| {
@@ -178,7 +181,11 @@ impl Proxy {
             timeout,
         });
         let work = async {
-            let body = self.read_body(body, content_type).await?;
+            let half_close_wait = (!target.half_duplex()
+                && !content_type.is_text()
+                && !self.limits.half_close_wait.is_zero())
+            .then_some(self.limits.half_close_wait);
+            let body = self.read_body(body, content_type, half_close_wait).await?;
             let request = UpstreamRequest {
                 path: parts.uri.path().to_owned(),
                 metadata: forwarded_metadata(parts.headers),
@@ -201,7 +208,12 @@ impl Proxy {
 
     /// The request's messages: collected up to the request limit, gRPC-Web-text decoded, frames
     /// checked against the message limit.
-    async fn read_body<B>(&self, body: B, content_type: ContentType) -> Result<Bytes, InvokeError>
+    async fn read_body<B>(
+        &self,
+        body: B,
+        content_type: ContentType,
+        half_close_wait: Option<Duration>,
+    ) -> Result<Bytes, InvokeError>
     where
         B: Body<Data = Bytes> + Send + Unpin + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -212,9 +224,26 @@ impl Proxy {
         } else {
             max
         };
-        let mut body = read_limited(body, max_wire)
+        let watch = half_close_wait.map(|wait| HalfCloseWatch {
+            wait,
+            decoder: FrameDecoder::with_max_message_len(self.limits.max_message_bytes),
+            messages: 0,
+        });
+        let mut body = read_limited(body, max_wire, watch)
             .await
             .map_err(|err| match err {
+                ReadError::WaitingForResponse { messages, wait } => InvokeError::InvalidRequest {
+                    code: Code::Unimplemented,
+                    reason: format!(
+                        "the client sent {messages} message(s), then kept its request stream \
+                         open for {} ms without sending more: a bidirectional call that waits \
+                         for a response before it half-closes cannot run on Lambda, where one \
+                         invocation takes the whole request stream before it answers; a method \
+                         whose client sends every request before reading can run on a route \
+                         with bidi = \"half-duplex\"",
+                        wait.as_millis()
+                    ),
+                },
                 ReadError::TooLarge => InvokeError::InvalidRequest {
                     code: Code::ResourceExhausted,
                     reason: format!(
@@ -251,12 +280,51 @@ impl Proxy {
 
 enum ReadError {
     TooLarge,
+    /// Whole messages came, then nothing, and no half-close, for `wait`.
+    WaitingForResponse {
+        messages: usize,
+        wait: Duration,
+    },
     Body(Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// Watches a request stream for a client that waits for a response before it half-closes.
+struct HalfCloseWatch {
+    wait: Duration,
+    /// The request's frames, counted as they complete (slices of the DATA frames, no copies).
+    decoder: FrameDecoder,
+    messages: usize,
+}
+
+impl HalfCloseWatch {
+    /// Whether the bytes so far end on a message boundary after at least one message.
+    fn between_messages(&self) -> bool {
+        self.messages > 0 && !self.decoder.has_partial()
+    }
+
+    /// Counts the messages `data` completes; `false` once the stream is not frames (the
+    /// request check reports that), which ends the watch.
+    fn push(&mut self, data: Bytes) -> bool {
+        self.decoder.push(data);
+        loop {
+            match self.decoder.decode() {
+                Ok(Some(_)) => self.messages += 1,
+                Ok(None) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
 /// A whole body, up to `max` bytes. A body that arrives as one DATA frame (the usual unary
-/// request) is returned as that frame's bytes, uncopied; several are joined once.
-async fn read_limited<B>(mut body: B, max: usize) -> Result<Bytes, ReadError>
+/// request) is returned as that frame's bytes, uncopied; several are joined once. With a
+/// `watch`, a client that sent whole messages and then holds the stream open, silent, for the
+/// watch's wait is a bidirectional client waiting for a response.
+async fn read_limited<B>(
+    mut body: B,
+    max: usize,
+    mut watch: Option<HalfCloseWatch>,
+) -> Result<Bytes, ReadError>
 where
     B: Body<Data = Bytes> + Unpin,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -264,11 +332,34 @@ where
     let mut first: Option<Bytes> = None;
     let mut joined: Option<BytesMut> = None;
     let mut len = 0usize;
-    while let Some(frame) = body.frame().await {
+    loop {
+        let waiting = watch
+            .as_ref()
+            .filter(|watch| watch.between_messages() && !body.is_end_stream());
+        let frame = match waiting {
+            Some(watch) => match tokio::time::timeout(watch.wait, body.frame()).await {
+                Ok(frame) => frame,
+                Err(_) => {
+                    return Err(ReadError::WaitingForResponse {
+                        messages: watch.messages,
+                        wait: watch.wait,
+                    })
+                }
+            },
+            None => body.frame().await,
+        };
+        let Some(frame) = frame else {
+            break;
+        };
         let frame = frame.map_err(|err| ReadError::Body(err.into()))?;
         let Ok(data) = frame.into_data() else {
             continue;
         };
+        if let Some(active) = watch.as_mut() {
+            if !active.push(data.clone()) {
+                watch = None;
+            }
+        }
         len = len.saturating_add(data.len());
         if len > max {
             return Err(ReadError::TooLarge);
@@ -767,20 +858,20 @@ mod tests {
     #[tokio::test]
     async fn request_bodies_are_read_whole_within_the_limit() {
         let one = Bytes::from_static(b"abcdef");
-        let read = read_limited(Chunks([one.clone()].into()), 6)
+        let read = read_limited(Chunks([one.clone()].into()), 6, None)
             .await
             .ok()
             .unwrap();
         // One DATA frame: the same memory, not a copy.
         assert_eq!(read.as_ptr(), one.as_ptr());
         let parts = [&b"ab"[..], b"cd", b"ef"].map(Bytes::from_static);
-        let read = read_limited(Chunks(parts.clone().into()), 6)
+        let read = read_limited(Chunks(parts.clone().into()), 6, None)
             .await
             .ok()
             .unwrap();
         assert_eq!(&read[..], b"abcdef");
         assert!(matches!(
-            read_limited(Chunks(parts.into()), 5).await,
+            read_limited(Chunks(parts.into()), 5, None).await,
             Err(ReadError::TooLarge)
         ));
     }

@@ -40,7 +40,9 @@
 //! - [`config`]: flags and the TOML file; [`route`]: paths to targets.
 //! - [`server`]: the listeners (h2c, HTTP/1.1, TLS), the admin port, graceful shutdown.
 //! - [`grpc`]: the call path, request to response.
-//! - [`invoke`]: targets — the Lambda Invoke API, HTTPS front doors, the embedded Lambda service.
+//! - [`invoke`]: targets — the Lambda Invoke API (and `InvokeWithResponseStream` for routes with
+//!   `streaming = true`: each message re-emitted as it arrives), HTTPS front doors, the embedded
+//!   Lambda service.
 //! - [`error`]: every failure and the status it becomes.
 //! - [`metrics`]: one log line per call, Prometheus counters.
 //!

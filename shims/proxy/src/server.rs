@@ -17,13 +17,15 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::{Config, Limits, TargetConfig};
+use crate::config::{BidiPolicy, Config, Limits, TargetConfig};
 use crate::error::InvokeError;
 use crate::grpc::{Proxy, ProxyBody};
 use crate::invoke::https::FrontDoorTarget;
 use crate::invoke::lambda::{FunctionRef, LambdaTarget};
 use crate::invoke::local::LocalLambda;
-use crate::invoke::{full_body, BoxFuture, Upstream, UpstreamReply, UpstreamRequest};
+use crate::invoke::{
+    full_body, BidiUnimplemented, BoxFuture, HalfDuplex, Upstream, UpstreamReply, UpstreamRequest,
+};
 use crate::metrics::Metrics;
 use crate::route::{Pattern, Router};
 
@@ -148,8 +150,13 @@ pub async fn start_with_routes(
                     LambdaTarget::new(client, function, endpoint, region, credentials.clone());
                 #[cfg(not(feature = "aws"))]
                 let target = LambdaTarget::new(client, function, endpoint, region);
-                Arc::new(target)
+                Arc::new(target.response_streaming(route.streaming))
             }
+        };
+        let target: Arc<dyn Upstream> = match route.bidi {
+            BidiPolicy::Unimplemented => Arc::new(BidiUnimplemented::new(target.name())),
+            BidiPolicy::HalfDuplex => Arc::new(HalfDuplex(target)),
+            BidiPolicy::Unstated => target,
         };
         router.add(Pattern::parse(&route.pattern), target);
     }

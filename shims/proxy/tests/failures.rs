@@ -92,6 +92,48 @@ async fn function_errors_and_crashes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_failures_through_invoke_with_response_stream() {
+    if !support::require("python3", python_available()) {
+        return;
+    }
+    let running = fake(&["--response-streaming", "--local-timeout", "1"]).await;
+    // A buffered answer, read from the event stream.
+    let ok = call(running.addr, "/fake.F/Ok", String::new(), &[]).await;
+    assert!(ok.is_ok(), "{ok:?}");
+    // A streamed answer: the prelude, then the frames.
+    let streamed = call(running.addr, "/fake.F/Stream", String::new(), &[])
+        .await
+        .unwrap();
+    assert_eq!(streamed.get_ref().message, "streamed");
+    // Function errors arrive in InvokeComplete (ErrorCode, ErrorDetails).
+    expect(
+        call(running.addr, "/fake.F/Error", String::new(), &[]).await,
+        Code::Unknown,
+        "function error MyError: it broke",
+    );
+    expect(
+        call(running.addr, "/fake.F/Exit", String::new(), &[]).await,
+        Code::Unknown,
+        "Runtime.ExitError",
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    expect(
+        call(
+            running.addr,
+            "/fake.F/Sleep",
+            String::new(),
+            &[("x-sleep-ms", "3000")],
+        )
+        .await,
+        Code::DeadlineExceeded,
+        "Task timed out after 1.00 seconds",
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let ok = call(running.addr, "/fake.F/Ok", String::new(), &[]).await;
+    assert!(ok.is_ok(), "{ok:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_metadata_is_kept_both_ways() {
     if !support::require("python3", python_available()) {
         return;

@@ -376,35 +376,60 @@ pub fn decode_response(payload: &Bytes) -> Result<UpstreamReply, InvokeError> {
     })
 }
 
+/// The eight NUL bytes that end a streamed response's prelude.
+pub const PRELUDE_SEPARATOR: [u8; 8] = [0; 8];
+
 /// The streaming shape: `{"statusCode": …, "headers": …}`, eight NUL bytes, the body as is.
 fn decode_streamed(payload: &Bytes) -> Option<Result<UpstreamReply, InvokeError>> {
-    const SEPARATOR: [u8; 8] = [0; 8];
     if payload.first() != Some(&b'{') {
         return None;
     }
-    // JSON text never holds a raw NUL byte, so the first run of eight ends the prelude.
-    let split = payload
-        .windows(SEPARATOR.len())
-        .position(|w| w == SEPARATOR)?;
+    let split = prelude_end(payload)?;
     let prelude = payload.get(..split)?;
-    let response: ResponseJson<'_> = serde_json::from_slice(prelude).ok()?;
+    // Not a prelude after all: the JSON path reports what is wrong.
+    serde_json::from_slice::<ResponseJson<'_>>(prelude).ok()?;
+    Some(
+        parse_prelude(prelude).map(|(status, headers)| UpstreamReply {
+            status,
+            headers,
+            body: full_body(payload.slice(split + PRELUDE_SEPARATOR.len()..)),
+        }),
+    )
+}
+
+/// Where the prelude of a streamed response ends (the offset of the eight NUL bytes), if they
+/// are there. JSON text never holds a raw NUL byte, so the first run of eight ends it.
+pub fn prelude_end(bytes: &[u8]) -> Option<usize> {
+    bytes
+        .windows(PRELUDE_SEPARATOR.len())
+        .position(|w| w == PRELUDE_SEPARATOR)
+}
+
+/// The status and headers of a streamed response's prelude (lambda_runtime's
+/// `MetadataPrelude`: `statusCode`, `headers` with string or list values, `cookies`).
+///
+/// # Errors
+///
+/// [`InvokeError::InvalidResponse`] when the prelude is not that JSON.
+pub fn parse_prelude(prelude: &[u8]) -> Result<(StatusCode, HeaderMap), InvokeError> {
+    let response: ResponseJson<'_> =
+        serde_json::from_slice(prelude).map_err(|err| InvokeError::InvalidResponse {
+            reason: format!(
+                "the streamed response's prelude is not JSON ({err}): {}",
+                snippet(prelude)
+            ),
+        })?;
     let status_code = response.status_code.unwrap_or(200);
-    let Ok(status) = StatusCode::from_u16(status_code) else {
-        return Some(Err(InvokeError::InvalidResponse {
-            reason: format!("statusCode {status_code} is not an HTTP status"),
-        }));
-    };
+    let status = StatusCode::from_u16(status_code).map_err(|_| InvokeError::InvalidResponse {
+        reason: format!("statusCode {status_code} is not an HTTP status"),
+    })?;
     let mut headers = HeaderMap::new();
     if let Some(multi) = response.multi_value_headers {
         multi.append_to(&mut headers);
     } else if let Some(single) = response.headers {
         single.append_to(&mut headers);
     }
-    Some(Ok(UpstreamReply {
-        status,
-        headers,
-        body: full_body(payload.slice(split + SEPARATOR.len()..)),
-    }))
+    Ok((status, headers))
 }
 
 #[cfg(test)]

@@ -13,11 +13,18 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
 use http::{HeaderValue, Method, Request, StatusCode};
+use http_body::Body as _;
 use http_body_util::{BodyExt, Full, Limited};
 
-use super::event::{decode_response, encode_event, snippet};
+use super::event::{
+    decode_response, encode_event, parse_prelude, prelude_end, snippet, PRELUDE_SEPARATOR,
+};
+use super::eventstream::MessageDecoder;
 use super::{BoxFuture, Upstream, UpstreamReply, UpstreamRequest};
 use crate::client::HttpClient;
 #[cfg(feature = "aws")]
@@ -100,6 +107,7 @@ pub struct LambdaTarget {
     function: FunctionRef,
     region: String,
     label: String,
+    streaming: bool,
     #[cfg(feature = "aws")]
     credentials: Arc<CredentialChain>,
     #[cfg(not(feature = "aws"))]
@@ -124,6 +132,7 @@ impl LambdaTarget {
             label: format!("lambda:{function}"),
             function,
             region,
+            streaming: false,
             credentials,
         }
     }
@@ -144,16 +153,29 @@ impl LambdaTarget {
             label: format!("lambda:{function}"),
             function,
             region,
+            streaming: false,
             credentials: Arc::new(()),
         }
     }
 
-    /// The invocation URL.
+    /// Invokes with `InvokeWithResponseStream` (`true`) instead of `Invoke`: the function's
+    /// messages reach the client as the function writes them.
+    pub fn response_streaming(mut self, on: bool) -> LambdaTarget {
+        self.streaming = on;
+        self
+    }
+
+    /// The invocation URL: `Invoke`, or `InvokeWithResponseStream` for a streaming target.
     pub fn url(&self) -> String {
+        let operation = if self.streaming {
+            "2021-11-15/functions/{}/response-streaming-invocations"
+        } else {
+            "2015-03-31/functions/{}/invocations"
+        };
         let mut url = format!(
-            "{}/2015-03-31/functions/{}/invocations",
+            "{}/{}",
             self.endpoint,
-            self.function.function.replace(':', "%3A")
+            operation.replace("{}", &self.function.function.replace(':', "%3A"))
         );
         if let Some(qualifier) = &self.function.qualifier {
             url.push_str("?Qualifier=");
@@ -195,6 +217,9 @@ impl LambdaTarget {
                     error: error_chain(&err),
                 })?;
         let (parts, body) = response.into_parts();
+        if self.streaming && parts.status == StatusCode::OK {
+            return self.read_stream(body, event_len).await;
+        }
         let payload = Limited::new(body, MAX_INVOKE_RESPONSE)
             .collect()
             .await
@@ -220,6 +245,59 @@ impl LambdaTarget {
             &payload,
             event_len,
         )
+    }
+
+    /// Reads an `InvokeWithResponseStream` answer up to the end of the function's prelude and
+    /// returns the rest as the reply body, chunk by chunk as it arrives. A function that does
+    /// not stream answers one buffered payload, read as `Invoke`'s.
+    async fn read_stream(
+        &self,
+        body: hyper::body::Incoming,
+        event_len: usize,
+    ) -> Result<UpstreamReply, InvokeError> {
+        let mut payloads = PayloadStream::new(body.boxed(), self.endpoint.clone());
+        let mut head = BytesMut::new();
+        loop {
+            match std::future::poll_fn(|cx| payloads.poll_payload(cx)).await {
+                Some(Ok(chunk)) => {
+                    // The separator may straddle two chunks: search from 7 bytes back.
+                    let from = head.len().saturating_sub(PRELUDE_SEPARATOR.len() - 1);
+                    head.extend_from_slice(&chunk);
+                    if head.first() == Some(&b'{') {
+                        if let Some(end) = head.get(from..).and_then(prelude_end) {
+                            let end = from + end;
+                            let (status, headers) =
+                                parse_prelude(head.get(..end).unwrap_or_default())?;
+                            let rest = head.split_off(end + PRELUDE_SEPARATOR.len()).freeze();
+                            payloads.first = (!rest.is_empty()).then_some(rest);
+                            return Ok(UpstreamReply {
+                                status,
+                                headers,
+                                body: payloads.boxed(),
+                            });
+                        }
+                    }
+                    if head.len() > MAX_INVOKE_RESPONSE {
+                        return Err(InvokeError::ResponseTooLarge {
+                            message: format!(
+                                "the function's stream has no response prelude in its first {MAX_INVOKE_RESPONSE} bytes"
+                            ),
+                        });
+                    }
+                }
+                Some(Err(err)) => return Err(err),
+                None => {
+                    let payload = head.freeze();
+                    return classify(
+                        &self.function,
+                        StatusCode::OK,
+                        &http::HeaderMap::new(),
+                        &payload,
+                        event_len,
+                    );
+                }
+            }
+        }
     }
 
     #[cfg(feature = "aws")]
@@ -298,23 +376,7 @@ pub fn classify(
             let error: ErrorJson = serde_json::from_slice(payload).unwrap_or_default();
             let error_type = error.error_type.unwrap_or_else(|| "Unhandled".to_owned());
             let error_message = error.error_message.unwrap_or_else(|| snippet(payload));
-            return Err(match error_type.as_str() {
-                "Sandbox.Timedout" => InvokeError::FunctionTimeout {
-                    message: error_message,
-                },
-                _ if error_message.contains("Task timed out after") => {
-                    InvokeError::FunctionTimeout {
-                        message: error_message,
-                    }
-                }
-                "Function.ResponseSizeTooLarge" => InvokeError::ResponseTooLarge {
-                    message: error_message,
-                },
-                _ => InvokeError::FunctionError {
-                    error_type,
-                    error_message,
-                },
-            });
+            return Err(function_error(error_type, error_message));
         }
         return decode_response(payload);
     }
@@ -350,6 +412,173 @@ pub fn classify(
             message,
         },
     })
+}
+
+/// The function's bytes out of an `InvokeWithResponseStream` event stream: `PayloadChunk`
+/// payloads, in order; `InvokeComplete` ends it (with the function's error, if any).
+struct PayloadStream {
+    upstream: Option<http_body_util::combinators::BoxBody<Bytes, hyper::Error>>,
+    decoder: MessageDecoder,
+    first: Option<Bytes>,
+    endpoint: String,
+}
+
+impl PayloadStream {
+    fn new(
+        upstream: http_body_util::combinators::BoxBody<Bytes, hyper::Error>,
+        endpoint: String,
+    ) -> PayloadStream {
+        PayloadStream {
+            upstream: Some(upstream),
+            decoder: MessageDecoder::new(),
+            first: None,
+            endpoint,
+        }
+    }
+
+    fn end(
+        &mut self,
+        item: Option<Result<Bytes, InvokeError>>,
+    ) -> Poll<Option<Result<Bytes, InvokeError>>> {
+        self.upstream = None;
+        Poll::Ready(item)
+    }
+
+    fn poll_payload(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, InvokeError>>> {
+        if let Some(first) = self.first.take() {
+            return Poll::Ready(Some(Ok(first)));
+        }
+        loop {
+            let Some(upstream) = self.upstream.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match self.decoder.decode() {
+                Ok(Some(message)) => {
+                    match (
+                        message.header(":message-type"),
+                        message.header(":event-type"),
+                    ) {
+                        (Some("event"), Some("PayloadChunk")) => {
+                            if !message.payload.is_empty() {
+                                return Poll::Ready(Some(Ok(message.payload)));
+                            }
+                        }
+                        (Some("event"), Some("InvokeComplete")) => {
+                            let complete: InvokeComplete =
+                                serde_json::from_slice(&message.payload).unwrap_or_default();
+                            let error =
+                                complete
+                                    .error_code
+                                    .filter(|code| !code.is_empty())
+                                    .map(|code| {
+                                        let details = complete.error_details.unwrap_or_default();
+                                        // The details may be the function's error JSON.
+                                        let parsed: ErrorJson =
+                                            serde_json::from_str(&details).unwrap_or_default();
+                                        function_error(
+                                            parsed.error_type.unwrap_or(code),
+                                            parsed.error_message.unwrap_or(details),
+                                        )
+                                    });
+                            return self.end(error.map(Err));
+                        }
+                        (Some("event"), _) => {}
+                        (kind, _) => {
+                            let error: ErrorJson =
+                                serde_json::from_slice(&message.payload).unwrap_or_default();
+                            let error_type = message
+                                .header(":exception-type")
+                                .or(message.header(":error-code"))
+                                .unwrap_or(kind.unwrap_or("unknown"))
+                                .to_owned();
+                            let message_text = error
+                                .message
+                                .or(error.error_message)
+                                .or(message.header(":error-message").map(str::to_owned))
+                                .unwrap_or_else(|| snippet(&message.payload));
+                            return self.end(Some(Err(InvokeError::Upstream {
+                                status: 200,
+                                error_type,
+                                message: message_text,
+                            })));
+                        }
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    return self.end(Some(Err(InvokeError::InvalidResponse {
+                        reason: format!("InvokeWithResponseStream: {err}"),
+                    })))
+                }
+            }
+            match Pin::new(upstream).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.decoder.push(&data);
+                    }
+                }
+                Poll::Ready(Some(Err(err))) => {
+                    let error = error_chain(&err);
+                    return self.end(Some(Err(InvokeError::Unreachable {
+                        endpoint: self.endpoint.clone(),
+                        error: format!("the response stream was cut: {error}"),
+                    })));
+                }
+                Poll::Ready(None) => {
+                    let reason = match self.decoder.finish() {
+                        Err(err) => format!("InvokeWithResponseStream: {err}"),
+                        Ok(()) => {
+                            "InvokeWithResponseStream ended without InvokeComplete".to_owned()
+                        }
+                    };
+                    return self.end(Some(Err(InvokeError::InvalidResponse { reason })));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+impl http_body::Body for PayloadStream {
+    type Data = Bytes;
+    type Error = InvokeError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, InvokeError>>> {
+        self.get_mut()
+            .poll_payload(cx)
+            .map(|item| item.map(|chunk| chunk.map(http_body::Frame::data)))
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct InvokeComplete {
+    #[serde(default, rename = "ErrorCode")]
+    error_code: Option<String>,
+    #[serde(default, rename = "ErrorDetails")]
+    error_details: Option<String>,
+}
+
+/// The failure a function error of `error_type` stands for.
+fn function_error(error_type: String, error_message: String) -> InvokeError {
+    match error_type.as_str() {
+        "Sandbox.Timedout" => InvokeError::FunctionTimeout {
+            message: error_message,
+        },
+        _ if error_message.contains("Task timed out after") => InvokeError::FunctionTimeout {
+            message: error_message,
+        },
+        "Function.ResponseSizeTooLarge" => InvokeError::ResponseTooLarge {
+            message: error_message,
+        },
+        _ => InvokeError::FunctionError {
+            error_type,
+            error_message,
+        },
+    }
 }
 
 impl Upstream for LambdaTarget {

@@ -26,26 +26,41 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch, Notify};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 
+use super::eventstream;
 use super::lambda::FunctionRef;
 use crate::config::LocalConfig;
 use crate::error::{LAMBDA_REQUEST_LIMIT, LAMBDA_RESPONSE_LIMIT};
 
-/// The most bytes read from a function's streamed response (Lambda's streaming limit is 200 MB;
-/// the buffered Invoke API it is answered through takes 6 MB).
-const MAX_STREAMED_RESPONSE: usize = 32 * 1024 * 1024;
+/// The most bytes passed on from a function's streamed response: "The maximum response
+/// payload size for response streaming is 200 MB." (A streamed response to a buffered `Invoke`
+/// is held to the 6 MB payload limit.)
+const MAX_STREAMED_RESPONSE: usize = 200 * 1024 * 1024;
+
+/// A response body of the embedded service: whole, or an event stream as the function writes.
+type LocalBody = BoxBody<Bytes, Infallible>;
+
+fn full(bytes: Bytes) -> LocalBody {
+    Full::new(bytes).boxed()
+}
+
+/// One piece of a streamed response: the function's bytes, or the error that ended it.
+type StreamItem = Result<Bytes, (String, String)>;
 
 /// What became of one invocation.
 #[derive(Debug)]
 enum Outcome {
     /// The function's response payload.
     Response(Bytes),
+    /// The function's response, as it writes it (`InvokeWithResponseStream` only).
+    Stream(mpsc::Receiver<StreamItem>),
     /// The function failed.
     Error { error_type: String, message: String },
 }
@@ -54,11 +69,14 @@ struct Pending {
     id: String,
     payload: Bytes,
     reply: oneshot::Sender<Outcome>,
+    streaming: bool,
 }
 
 struct InFlight {
     reply: oneshot::Sender<Outcome>,
     instance: usize,
+    /// Invoked with `InvokeWithResponseStream`: the response is passed on as it arrives.
+    streaming: bool,
 }
 
 #[derive(Default)]
@@ -67,6 +85,8 @@ struct State {
     in_flight: HashMap<String, InFlight>,
     /// The invocation each process holds.
     current: Vec<Option<String>>,
+    /// Responses being streamed: the process, and where a timeout is reported.
+    streams: HashMap<String, (usize, mpsc::Sender<StreamItem>)>,
 }
 
 struct Shared {
@@ -196,7 +216,7 @@ impl Drop for LocalLambda {
 fn serve<F, Fut>(listener: TcpListener, mut stopped: watch::Receiver<bool>, handler: F)
 where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    Fut: std::future::Future<Output = Response<LocalBody>> + Send + 'static,
 {
     tokio::spawn(async move {
         loop {
@@ -206,6 +226,7 @@ where
             };
             let Ok((stream, _)) = accepted else { continue };
             let _ = stream.set_nodelay(true);
+            let stream = QuickAck(stream);
             let handler = handler.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |request| {
@@ -220,8 +241,77 @@ where
     });
 }
 
-fn json_response(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+/// A connection that acknowledges what it reads at once.
+///
+/// The function's Runtime API client (lambda_runtime's hyper client) leaves Nagle's algorithm
+/// on, and lambda_runtime writes a streamed response's prelude, its NUL separator and each chunk
+/// as separate writes: the second small write waits for the first one's ACK, which a receiver
+/// with nothing to answer yet delays by ~40 ms. Re-arming `TCP_QUICKACK` after each read sends
+/// that ACK straight away, so streamed chunks arrive as they are written.
+struct QuickAck(tokio::net::TcpStream);
+
+impl QuickAck {
+    fn ack_now(&self) {
+        #[cfg(target_os = "linux")]
+        {
+            let _ = socket2::SockRef::from(&self.0).set_tcp_quickack(true);
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for QuickAck {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = std::pin::Pin::new(&mut self.0).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.ack_now();
+        }
+        poll
+    }
+}
+
+impl tokio::io::AsyncWrite for QuickAck {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+fn json_response(status: StatusCode, body: serde_json::Value) -> Response<LocalBody> {
+    let mut response = Response::new(full(Bytes::from(body.to_string())));
     *response.status_mut() = status;
     response.headers_mut().insert(
         "content-type",
@@ -230,11 +320,7 @@ fn json_response(status: StatusCode, body: serde_json::Value) -> Response<Full<B
     response
 }
 
-fn api_error(
-    status: StatusCode,
-    error_type: &'static str,
-    message: String,
-) -> Response<Full<Bytes>> {
+fn api_error(status: StatusCode, error_type: &'static str, message: String) -> Response<LocalBody> {
     let mut response = json_response(
         status,
         serde_json::json!({"Type": "User", "message": message}),
@@ -274,11 +360,21 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn invoke_api(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn invoke_api(shared: Arc<Shared>, request: Request<Incoming>) -> Response<LocalBody> {
     let path = request.uri().path().to_owned();
-    let name = path
+    let invoke = path
         .strip_prefix("/2015-03-31/functions/")
-        .and_then(|rest| rest.strip_suffix("/invocations"));
+        .and_then(|rest| rest.strip_suffix("/invocations"))
+        .map(|name| (name, false));
+    // InvokeWithResponseStream: the same invocation, answered as an event stream.
+    let stream = path
+        .strip_prefix("/2021-11-15/functions/")
+        .and_then(|rest| rest.strip_suffix("/response-streaming-invocations"))
+        .map(|name| (name, true));
+    let (name, streaming) = match invoke.or(stream) {
+        Some((name, streaming)) => (Some(name), streaming),
+        None => (None, false),
+    };
     let (Some(name), true) = (name, request.method() == Method::POST) else {
         return api_error(
             StatusCode::NOT_FOUND,
@@ -317,7 +413,7 @@ async fn invoke_api(shared: Arc<Shared>, request: Request<Incoming>) -> Response
     );
     {
         let mut state = shared.lock();
-        let busy = state.in_flight.len() + state.queue.len();
+        let busy = state.in_flight.len() + state.streams.len() + state.queue.len();
         if busy >= shared.config.concurrency + shared.config.max_queue {
             drop(state);
             let mut response = json_response(
@@ -337,13 +433,29 @@ async fn invoke_api(shared: Arc<Shared>, request: Request<Incoming>) -> Response
             );
             return response;
         }
-        state.queue.push_back(Pending { id, payload, reply });
+        state.queue.push_back(Pending {
+            id,
+            payload,
+            reply,
+            streaming,
+        });
     }
     shared.work.notify_waiters();
     shared.work.notify_one();
-    match outcome.await {
+    let outcome = outcome.await;
+    if streaming {
+        if let Ok(outcome) = outcome {
+            return event_stream(outcome);
+        }
+    }
+    match outcome {
+        Ok(Outcome::Stream(_)) => api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServiceException",
+            "a streamed response for a buffered invocation".to_owned(),
+        ),
         Ok(Outcome::Response(payload)) => {
-            let mut response = Response::new(Full::new(payload));
+            let mut response = Response::new(full(payload));
             response.headers_mut().insert(
                 "x-amz-executed-version",
                 http::HeaderValue::from_static("$LATEST"),
@@ -372,11 +484,89 @@ async fn invoke_api(shared: Arc<Shared>, request: Request<Incoming>) -> Response
     }
 }
 
+/// The `InvokeWithResponseStream` answer: `200`, an event stream of `PayloadChunk` events as the
+/// function writes, then `InvokeComplete` (with the error, if the function failed).
+fn event_stream(outcome: Outcome) -> Response<LocalBody> {
+    let (tx, rx) = mpsc::channel::<Bytes>(16);
+    tokio::spawn(async move {
+        match outcome {
+            Outcome::Response(payload) => {
+                let _ = tx.send(eventstream::payload_chunk(&payload)).await;
+                let _ = tx.send(eventstream::invoke_complete(None)).await;
+            }
+            Outcome::Error {
+                error_type,
+                message,
+            } => {
+                let details = serde_json::json!({"errorType": error_type, "errorMessage": message})
+                    .to_string();
+                let _ = tx
+                    .send(eventstream::invoke_complete(Some((&error_type, &details))))
+                    .await;
+            }
+            Outcome::Stream(mut chunks) => {
+                let mut error = None;
+                while let Some(item) = chunks.recv().await {
+                    match item {
+                        Ok(chunk) => {
+                            if tx.send(eventstream::payload_chunk(&chunk)).await.is_err() {
+                                return;
+                            }
+                        }
+                        Err(failed) => {
+                            error = Some(failed);
+                            break;
+                        }
+                    }
+                }
+                let complete = match &error {
+                    Some((error_type, message)) => {
+                        let details =
+                            serde_json::json!({"errorType": error_type, "errorMessage": message})
+                                .to_string();
+                        eventstream::invoke_complete(Some((error_type, &details)))
+                    }
+                    None => eventstream::invoke_complete(None),
+                };
+                let _ = tx.send(complete).await;
+            }
+        }
+    });
+    let mut response = Response::new(ChannelFrames(rx).boxed());
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-type",
+        http::HeaderValue::from_static("application/vnd.amazon.eventstream"),
+    );
+    headers.insert(
+        "x-amz-executed-version",
+        http::HeaderValue::from_static("$LATEST"),
+    );
+    response
+}
+
+/// A channel's chunks as body frames.
+struct ChannelFrames(mpsc::Receiver<Bytes>);
+
+impl http_body::Body for ChannelFrames {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|chunk| Ok(http_body::Frame::data(chunk))))
+    }
+}
+
 async fn runtime_api(
     shared: Arc<Shared>,
     instance: usize,
     request: Request<Incoming>,
-) -> Response<Full<Bytes>> {
+) -> Response<LocalBody> {
     let path = request.uri().path().to_owned();
     let Some(rest) = path.strip_prefix("/2018-06-01/runtime/") else {
         return json_response(
@@ -408,6 +598,41 @@ async fn runtime_api(
                 );
             };
             let id = id.to_owned();
+            let streaming = shared
+                .lock()
+                .in_flight
+                .get(&id)
+                .is_some_and(|in_flight| in_flight.streaming);
+            if kind == "response" && streaming {
+                let (tx, rx) = mpsc::channel(64);
+                let in_flight = {
+                    let mut state = shared.lock();
+                    let in_flight = state.in_flight.remove(&id);
+                    if let Some(in_flight) = &in_flight {
+                        // The process stays busy until the stream ends (or times out).
+                        state
+                            .streams
+                            .insert(id.clone(), (in_flight.instance, tx.clone()));
+                    }
+                    in_flight
+                };
+                let Some(in_flight) = in_flight else {
+                    return json_response(
+                        StatusCode::BAD_REQUEST,
+                        serde_json::json!({"errorType": "InvalidRequestID", "errorMessage": format!("no invocation {id} in flight")}),
+                    );
+                };
+                let _ = in_flight.reply.send(Outcome::Stream(rx));
+                pass_on(request, tx).await;
+                let mut state = shared.lock();
+                state.streams.remove(&id);
+                if let Some(slot) = state.current.get_mut(in_flight.instance) {
+                    if slot.as_deref() == Some(id.as_str()) {
+                        *slot = None;
+                    }
+                }
+                return accepted();
+            }
             let outcome = match kind {
                 "response" => read_response(request).await,
                 "error" => {
@@ -446,11 +671,11 @@ async fn runtime_api(
     }
 }
 
-fn accepted() -> Response<Full<Bytes>> {
+fn accepted() -> Response<LocalBody> {
     json_response(StatusCode::ACCEPTED, serde_json::json!({"status": "OK"}))
 }
 
-async fn next_invocation(shared: Arc<Shared>, instance: usize) -> Response<Full<Bytes>> {
+async fn next_invocation(shared: Arc<Shared>, instance: usize) -> Response<LocalBody> {
     loop {
         let notified = shared.work.notified();
         tokio::pin!(notified);
@@ -471,10 +696,20 @@ async fn next_invocation(shared: Arc<Shared>, instance: usize) -> Response<Full<
                 }
             }
             found.map(|pending| {
-                let Pending { id, payload, reply } = pending;
-                state
-                    .in_flight
-                    .insert(id.clone(), InFlight { reply, instance });
+                let Pending {
+                    id,
+                    payload,
+                    reply,
+                    streaming,
+                } = pending;
+                state.in_flight.insert(
+                    id.clone(),
+                    InFlight {
+                        reply,
+                        instance,
+                        streaming,
+                    },
+                );
                 (id, payload)
             })
         };
@@ -500,16 +735,22 @@ async fn next_invocation(shared: Arc<Shared>, instance: usize) -> Response<Full<
                 &timer_id,
                 Outcome::Error {
                     error_type: "Sandbox.Timedout".to_owned(),
-                    message,
+                    message: message.clone(),
                 },
             );
+            // A response still streaming at the timeout ends with the timeout, as in Lambda.
+            let stream = timer_shared.lock().streams.remove(&timer_id);
+            let timed_out = timed_out || stream.is_some();
+            if let Some((_, tx)) = stream {
+                let _ = tx.send(Err(("Sandbox.Timedout".to_owned(), message))).await;
+            }
             if timed_out {
                 if let Some(kill) = timer_shared.kill.get(instance) {
                     kill.notify_one();
                 }
             }
         });
-        let mut response = Response::new(Full::new(payload));
+        let mut response = Response::new(full(payload));
         let headers = response.headers_mut();
         let mut set = |name: &'static str, value: String| {
             if let Ok(value) = http::HeaderValue::try_from(value) {
@@ -562,15 +803,9 @@ async fn read_error(request: Request<Incoming>) -> (String, String) {
 }
 
 async fn read_response(request: Request<Incoming>) -> Outcome {
-    let streaming = request
-        .headers()
-        .get("lambda-runtime-function-response-mode")
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"streaming"));
-    let limit = if streaming {
-        MAX_STREAMED_RESPONSE
-    } else {
-        LAMBDA_RESPONSE_LIMIT
-    };
+    // A buffered invocation's answer, streamed by the function or not, is held to the payload
+    // limit: past it the answer is an error, and nothing more is kept.
+    let limit = LAMBDA_RESPONSE_LIMIT;
     let mut body = request.into_body();
     let mut payload = bytes::BytesMut::new();
     let mut trailers = None;
@@ -617,6 +852,62 @@ async fn read_response(request: Request<Incoming>) -> Outcome {
         };
     }
     Outcome::Response(payload.freeze())
+}
+
+/// Passes a function's response on as it arrives, for an `InvokeWithResponseStream`
+/// invocation: each chunk the function writes, then its error trailers, if any.
+async fn pass_on(request: Request<Incoming>, tx: mpsc::Sender<StreamItem>) {
+    let mut body = request.into_body();
+    let mut total = 0usize;
+    let mut open = true;
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(err) => {
+                let _ = tx
+                    .send(Err((
+                        "Runtime.TruncatedResponse".to_owned(),
+                        format!("the function's response was cut: {err}"),
+                    )))
+                    .await;
+                return;
+            }
+        };
+        match frame.into_data() {
+            Ok(data) => {
+                total = total.saturating_add(data.len());
+                if total > MAX_STREAMED_RESPONSE && open {
+                    let _ = tx
+                        .send(Err((
+                            "Function.ResponseSizeTooLarge".to_owned(),
+                            format!("the streamed response is over {MAX_STREAMED_RESPONSE} bytes"),
+                        )))
+                        .await;
+                    open = false;
+                }
+                // A caller that went away: the rest is read and dropped, so the function's
+                // write completes.
+                if open && tx.send(Ok(data)).await.is_err() {
+                    open = false;
+                }
+            }
+            Err(frame) => {
+                let Ok(trailers) = frame.into_trailers() else {
+                    continue;
+                };
+                if let Some(error_type) = trailers.get("lambda-runtime-function-error-type") {
+                    let message = trailers
+                        .get("lambda-runtime-function-error-body")
+                        .and_then(|v| grpc_lambda_core::base64::decode(v.as_bytes()).ok())
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_default();
+                    let error_type = String::from_utf8_lossy(error_type.as_bytes()).into_owned();
+                    let _ = tx.send(Err((error_type, message))).await;
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// Runs process `instance`, restarting it when it exits or is killed.

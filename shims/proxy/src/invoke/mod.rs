@@ -22,6 +22,7 @@ use http_body_util::combinators::BoxBody;
 use crate::error::InvokeError;
 
 pub mod event;
+pub mod eventstream;
 pub mod https;
 pub mod lambda;
 pub mod local;
@@ -80,6 +81,78 @@ pub trait Upstream: Send + Sync + 'static {
 
     /// The target as logs and metrics name it (`lambda:prod`, `https://…`).
     fn name(&self) -> &str;
+
+    /// An error to answer every call with before its request is read (a route that refuses
+    /// bidirectional streaming); `None` for a target that takes calls.
+    fn refusal(&self) -> Option<InvokeError> {
+        None
+    }
+
+    /// Whether the route runs bidirectional calls half-duplex: the request stream is read to
+    /// the client's half-close however long it pauses.
+    fn half_duplex(&self) -> bool {
+        false
+    }
+}
+
+/// A target on a route with `bidi = "half-duplex"`.
+pub struct HalfDuplex(pub std::sync::Arc<dyn Upstream>);
+
+impl Upstream for HalfDuplex {
+    fn call(&self, request: UpstreamRequest) -> BoxFuture<'_, Result<UpstreamReply, InvokeError>> {
+        self.0.call(request)
+    }
+
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn half_duplex(&self) -> bool {
+        true
+    }
+}
+
+/// A route whose calls are bidirectional streams, which a Lambda invocation cannot serve
+/// (it takes the whole request before it answers): every call is `UNIMPLEMENTED`, with why.
+pub struct BidiUnimplemented {
+    name: String,
+}
+
+impl BidiUnimplemented {
+    /// Refuses the calls routed to `target`.
+    pub fn new(target: &str) -> BidiUnimplemented {
+        BidiUnimplemented {
+            name: target.to_owned(),
+        }
+    }
+}
+
+impl Upstream for BidiUnimplemented {
+    fn call(&self, _: UpstreamRequest) -> BoxFuture<'_, Result<UpstreamReply, InvokeError>> {
+        Box::pin(async move { Err(self.error()) })
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn refusal(&self) -> Option<InvokeError> {
+        Some(self.error())
+    }
+}
+
+impl BidiUnimplemented {
+    fn error(&self) -> InvokeError {
+        InvokeError::InvalidRequest {
+            code: grpc_lambda_core::Code::Unimplemented,
+            reason: format!(
+                "bidirectional streaming is not available through Lambda ({}): an invocation \
+                 takes the whole request stream before it answers; a method that can take all \
+                 its requests first can run with bidi = \"half-duplex\" on its route",
+                self.name
+            ),
+        }
+    }
 }
 
 /// A one-chunk body.

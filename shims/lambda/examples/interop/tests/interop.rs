@@ -369,9 +369,6 @@ async fn interop_cases_with_grpcio() {
 /// for a route that has not opted into half-duplex, is `UNIMPLEMENTED` at once with the reason
 /// in `grpc-message` (not a call left waiting for a half-close that never comes).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the proxy's bidi policy (UNIMPLEMENTED unless the route opts into half-duplex) has \
-            not landed: today the proxy buffers the request stream until half-close, so \
-            ping_pong gets no answer until its deadline (DEADLINE_EXCEEDED)"]
 async fn ping_pong_is_unimplemented_without_a_half_duplex_route() {
     let proxy = Proxy::start(&[]);
     let mut client = proxy.client().await;
@@ -401,7 +398,12 @@ async fn ping_pong_is_unimplemented_without_a_half_duplex_route() {
         .expect("ping_pong: an answer");
     drop(requests);
     assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
-    assert!(!status.message().is_empty(), "the reason is named");
+    assert!(
+        status.message().contains("bidirectional call")
+            && status.message().contains("bidi = \"half-duplex\""),
+        "the reason and the remedy are named: {:?}",
+        status.message()
+    );
     assert!(
         start.elapsed() < Duration::from_secs(2),
         "{:?}",

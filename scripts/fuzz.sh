@@ -39,7 +39,7 @@ cargo "$toolchain" fuzz build "${flags[@]}" "${build_only[@]}"
 # Run the binaries just built rather than `cargo fuzz run`, which would rebuild before each
 # target: every target then runs the code the build above saw.
 host="$(rustc "$toolchain" -vV | sed -n 's/^host: //p')"
-bin_dir="target/$host/release"
+bin_dir="${CARGO_TARGET_DIR:-target}/$host/release"
 
 if [ -n "${FUZZ_RUNS:-}" ]; then
   limit=(-runs="$FUZZ_RUNS")
@@ -76,7 +76,12 @@ for target in $targets; do
 done
 
 echo
-echo "fuzz summary (${FUZZ_RUNS:+$FUZZ_RUNS runs}${FUZZ_RUNS:-$seconds s} per target, sanitizer $sanitizer${FUZZ_MAX_LEN:+, max_len $FUZZ_MAX_LEN}):"
+if [ -n "${FUZZ_RUNS:-}" ]; then
+  budget="$FUZZ_RUNS runs"
+else
+  budget="$seconds s"
+fi
+echo "fuzz summary ($budget per target, sanitizer $sanitizer${FUZZ_MAX_LEN:+, max_len $FUZZ_MAX_LEN}):"
 printf '  %s\n' "${summary[@]}"
 if [ "${#failed[@]}" -ne 0 ]; then
   echo "failed: ${failed[*]} (inputs in fuzz/artifacts/)" >&2

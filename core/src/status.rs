@@ -520,7 +520,8 @@ const fn hex_value(digit: u8) -> Option<u8> {
 }
 
 /// Percent-encodes a status message for `grpc-message`: every UTF-8 byte outside
-/// `0x20..=0x7E`, and `%` itself, becomes `%XX` in uppercase hex.
+/// `0x20..=0x7E`, `%` itself, and a space at either end (which HTTP header readers trim) become
+/// `%XX` in uppercase hex.
 ///
 /// Borrows the message when nothing needs encoding.
 ///
@@ -531,17 +532,22 @@ const fn hex_value(digit: u8) -> Option<u8> {
 ///
 /// assert_eq!(percent_encode_message("bad: ✓ 100%"), "bad: %E2%9C%93 100%25");
 /// assert!(matches!(percent_encode_message("plain"), std::borrow::Cow::Borrowed(_)));
+/// assert_eq!(percent_encode_message(" padded "), "%20padded%20");
 /// ```
 pub fn percent_encode_message(message: &str) -> Cow<'_, str> {
     let bytes = message.as_bytes();
-    let Some(first) = bytes.iter().position(|&b| !is_unreserved_message_byte(b)) else {
+    let last = bytes.len().saturating_sub(1);
+    // A space at either end is legal unencoded, but header and trailer readers trim it (HTTP's
+    // optional whitespace), so it is sent as %20 to survive the trip.
+    let plain = |(i, &byte): (usize, &u8)| {
+        is_unreserved_message_byte(byte) && !(byte == b' ' && (i == 0 || i == last))
+    };
+    let Some(first) = bytes.iter().enumerate().position(|entry| !plain(entry)) else {
         return Cow::Borrowed(message);
     };
-    let (plain, rest) = message.split_at_checked(first).unwrap_or((message, ""));
-    let mut encoded = String::with_capacity(message.len() + 2 * (rest.len()));
-    encoded.push_str(plain);
-    for &byte in rest.as_bytes() {
-        if is_unreserved_message_byte(byte) {
+    let mut encoded = String::with_capacity(message.len() + 2 * (message.len() - first));
+    for (i, &byte) in bytes.iter().enumerate() {
+        if plain((i, &byte)) {
             encoded.push(char::from(byte));
         } else {
             encoded.push('%');
@@ -685,14 +691,18 @@ mod tests {
 
     #[test]
     fn percent_encoding_borrows_when_it_can() {
-        let printable: String = (0x20u8..=0x7e)
+        // Every printable byte but `%`, with the space inside (a space at an end is encoded).
+        let printable: String = (0x21u8..=0x7e)
             .filter(|&b| b != b'%')
-            .map(char::from)
+            .flat_map(|b| [char::from(b), ' '])
+            .chain(['!'])
             .collect();
         assert!(matches!(
             percent_encode_message(&printable),
             Cow::Borrowed(_)
         ));
+        assert_eq!(percent_encode_message(" a b "), "%20a b%20");
+        assert_eq!(percent_encode_message(" "), "%20");
         assert!(matches!(percent_encode_message(""), Cow::Borrowed("")));
         assert!(matches!(
             percent_decode_message(b"plain text"),

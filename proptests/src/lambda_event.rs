@@ -170,7 +170,8 @@ impl FuzzInput for LambdaEventInput {
 
     /// Runs the event through the shim and checks the response:
     ///
-    /// - never a panic, and an error only for an event the shim cannot place;
+    /// - never a panic, and an error only for an event the shim cannot place or whose method is
+    ///   not an HTTP method;
     /// - a built event always gets a JSON response with a numeric `statusCode`;
     /// - a valid gRPC-Web (binary or text) call to the echo method, with no `grpc-timeout` or
     ///   one of a second or more, answers 200, in the request's content type, with the echo
@@ -304,6 +305,14 @@ impl LambdaEventInput {
             }
             return false;
         };
+        // A method no HTTP parser would have let through cannot come from a front door: refusing
+        // the event is as right as answering it.
+        if http::Method::from_bytes(method.as_bytes()).is_err() {
+            if let Err(message) = &result {
+                assert!(!message.is_empty());
+                return false;
+            }
+        }
         let response = result.unwrap_or_else(|err| panic!("{shape:?} event refused: {err}"));
         let value: Value = serde_json::from_slice(&response).expect("response JSON");
         let status_code = value["statusCode"].as_u64().expect("a statusCode");

@@ -168,7 +168,7 @@ pub fn code() -> impl Strategy<Value = Code> {
 /// the core percent-encodes them).
 pub fn status() -> impl Strategy<Value = Status> {
     (code(), any::<String>(), vec(any::<u8>(), 0..32)).prop_map(|(code, message, details)| {
-        Status::new(code, message.trim_matches(' ')).with_details(Bytes::from(details))
+        Status::new(code, message).with_details(Bytes::from(details))
     })
 }
 

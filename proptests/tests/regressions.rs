@@ -12,9 +12,10 @@ use grpc_lambda_proptests::check::check_status;
 use grpc_lambda_proptests::chunking::Chunking;
 use grpc_lambda_proptests::counting_alloc::{self, CountingAllocator};
 use grpc_lambda_proptests::fuzz_checks::{
-    FrameDecoderInput, FrameRoundTripInput, FuzzInput, GzipInput, MetadataInput, TrailersInput,
-    TARGETS,
+    FrameDecoderInput, FrameRoundTripInput, FuzzInput, GzipInput, Limit, MetadataInput,
+    TrailersInput, TARGETS,
 };
+use grpc_lambda_proptests::lambda_event::{BodyKind, LambdaEventInput, Shape};
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -42,6 +43,10 @@ fn files(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     files
 }
 
+/// Saved crashes whose fix is not in yet: each has an ignored named test below, and the replay
+/// skips it until the fix lands (then it comes off this list and its test loses `#[ignore]`).
+const PENDING: &[(&str, &str)] = &[];
+
 #[test]
 fn every_seed_and_saved_crash_passes_its_target_checks() {
     assert!(
@@ -52,7 +57,16 @@ fn every_seed_and_saved_crash_passes_its_target_checks() {
     for target in TARGETS {
         let seeds = files(&fuzz_dir().join("corpus").join(target.name), "seed-");
         assert!(!seeds.is_empty(), "no seeds for {}", target.name);
-        let crashes = files(&fuzz_dir().join("regressions").join(target.name), "");
+        let crashes: Vec<PathBuf> = files(&fuzz_dir().join("regressions").join(target.name), "")
+            .into_iter()
+            .filter(|path| {
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default();
+                !PENDING.contains(&(target.name, name))
+            })
+            .collect();
         for path in seeds.iter().chain(&crashes) {
             let data = std::fs::read(path).expect("readable");
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| (target.run)(&data))) {
@@ -115,7 +129,6 @@ fn seeds_read_as_intended() {
 #[test]
 fn debug_output_is_a_reproducer() {
     use grpc_lambda_proptests::check::FrameSpec;
-    use grpc_lambda_proptests::fuzz_checks::Limit;
     FrameRoundTripInput {
         limit: Limit::Bytes16,
         chunking: Chunking::EveryByte,
@@ -127,15 +140,59 @@ fn debug_output_is_a_reproducer() {
     .check();
 }
 
-/// `grpc-message` with a space at either end loses it on the way: `percent_encode_message` leaves
-/// spaces unencoded (they are in `0x20..=0x7E`), and a trailer reader trims spaces around a value,
-/// as HTTP says it must. Encoding a leading or trailing space as `%20` would keep it. Until the core
-/// does, the status strategy and the `metadata` fuzz input trim those spaces from messages.
+/// Found by the status property: `grpc-message` with a space at either end lost it on the way,
+/// because a trailer reader trims spaces around a value, as HTTP says it must. The core now
+/// percent-encodes a leading or trailing space as `%20`.
 #[test]
-#[ignore = "the core sends spaces at the ends of grpc-message unencoded; the trailer reader trims them"]
 fn status_message_edge_spaces() {
     check_status(
         &Status::new(Code::Internal, " padded "),
         &[Chunking::Whole, Chunking::EveryByte],
     );
+}
+
+/// `fuzz/regressions/lambda_event/invalid-method-refused`: an ALB event whose `httpMethod` is not
+/// an HTTP method ("P OST") is refused as a malformed event. No front door sends one; refusing it
+/// is right, and the check now says so (it wrongly demanded a response).
+#[test]
+fn lambda_event_with_an_invalid_method_is_refused() {
+    LambdaEventInput::Built {
+        shape: Shape::Alb,
+        method: "P OST".to_string(),
+        path: "/echo.Echo/Say?x=1".to_string(),
+        content_type: Some("application/grpc-web+proto".to_string()),
+        timeout: None,
+        body: BodyKind::Valid,
+        double_encoded: false,
+        payload: b"alb".to_vec(),
+    }
+    .check();
+}
+
+/// `fuzz/regressions/gzip/output-buffer-doubles-past-the-limit`: with a 64 KiB limit,
+/// `gzip::decompress` makes a 93 184-byte allocation. `inflate_with_limit` grows its output with
+/// `out.resize(min(2 * len, max_len))`; from a length that is not a power of two (here 46 592),
+/// `Vec`'s amortized growth reserves twice the old capacity, past the limit. Reserving exactly
+/// (`reserve_exact`) before the `resize` keeps the largest allocation within the limit; the core
+/// does so now.
+#[test]
+fn gzip_output_buffer_doubles_past_the_limit() {
+    GzipInput {
+        limit: Limit::Kib64,
+        compress_first: false,
+        data: b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\xed\xc11\x01\x00\x00\x00\xc2\xa0\xf5Om\x0c\x1f\xa0\x001\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x0fLLLLLLLLLLL\xd5\x0bz\x00\x00LLLLLLLLL0LLLLLLLLL$ALL\xfc\xf7\x0b\x00\x00\x00\x00\x00\x01\\\x00\x00\x00\x01\x00\x00\x00\x00\xab2\x00 \x00\x89#@2\x00\x14\xa6\x00\x00\x10\x00\x00W\r\x00\x00\x000\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\xff\xff\xff\xff\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x10\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00@\x00$@\x00\x00\x00\x00\x00\x00".to_vec(),
+    }
+    .check();
+}
+
+/// The saved gzip crash file reads as the input in the named test above.
+#[test]
+fn the_gzip_crash_file_is_the_named_input() {
+    let data =
+        std::fs::read(fuzz_dir().join("regressions/gzip/output-buffer-doubles-past-the-limit"))
+            .expect("the crash file");
+    let input = GzipInput::read(&data);
+    assert_eq!(input.limit, Limit::Kib64);
+    assert!(!input.compress_first);
+    assert_eq!(input.data.len(), data.len() - 2);
 }

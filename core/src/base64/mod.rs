@@ -189,62 +189,42 @@ mod sealed {
         unsafe fn commit(&mut self, additional: usize);
     }
 
-    impl Sealed for bytes::BytesMut {
-        fn written(&self) -> usize {
-            self.len()
-        }
-        fn reserve_bytes(&mut self, additional: usize) {
-            self.reserve(additional);
-        }
-        fn append(&mut self, bytes: &[u8]) {
-            self.extend_from_slice(bytes);
-        }
-        fn truncate_to(&mut self, len: usize) {
-            self.truncate(len);
-        }
-        fn zero_extend(&mut self, additional: usize) -> &mut [u8] {
-            let start = self.len();
-            self.resize(start.saturating_add(additional), 0);
-            self.get_mut(start..).unwrap_or_default()
-        }
-        fn spare(&mut self) -> &mut [MaybeUninit<u8>] {
-            self.spare_capacity_mut()
-        }
-        #[allow(unsafe_code)]
-        unsafe fn commit(&mut self, additional: usize) {
-            // SAFETY: the caller guarantees the first `additional` spare bytes are initialized,
-            // which also puts `len + additional` within the capacity.
-            unsafe { self.set_len(self.len() + additional) }
-        }
+    /// The two growable byte buffers have the same methods under the same names; one
+    /// definition serves both.
+    macro_rules! impl_sealed {
+        ($($buffer:ty),*) => {$(
+            impl Sealed for $buffer {
+                fn written(&self) -> usize {
+                    self.len()
+                }
+                fn reserve_bytes(&mut self, additional: usize) {
+                    self.reserve(additional);
+                }
+                fn append(&mut self, bytes: &[u8]) {
+                    self.extend_from_slice(bytes);
+                }
+                fn truncate_to(&mut self, len: usize) {
+                    self.truncate(len);
+                }
+                fn zero_extend(&mut self, additional: usize) -> &mut [u8] {
+                    let start = self.len();
+                    self.resize(start.saturating_add(additional), 0);
+                    self.get_mut(start..).unwrap_or_default()
+                }
+                fn spare(&mut self) -> &mut [MaybeUninit<u8>] {
+                    self.spare_capacity_mut()
+                }
+                #[allow(unsafe_code)]
+                unsafe fn commit(&mut self, additional: usize) {
+                    // SAFETY: the caller guarantees the first `additional` spare bytes are
+                    // initialized, which also puts `len + additional` within the capacity.
+                    unsafe { self.set_len(self.len() + additional) }
+                }
+            }
+        )*};
     }
 
-    impl Sealed for alloc::vec::Vec<u8> {
-        fn written(&self) -> usize {
-            self.len()
-        }
-        fn reserve_bytes(&mut self, additional: usize) {
-            self.reserve(additional);
-        }
-        fn append(&mut self, bytes: &[u8]) {
-            self.extend_from_slice(bytes);
-        }
-        fn truncate_to(&mut self, len: usize) {
-            self.truncate(len);
-        }
-        fn zero_extend(&mut self, additional: usize) -> &mut [u8] {
-            let start = self.len();
-            self.resize(start.saturating_add(additional), 0);
-            self.get_mut(start..).unwrap_or_default()
-        }
-        fn spare(&mut self) -> &mut [MaybeUninit<u8>] {
-            self.spare_capacity_mut()
-        }
-        #[allow(unsafe_code)]
-        unsafe fn commit(&mut self, additional: usize) {
-            // SAFETY: as for `BytesMut` above.
-            unsafe { self.set_len(self.len() + additional) }
-        }
-    }
+    impl_sealed!(bytes::BytesMut, alloc::vec::Vec<u8>);
 }
 
 /// Lets `write` fill the spare capacity of `out` (at least `max` bytes, reserved here) and keeps

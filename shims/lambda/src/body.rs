@@ -1,8 +1,8 @@
 //! The request body out of its event encoding, and the response body into it: base64 through
 //! `grpc-lambda-core`, one pass each way.
 
-use bytes::{Bytes, BytesMut};
-use grpc_lambda_core::base64::{self, Base64Error};
+use bytes::Bytes;
+use grpc_lambda_core::base64;
 
 use crate::error::Error;
 use crate::event::EventBody;
@@ -18,16 +18,9 @@ pub(crate) fn decode_request(body: EventBody, web_text: bool) -> Result<Bytes, E
         EventBody::InvalidBase64(err) => return Err(Error::EventBase64(err)),
     };
     if web_text {
-        return decode_base64(&bytes).map_err(Error::WebTextBase64);
+        return base64::decode(&bytes).map_err(Error::WebTextBase64);
     }
     Ok(bytes)
-}
-
-/// Decodes a whole base64 text into one buffer reserved once.
-pub(crate) fn decode_base64(text: &[u8]) -> Result<Bytes, Base64Error> {
-    let mut out = BytesMut::new();
-    base64::decode_into(text, &mut out)?;
-    Ok(out.freeze())
 }
 
 /// The JSON string literal of the base64 of the concatenation of `chunks`: `"` + base64 + `"`,

@@ -238,7 +238,7 @@ impl EventBody {
         if text.is_empty() {
             EventBody::Empty
         } else if is_base64_encoded {
-            match crate::body::decode_base64(text.as_bytes()) {
+            match grpc_lambda_core::base64::decode(text.as_bytes()) {
                 Ok(bytes) => EventBody::Binary(bytes),
                 Err(err) => EventBody::InvalidBase64(err),
             }
@@ -812,7 +812,7 @@ impl EventResponse {
     pub fn decoded_body(&self) -> Result<Vec<u8>, String> {
         let text = self.body.text();
         if self.body.is_base64_encoded() {
-            crate::body::decode_base64(text.as_bytes())
+            grpc_lambda_core::base64::decode(text.as_bytes())
                 .map(|b| b.to_vec())
                 .map_err(|err| err.to_string())
         } else {

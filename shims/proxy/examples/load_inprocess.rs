@@ -6,15 +6,12 @@
 
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
 use clap::Parser;
-use grpc_lambda_core::{base64, FrameDecoder, FrameEncoder, Metadata, Status};
 use grpc_lambda_proxy::config::{Args, Config};
 use grpc_lambda_proxy::error::InvokeError;
 use grpc_lambda_proxy::invoke::lambda::{classify, FunctionRef};
 use grpc_lambda_proxy::invoke::{event, BoxFuture, Upstream, UpstreamReply, UpstreamRequest};
 use grpc_lambda_proxy::route::Pattern;
-use prost::Message;
 
 #[allow(missing_docs, clippy::all, clippy::pedantic, dead_code)]
 mod api {
@@ -24,42 +21,8 @@ mod api {
 #[path = "support/load_handler.rs"]
 mod load_handler;
 
-#[derive(serde::Deserialize)]
-struct Event<'a> {
-    #[serde(borrow)]
-    body: std::borrow::Cow<'a, str>,
-}
-
-/// The stub function: the same work as `load_stub`, without HTTP.
-fn function(payload: &[u8]) -> Result<Bytes, String> {
-    let event: Event<'_> = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
-    let body = base64::decode(event.body.as_bytes()).map_err(|e| e.to_string())?;
-    let mut decoder = FrameDecoder::new();
-    decoder.push(body);
-    let frame = decoder
-        .decode()
-        .map_err(|e| e.to_string())?
-        .ok_or("no message")?;
-    let request = api::AliveRequest::decode(frame.into_payload()).map_err(|e| e.to_string())?;
-    let response = api::AliveResponse {
-        message: load_handler::alive(&request.message),
-    };
-    let encoder = FrameEncoder::new();
-    let mut frames = BytesMut::new();
-    encoder
-        .encode_prost(&response, &mut frames)
-        .map_err(|e| e.to_string())?;
-    encoder
-        .encode_status(&Status::ok(), &Metadata::new(), &mut frames)
-        .map_err(|e| e.to_string())?;
-    let mut json = Vec::with_capacity(128 + base64::encoded_len(frames.len()));
-    json.extend_from_slice(
-        br#"{"statusCode":200,"headers":[["content-type","application/grpc-web+proto"]],"isBase64Encoded":true,"body":""#,
-    );
-    base64::encode_into(&frames, &mut json);
-    json.extend_from_slice(b"\"}");
-    Ok(Bytes::from(json))
-}
+#[path = "support/stub_function.rs"]
+mod stub_function;
 
 struct InProcessLambda {
     function: FunctionRef,
@@ -68,7 +31,7 @@ struct InProcessLambda {
 impl Upstream for InProcessLambda {
     fn call(&self, request: UpstreamRequest) -> BoxFuture<'_, Result<UpstreamReply, InvokeError>> {
         let payload = event::encode_event(&request);
-        let reply = match function(&payload) {
+        let reply = match stub_function::answer(&payload) {
             Ok(json) => classify(
                 &self.function,
                 http::StatusCode::OK,

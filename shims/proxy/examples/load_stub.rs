@@ -5,12 +5,10 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
-use bytes::{Bytes, BytesMut};
-use grpc_lambda_core::{base64, FrameDecoder, FrameEncoder, Metadata, Status};
+use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use prost::Message;
 
 #[allow(missing_docs, clippy::all, clippy::pedantic, dead_code)]
 mod api {
@@ -20,41 +18,9 @@ mod api {
 #[path = "support/load_handler.rs"]
 mod load_handler;
 
-#[derive(serde::Deserialize)]
-struct Event<'a> {
-    #[serde(borrow)]
-    body: std::borrow::Cow<'a, str>,
-}
-
-fn answer(payload: &[u8]) -> Result<Bytes, String> {
-    let event: Event<'_> = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
-    let body = base64::decode(event.body.as_bytes()).map_err(|e| e.to_string())?;
-    let mut decoder = FrameDecoder::new();
-    decoder.push(body);
-    let frame = decoder
-        .decode()
-        .map_err(|e| e.to_string())?
-        .ok_or("no message")?;
-    let request = api::AliveRequest::decode(frame.into_payload()).map_err(|e| e.to_string())?;
-    let response = api::AliveResponse {
-        message: load_handler::alive(&request.message),
-    };
-    let encoder = FrameEncoder::new();
-    let mut frames = BytesMut::new();
-    encoder
-        .encode_prost(&response, &mut frames)
-        .map_err(|e| e.to_string())?;
-    encoder
-        .encode_status(&Status::ok(), &Metadata::new(), &mut frames)
-        .map_err(|e| e.to_string())?;
-    let mut json = Vec::with_capacity(128 + base64::encoded_len(frames.len()));
-    json.extend_from_slice(
-        br#"{"statusCode":200,"headers":[["content-type","application/grpc-web+proto"]],"isBase64Encoded":true,"body":""#,
-    );
-    base64::encode_into(&frames, &mut json);
-    json.extend_from_slice(b"\"}");
-    Ok(Bytes::from(json))
-}
+#[path = "support/stub_function.rs"]
+mod stub_function;
+use stub_function::answer;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -324,7 +324,7 @@ impl LambdaEventInput {
             .as_deref()
             .and_then(|ct| ContentType::parse(ct).ok());
         // A deadline that may pass while the call runs can rightly end it.
-        let timeout_ok = timeout.as_deref().map_or(true, |t| {
+        let timeout_ok = timeout.as_deref().is_none_or(|t| {
             grpc_lambda_core::metadata::parse_timeout(t.as_bytes())
                 .is_ok_and(|t| t >= std::time::Duration::from_secs(1))
         });

@@ -259,7 +259,7 @@ pub fn binary_values(value: &[u8]) -> Option<Vec<Vec<u8>>> {
 /// unpadded. Every segment is whole 4-character groups, so groups are aligned across the body.
 pub fn base64_segments(text: &[u8]) -> Option<Vec<u8>> {
     use base64::engine::general_purpose::STANDARD;
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::new();

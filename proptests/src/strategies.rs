@@ -144,9 +144,9 @@ pub fn lenient_block() -> impl Strategy<Value = (Metadata, Bytes)> {
                     block.extend_from_slice(name);
                 }
                 block.extend_from_slice(b":");
-                block.extend(std::iter::repeat(b' ').take(spaces));
+                block.extend(std::iter::repeat_n(b' ', spaces));
                 block.extend_from_slice(value);
-                block.extend(std::iter::repeat(b'\t').take(spaces % 2));
+                block.extend(std::iter::repeat_n(b'\t', spaces % 2));
                 let last = i + 1 == count;
                 if !last || final_line_end {
                     block.extend_from_slice(if lf_only { b"\n" } else { b"\r\n" });

@@ -1,18 +1,21 @@
 //! The SIMD engines behind the module's one API, and which one runs for which input length.
 //!
+//! - Our own kernel ([`vbmi`](super::vbmi)), on x86_64 CPUs with AVX-512 VBMI, detected at
+//!   runtime under `std`: it decodes every length, SIMD to the last byte, into uninitialized
+//!   memory. Where it runs, nothing below decodes.
 //! - [base64-simd](https://docs.rs/base64-simd): AVX2/SSSE3/NEON/WASM chosen at runtime under
 //!   `std` (from the compile-time target features without it). It writes into uninitialized
-//!   memory and has the smallest fixed cost per call: it encodes everything, decodes short runs,
-//!   and decodes everything in a build without the `base64` crate's engine.
+//!   memory and has the smallest fixed cost per call of the two crates: it encodes everything,
+//!   decodes short runs, and decodes everything in a build without the `base64` crate's engine.
 //! - The `base64` crate's `engine::Simd` (AVX2 on x86_64, NEON on aarch64, detected at runtime,
-//!   so only under `std`): the faster decoding kernel on long runs, even though it needs its output
-//!   zeroed first.
+//!   so only under `std`): the faster decoding kernel of the two crates on long runs, even though
+//!   it needs its output zeroed first.
 //!
-//! The threshold below is a measurement, not a guess: the two engines timed against each other on
-//! the same inputs from 16 to 2048 characters (the criterion group `base64 decode` shows both ends,
-//! 64 B and 1 KiB).
+//! The threshold below is a measurement, not a guess: the two crates' engines timed against each
+//! other on the same inputs from 16 to 2048 characters (the criterion group `base64 decode` shows
+//! both ends, 64 B and 1 KiB).
 
-use super::{append_uninit, Output, PAD};
+use super::{append_uninit, vbmi, Output, PAD};
 use base64_simd::{Out, STANDARD};
 
 /// Runs of at least this many base64 characters are decoded by the `base64` crate's engine, when
@@ -31,29 +34,28 @@ pub(super) fn prefers_wide(len: usize) -> bool {
     wide::AVAILABLE && len >= WIDE_DECODE_MIN
 }
 
-/// Decodes one segment — whole groups, padding at most in the last one — straight into the spare
-/// capacity of `out`, with base64-simd.
+/// Decodes one segment — whole groups, padding at most in the last one — appending to `out`, with
+/// the fastest engine this CPU has for its length: our own kernel where the CPU runs it, else the
+/// `base64` crate's engine for long runs (into zeroed room) and base64-simd for short ones (into
+/// spare capacity).
 ///
 /// Answers `false`, leaving `out` as it was, when the engine refuses the segment: padding in the
 /// middle (several segments) or a byte that is not base64.
 #[inline]
-pub(super) fn decode_uninit(input: &[u8], out: &mut impl Output) -> bool {
-    append_uninit(out, input.len() / 4 * 3, |spare| {
+pub(super) fn decode_run(input: &[u8], out: &mut impl Output) -> bool {
+    let max = input.len() / 4 * 3;
+    if let Some(kernel) = vbmi::Kernel::detect() {
+        return append_uninit(out, max, |spare| kernel.decode(input, spare));
+    }
+    if prefers_wide(input.len()) {
+        let start = out.written();
+        let decoded = wide::decode(input, out.zero_extend(max));
+        out.truncate_to(start + decoded.unwrap_or(0));
+        return decoded.is_some();
+    }
+    append_uninit(out, max, |spare| {
         STANDARD.decode(input, Out::from_uninit_slice(spare)).ok()
     })
-}
-
-/// Decodes one segment into `target` (room for `input.len() / 4 * 3` bytes), with the engine
-/// [`prefers_wide`] picks for its length; `None` when the engine refuses it.
-#[inline]
-pub(super) fn decode_slice(input: &[u8], target: &mut [u8]) -> Option<usize> {
-    if prefers_wide(input.len()) {
-        return wide::decode(input, target);
-    }
-    STANDARD
-        .decode(input, Out::from_slice(target))
-        .ok()
-        .map(|decoded| decoded.len())
 }
 
 /// Encodes `input` with padding, appending to `out`.

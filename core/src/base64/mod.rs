@@ -67,6 +67,7 @@ use core::mem::MaybeUninit;
 
 mod engine;
 mod scalar;
+mod vbmi;
 
 /// The standard alphabet, RFC 4648 table 1: the symbol for each 6-bit value.
 pub const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -276,7 +277,7 @@ fn append_uninit<O: Output>(
 /// assert_eq!(encoded_len(1000), 1336);
 /// ```
 pub const fn encoded_len(len: usize) -> usize {
-    let groups = len / 3 + if len % 3 == 0 { 0 } else { 1 };
+    let groups = len / 3 + if len.is_multiple_of(3) { 0 } else { 1 };
     match groups.checked_mul(4) {
         Some(n) => n,
         None => usize::MAX,
@@ -298,7 +299,7 @@ pub const fn encoded_len(len: usize) -> usize {
 /// assert_eq!(decoded_len_max(16), 12); // "AAAAAAE=AAAAAAE=" decodes to 10 bytes
 /// ```
 pub const fn decoded_len_max(len: usize) -> usize {
-    len / 4 * 3 + if len % 4 == 0 { 0 } else { 3 }
+    len / 4 * 3 + if len.is_multiple_of(4) { 0 } else { 3 }
 }
 
 /// Decodes a whole base64 body, appending the bytes to `out`.
@@ -457,60 +458,20 @@ impl Segments {
 }
 
 /// Decodes `input`, whole groups only, appending to `out`; `offset` is the stream offset of
-/// `input[0]`.
+/// `input[0]`. On an error `out` holds some of the groups before it; the callers truncate.
 ///
-/// The common case — at most one padded segment, no boundary expected inside — is one call to
-/// base64-simd, written straight into the spare capacity of `out`, for runs too short for the
-/// other engine. Everything else goes through [`decode_segments`].
-#[inline]
+/// The common case — at most one padded segment, no boundary expected inside — is one engine call
+/// on the whole input, written in place. Otherwise, segment by segment, each step tries in order:
+/// the predicted segment when its last group is padded; the whole rest when no boundary is
+/// predicted inside it; and otherwise the run up to the group holding the next `=`. A run the
+/// engine refuses is handed to the scalar reference, which names the first bad byte.
 fn decode_groups(
-    input: &[u8],
-    offset: u64,
-    out: &mut impl Output,
-    segments: &mut Segments,
-) -> Result<(), Base64Error> {
-    if input.is_empty() {
-        return Ok(());
-    }
-    let boundary_inside = segments
-        .predicted_end(offset)
-        .is_some_and(|end| end < input.len() as u64);
-    if !boundary_inside && !engine::prefers_wide(input.len()) && engine::decode_uninit(input, out) {
-        segments.advance(input, offset);
-        return Ok(());
-    }
-    decode_segments(input, offset, out, segments)
-}
-
-/// Decodes `input` (whole groups) segment by segment into zeroed room at the end of `out`.
-///
-/// Each step tries, in order: the predicted segment when its last group is padded; the whole
-/// rest when no boundary is predicted inside it (one engine call in the common case); and
-/// otherwise the run up to the group holding the next `=`. A run the engine refuses is handed to
-/// the scalar reference, which names the first bad byte.
-fn decode_segments(
-    input: &[u8],
-    offset: u64,
-    out: &mut impl Output,
-    segments: &mut Segments,
-) -> Result<(), Base64Error> {
-    let start = out.written();
-    let region = out.zero_extend(input.len() / 4 * 3);
-    let result = decode_segments_into(input, offset, region, segments);
-    out.truncate_to(start + result.unwrap_or(0));
-    result.map(drop)
-}
-
-/// [`decode_segments`] into `region`; answers how many bytes were written.
-fn decode_segments_into(
     mut input: &[u8],
     mut offset: u64,
-    region: &mut [u8],
+    out: &mut impl Output,
     segments: &mut Segments,
-) -> Result<usize, Base64Error> {
-    let mut written = 0;
+) -> Result<(), Base64Error> {
     while !input.is_empty() {
-        let target = region.get_mut(written..).unwrap_or_default();
         let guess = match segments.predicted_end(offset) {
             Some(end) if end <= input.len() as u64 => {
                 let end = end as usize;
@@ -520,12 +481,13 @@ fn decode_segments_into(
             }
             _ => Some(input.len()),
         };
-        let attempt = guess.and_then(|end| {
-            let run = input.get(..end)?;
-            engine::decode_slice(run, target).map(|len| (end, len))
+        let decoded = guess.filter(|&end| {
+            input
+                .get(..end)
+                .is_some_and(|run| engine::decode_run(run, out))
         });
-        let (end, len) = match attempt {
-            Some(done) => done,
+        let end = match decoded {
+            Some(end) => end,
             None => {
                 let end = match engine::find_padding(input) {
                     // The group holding the first `=` ends the segment.
@@ -533,22 +495,22 @@ fn decode_segments_into(
                     None => input.len(),
                 };
                 let run = input.get(..end).unwrap_or_default();
-                let len = match engine::decode_slice(run, target) {
-                    Some(len) => len,
+                if !engine::decode_run(run, out) {
                     // The reference names the first bad byte. Should it accept what the engine
                     // refused, its output stands: it is the reference.
-                    None => scalar::decode_slice(run, offset, target)?,
-                };
-                (end, len)
+                    let start = out.written();
+                    let len = scalar::decode_slice(run, offset, out.zero_extend(end / 4 * 3))?;
+                    out.truncate_to(start + len);
+                }
+                end
             }
         };
         let (run, rest) = input.split_at(end);
         segments.advance(run, offset);
-        written += len;
         offset += end as u64;
         input = rest;
     }
-    Ok(written)
+    Ok(())
 }
 
 /// A streaming base64 decoder: chunks in, bytes out, the unfinished group carried between calls.
@@ -1321,11 +1283,15 @@ mod tests {
                 (Just(data), cuts_strategy(len))
             })
         ) {
-            let text = STANDARD.encode(&data).into_bytes();
-            prop_assert_eq!(&decode(&text).unwrap()[..], &data[..]);
-            prop_assert_eq!(decode_split(&text, &cuts).unwrap(), &data[..]);
-            prop_assert_eq!(decode_split_bytes(&text, &cuts).unwrap(), &data[..]);
-            prop_assert_eq!(reference(&text).unwrap(), &data[..]);
+            // With our kernel where the CPU has it, and with the other engines.
+            for kernel_off in [false, true] {
+                let _engines = vbmi::switch::set(kernel_off);
+                let text = STANDARD.encode(&data).into_bytes();
+                prop_assert_eq!(&decode(&text).unwrap()[..], &data[..]);
+                prop_assert_eq!(decode_split(&text, &cuts).unwrap(), &data[..]);
+                prop_assert_eq!(decode_split_bytes(&text, &cuts).unwrap(), &data[..]);
+                prop_assert_eq!(reference(&text).unwrap(), &data[..]);
+            }
         }
 
         #[test]
@@ -1336,19 +1302,23 @@ mod tests {
                     (Just(parts), cuts_strategy(len))
                 })
         ) {
-            let text: Vec<u8> = parts.iter().flat_map(|part| STANDARD.encode(part).into_bytes()).collect();
-            let data: Vec<u8> = parts.concat();
-            prop_assert_eq!(&decode(&text).unwrap()[..], &data[..]);
-            prop_assert_eq!(decode_split(&text, &cuts).unwrap(), &data[..]);
-            prop_assert_eq!(reference(&text).unwrap(), &data[..]);
-            // The encoder, finished after each part, writes the same segments.
-            let mut encoder = Encoder::new();
-            let mut out = Vec::new();
-            for part in &parts {
-                encoder.encode_chunk(part, &mut out);
-                encoder.finish(&mut out);
+            // With our kernel where the CPU has it, and with the other engines.
+            for kernel_off in [false, true] {
+                let _engines = vbmi::switch::set(kernel_off);
+                let text: Vec<u8> = parts.iter().flat_map(|part| STANDARD.encode(part).into_bytes()).collect();
+                let data: Vec<u8> = parts.concat();
+                prop_assert_eq!(&decode(&text).unwrap()[..], &data[..]);
+                prop_assert_eq!(decode_split(&text, &cuts).unwrap(), &data[..]);
+                prop_assert_eq!(reference(&text).unwrap(), &data[..]);
+                // The encoder, finished after each part, writes the same segments.
+                let mut encoder = Encoder::new();
+                let mut out = Vec::new();
+                for part in &parts {
+                    encoder.encode_chunk(part, &mut out);
+                    encoder.finish(&mut out);
+                }
+                prop_assert_eq!(out, text);
             }
-            prop_assert_eq!(out, text);
         }
 
         #[test]
@@ -1358,17 +1328,21 @@ mod tests {
                 (Just(len), Just(count), Just(odd), cuts_strategy(text_len))
             })
         ) {
-            // `count` segments of `len` bytes, one of them (when `odd < count`) a byte longer:
-            // the prediction holds, then fails once, then holds again.
-            let parts: Vec<Vec<u8>> = (0..count)
-                .map(|i| (0..len + usize::from(i == odd)).map(|j| (i * 31 + j * 7) as u8).collect())
-                .collect();
-            let text: Vec<u8> = parts.iter().flat_map(|part| STANDARD.encode(part).into_bytes()).collect();
-            let data: Vec<u8> = parts.concat();
-            let cuts: Vec<usize> = cuts.into_iter().filter(|&cut| cut <= text.len()).collect();
-            prop_assert_eq!(&decode(&text).unwrap()[..], &data[..]);
-            prop_assert_eq!(decode_split(&text, &cuts).unwrap(), &data[..]);
-            prop_assert_eq!(decode_split_bytes(&text, &cuts).unwrap(), &data[..]);
+            // With our kernel where the CPU has it, and with the other engines.
+            for kernel_off in [false, true] {
+                let _engines = vbmi::switch::set(kernel_off);
+                // `count` segments of `len` bytes, one of them (when `odd < count`) a byte longer:
+                // the prediction holds, then fails once, then holds again.
+                let parts: Vec<Vec<u8>> = (0..count)
+                    .map(|i| (0..len + usize::from(i == odd)).map(|j| (i * 31 + j * 7) as u8).collect())
+                    .collect();
+                let text: Vec<u8> = parts.iter().flat_map(|part| STANDARD.encode(part).into_bytes()).collect();
+                let data: Vec<u8> = parts.concat();
+                let cuts: Vec<usize> = cuts.iter().copied().filter(|&cut| cut <= text.len()).collect();
+                prop_assert_eq!(&decode(&text).unwrap()[..], &data[..]);
+                prop_assert_eq!(decode_split(&text, &cuts).unwrap(), &data[..]);
+                prop_assert_eq!(decode_split_bytes(&text, &cuts).unwrap(), &data[..]);
+            }
         }
 
         #[test]
@@ -1382,24 +1356,28 @@ mod tests {
             }),
             truncate in any::<bool>(),
         ) {
-            let mut text = STANDARD.encode(&data).into_bytes();
-            for (at, byte) in damage {
-                if let Some(slot) = text.get_mut(at) {
-                    *slot = byte;
+            // With our kernel where the CPU has it, and with the other engines.
+            for kernel_off in [false, true] {
+                let _engines = vbmi::switch::set(kernel_off);
+                let mut text = STANDARD.encode(&data).into_bytes();
+                for &(at, byte) in &damage {
+                    if let Some(slot) = text.get_mut(at) {
+                        *slot = byte;
+                    }
                 }
-            }
-            if truncate && !text.is_empty() {
-                text.pop();
-            }
-            let cuts: Vec<usize> = cuts.into_iter().filter(|&cut| cut <= text.len()).collect();
-            let expected = reference(&text);
-            prop_assert_eq!(decode(&text).map(|bytes| bytes.to_vec()), expected.clone());
-            prop_assert_eq!(decode_split(&text, &cuts), expected.clone());
-            prop_assert_eq!(decode_split_bytes(&text, &cuts), expected.clone());
-            // Where the text is one segment, the base64 crate agrees on what is valid.
-            let pad = text.iter().position(|&b| b == PAD).unwrap_or(text.len());
-            if text.len() % 4 == 0 && pad + 4 >= text.len() {
-                prop_assert_eq!(STANDARD.decode(&text).ok(), expected.ok());
+                if truncate && !text.is_empty() {
+                    text.pop();
+                }
+                let cuts: Vec<usize> = cuts.iter().copied().filter(|&cut| cut <= text.len()).collect();
+                let expected = reference(&text);
+                prop_assert_eq!(decode(&text).map(|bytes| bytes.to_vec()), expected.clone());
+                prop_assert_eq!(decode_split(&text, &cuts), expected.clone());
+                prop_assert_eq!(decode_split_bytes(&text, &cuts), expected.clone());
+                // Where the text is one segment, the base64 crate agrees on what is valid.
+                let pad = text.iter().position(|&b| b == PAD).unwrap_or(text.len());
+                if text.len() % 4 == 0 && pad + 4 >= text.len() {
+                    prop_assert_eq!(STANDARD.decode(&text).ok(), expected.ok());
+                }
             }
         }
     }

@@ -109,7 +109,7 @@ fn strip_padding(value: &[u8]) -> Result<&[u8], BinaryValueError> {
         [data @ .., b'=', b'='] | [data @ .., b'='] => data,
         _ => return Ok(value),
     };
-    if value.len() % 4 != 0 {
+    if !value.len().is_multiple_of(4) {
         return Err(BinaryValueError::InvalidPadding { len: value.len() });
     }
     Ok(data)

@@ -227,19 +227,14 @@ impl FrameDecoder {
     /// assert_eq!(seen, b"ab");
     /// # Ok::<(), grpc_lambda_core::DecodeError>(())
     /// ```
+    #[inline]
     pub fn decode_ref(&mut self) -> Result<Option<FrameRef<'_>>, DecodeError> {
-        self.lent_frame = None;
-        if let State::Header { have: 0, .. } = self.state {
-            // `lent` indexes into the first chunk: consecutive frames of one chunk move an
-            // offset, and the chunk itself is advanced once, when this fast path is left.
-            if self
-                .chunks
-                .front()
-                .is_some_and(|front| front.len() <= self.lent)
-            {
-                self.chunks.pop_front();
-                self.lent = 0;
-            }
+        // Inlined into the caller's loop: this fast path — the next whole frame in the first
+        // chunk — is a few instructions, and a call around it (registers saved, the answer
+        // returned through memory) measured as a third of its time. `lent` indexes into the
+        // first chunk: consecutive frames of one chunk move an offset, and the chunk itself is
+        // advanced once, when the fast path is left.
+        if self.lent_frame.is_none() && matches!(self.state, State::Header { have: 0, .. }) {
             let (max, lent) = (self.max_message_len, self.lent);
             let found = self
                 .chunks
@@ -255,6 +250,29 @@ impl FrameDecoder {
                     .and_then(|front| front.get(start..start + len))
                     .unwrap_or_default();
                 return Ok(Some(FrameRef::from_validated(flags, payload)));
+            }
+        }
+        self.decode_ref_slow()
+    }
+
+    /// Everything [`FrameDecoder::decode_ref`] does not answer inline: a frame assembled for the
+    /// last call to release, the first chunk used up, a frame across chunks, an error.
+    #[inline(never)]
+    fn decode_ref_slow(&mut self) -> Result<Option<FrameRef<'_>>, DecodeError> {
+        if self.lent_frame.take().is_some() {
+            return self.decode_ref();
+        }
+        if let State::Header { have: 0, .. } = self.state {
+            if self
+                .chunks
+                .front()
+                .is_some_and(|front| front.len() <= self.lent)
+            {
+                self.chunks.pop_front();
+                self.lent = 0;
+                if !self.chunks.is_empty() {
+                    return self.decode_ref();
+                }
             }
         }
         self.settle_lent();

@@ -95,7 +95,28 @@ where
 /// Returns what was decoded and the largest single allocation the decoder made (`None` without
 /// the counting allocator). After an error, checks that the decoder keeps answering it.
 pub fn decode_chunks(chunks: &[Bytes], max_message_len: usize) -> (Decoded, Option<usize>) {
+    decode_chunks_with(chunks, max_message_len, Take::Owned)
+}
+
+/// How [`decode_chunks_with`] takes frames out of the decoder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Take {
+    /// [`FrameDecoder::decode`] only.
+    Owned,
+    /// [`FrameDecoder::decode_ref`] only, each lent frame copied out to compare.
+    Lent,
+    /// The two in turn, so each path starts where the other stopped.
+    Alternating,
+}
+
+/// [`decode_chunks`], taking frames out as `take` says.
+pub fn decode_chunks_with(
+    chunks: &[Bytes],
+    max_message_len: usize,
+    take: Take,
+) -> (Decoded, Option<usize>) {
     let mut decoder = FrameDecoder::with_max_message_len(max_message_len);
+    let mut lend = take == Take::Lent;
     let mut decoded = Decoded::default();
     // Room for every frame the chunks can hold, reserved before measuring: only the decoder's
     // own allocations count.
@@ -105,7 +126,15 @@ pub fn decode_chunks(chunks: &[Bytes], max_message_len: usize) -> (Decoded, Opti
         'feed: for chunk in chunks {
             decoder.push(chunk.clone());
             loop {
-                match decoder.decode() {
+                let next = if lend {
+                    decoder.decode_ref().map(|frame| frame.map(|lent| lent.to_frame()))
+                } else {
+                    decoder.decode()
+                };
+                if take == Take::Alternating {
+                    lend = !lend;
+                }
+                match next {
                     Ok(Some(frame)) => decoded.frames.push(frame),
                     Ok(None) => break,
                     Err(err) => {
@@ -151,9 +180,15 @@ pub fn check_decoder(stream: &Bytes, max_message_len: usize, chunking: &Chunking
     let chunks: Vec<Bytes> = ranges.iter().map(|r| stream.slice(r.clone())).collect();
     let (chunked, chunked_alloc) = decode_chunks(&chunks, max_message_len);
     assert_eq!(chunked, expected, "{chunking:?} of {stream:?}");
+    let mut allocations = vec![whole_alloc, chunked_alloc];
+    for take in [Take::Lent, Take::Alternating] {
+        let (lent, lent_alloc) = decode_chunks_with(&chunks, max_message_len, take);
+        assert_eq!(lent, expected, "{take:?}, {chunking:?} of {stream:?}");
+        allocations.push(lent_alloc);
+    }
 
     let bound = max_message_len.saturating_add(ALLOCATION_SLACK);
-    for largest in [whole_alloc, chunked_alloc].into_iter().flatten() {
+    for largest in allocations.into_iter().flatten() {
         assert!(
             largest <= bound,
             "largest allocation {largest} bytes, limit {max_message_len}, {chunking:?}"

@@ -1,8 +1,8 @@
 //! The SIMD engines behind the module's one API, and which one runs for which input length.
 //!
-//! - Our own kernel ([`vbmi`](super::vbmi)), on x86_64 CPUs with AVX-512 VBMI, detected at
-//!   runtime under `std`: it decodes every length, SIMD to the last byte, into uninitialized
-//!   memory. Where it runs, nothing below decodes.
+//! - Our own kernels ([`kernel`](super::kernel)), on x86_64 CPUs with AVX-512 VBMI or AVX2,
+//!   detected at runtime under `std`: they decode every length, SIMD to the last byte, into
+//!   uninitialized memory. Where one runs, nothing below decodes.
 //! - [base64-simd](https://docs.rs/base64-simd): AVX2/SSSE3/NEON/WASM chosen at runtime under
 //!   `std` (from the compile-time target features without it). It writes into uninitialized
 //!   memory and has the smallest fixed cost per call of the two crates: it encodes everything,
@@ -15,7 +15,7 @@
 //! other on the same inputs from 16 to 2048 characters (the criterion group `base64 decode` shows
 //! both ends, 64 B and 1 KiB).
 
-use super::{append_uninit, vbmi, Output, PAD};
+use super::{append_uninit, kernel, Output, PAD};
 use base64_simd::{Out, STANDARD};
 
 /// Runs of at least this many base64 characters are decoded by the `base64` crate's engine, when
@@ -35,7 +35,7 @@ pub(super) fn prefers_wide(len: usize) -> bool {
 }
 
 /// Decodes one segment — whole groups, padding at most in the last one — appending to `out`, with
-/// the fastest engine this CPU has for its length: our own kernel where the CPU runs it, else the
+/// the fastest engine this CPU has for its length: one of our own kernels where the CPU runs it, else the
 /// `base64` crate's engine for long runs (into zeroed room) and base64-simd for short ones (into
 /// spare capacity).
 ///
@@ -44,7 +44,7 @@ pub(super) fn prefers_wide(len: usize) -> bool {
 #[inline]
 pub(super) fn decode_run(input: &[u8], out: &mut impl Output) -> bool {
     let max = input.len() / 4 * 3;
-    if let Some(kernel) = vbmi::Kernel::detect() {
+    if let Some(kernel) = kernel::Kernel::detect() {
         return append_uninit(out, max, |spare| kernel.decode(input, spare));
     }
     if prefers_wide(input.len()) {

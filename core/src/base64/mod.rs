@@ -66,8 +66,8 @@ use core::fmt;
 use core::mem::MaybeUninit;
 
 mod engine;
+mod kernel;
 mod scalar;
-mod vbmi;
 
 /// The standard alphabet, RFC 4648 table 1: the symbol for each 6-bit value.
 pub const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -1283,9 +1283,9 @@ mod tests {
                 (Just(data), cuts_strategy(len))
             })
         ) {
-            // With our kernel where the CPU has it, and with the other engines.
-            for kernel_off in [false, true] {
-                let _engines = vbmi::switch::set(kernel_off);
+            // With each of our kernels the CPU has, and with the other engines.
+            for choice in kernel::switch::ALL {
+                let _engines = kernel::switch::set(choice);
                 let text = STANDARD.encode(&data).into_bytes();
                 prop_assert_eq!(&decode(&text).unwrap()[..], &data[..]);
                 prop_assert_eq!(decode_split(&text, &cuts).unwrap(), &data[..]);
@@ -1302,9 +1302,9 @@ mod tests {
                     (Just(parts), cuts_strategy(len))
                 })
         ) {
-            // With our kernel where the CPU has it, and with the other engines.
-            for kernel_off in [false, true] {
-                let _engines = vbmi::switch::set(kernel_off);
+            // With each of our kernels the CPU has, and with the other engines.
+            for choice in kernel::switch::ALL {
+                let _engines = kernel::switch::set(choice);
                 let text: Vec<u8> = parts.iter().flat_map(|part| STANDARD.encode(part).into_bytes()).collect();
                 let data: Vec<u8> = parts.concat();
                 prop_assert_eq!(&decode(&text).unwrap()[..], &data[..]);
@@ -1328,9 +1328,9 @@ mod tests {
                 (Just(len), Just(count), Just(odd), cuts_strategy(text_len))
             })
         ) {
-            // With our kernel where the CPU has it, and with the other engines.
-            for kernel_off in [false, true] {
-                let _engines = vbmi::switch::set(kernel_off);
+            // With each of our kernels the CPU has, and with the other engines.
+            for choice in kernel::switch::ALL {
+                let _engines = kernel::switch::set(choice);
                 // `count` segments of `len` bytes, one of them (when `odd < count`) a byte longer:
                 // the prediction holds, then fails once, then holds again.
                 let parts: Vec<Vec<u8>> = (0..count)
@@ -1356,9 +1356,9 @@ mod tests {
             }),
             truncate in any::<bool>(),
         ) {
-            // With our kernel where the CPU has it, and with the other engines.
-            for kernel_off in [false, true] {
-                let _engines = vbmi::switch::set(kernel_off);
+            // With each of our kernels the CPU has, and with the other engines.
+            for choice in kernel::switch::ALL {
+                let _engines = kernel::switch::set(choice);
                 let mut text = STANDARD.encode(&data).into_bytes();
                 for &(at, byte) in &damage {
                     if let Some(slot) = text.get_mut(at) {

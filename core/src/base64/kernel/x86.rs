@@ -4,7 +4,7 @@ use super::super::ALPHABET;
 use super::Isa;
 use core::arch::x86_64::{
     __m256i, __m512i, _mm256_add_epi8, _mm256_and_si256, _mm256_blendv_epi8,
-    _mm256_castsi256_si128, _mm256_cmpeq_epi8, _mm256_cmpgt_epi32, _mm256_extracti128_si256,
+    _mm256_castsi256_si128, _mm256_cmpeq_epi8, _mm256_or_si256, _mm256_cmpgt_epi32, _mm256_extracti128_si256,
     _mm256_loadu_si256, _mm256_madd_epi16, _mm256_maddubs_epi16, _mm256_maskload_epi32,
     _mm256_permutevar8x32_epi32, _mm256_set1_epi32, _mm256_set1_epi8, _mm256_setr_epi32,
     _mm256_setr_epi8, _mm256_shuffle_epi8, _mm256_srli_epi32, _mm256_storeu_si256,
@@ -210,9 +210,11 @@ unsafe fn avx512vbmi(input: &[u8], out: *mut u8) -> bool {
 unsafe fn avx2(input: &[u8], out: *mut u8) -> bool {
     prefetch_head(input);
     // SAFETY (whole body): every load reads 32 bytes at `src` only while 32 remain, and the last
-    // one is a masked load of the whole groups that remain; every block writes exactly 24 bytes
-    // at `dst` (16 + 8) only while 32 characters (so 24 bytes of room) remain, and the last one
-    // copies exactly the bytes the remaining groups decode to. `src` and `dst` advance together,
+    // one is a masked load of the whole groups that remain. A block writes 32 bytes at `dst`
+    // only while 76 characters remain (so 57 bytes of room), otherwise exactly its 24 (16 + 8)
+    // while 32 characters (so 24 bytes of room) remain. The last partial block is either the
+    // input's last 32 characters, stored as the output's last 24 bytes, or, in an input shorter
+    // than 32 characters, a masked load of its groups with exactly their bytes copied out. `src` and `dst` advance together,
     // 32 characters for 24 bytes.
     unsafe {
         // Indexed by the low nibble and by the high nibble of a byte: the byte is in the
@@ -252,27 +254,51 @@ unsafe fn avx2(input: &[u8], out: *mut u8) -> bool {
         );
         // The two lanes' 12 bytes side by side.
         let join = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 3, 7);
-        let block = |chars: __m256i| -> Option<__m256i> {
+        // A block's bytes that are outside the alphabet have a bit set here, and only those.
+        let refused = |chars: __m256i| -> __m256i {
             let high = _mm256_and_si256(_mm256_srli_epi32(chars, 4), nibble);
             let low = _mm256_and_si256(chars, nibble);
-            let high_bits = _mm256_shuffle_epi8(high_table, high);
-            let low_bits = _mm256_shuffle_epi8(low_table, low);
-            if _mm256_testz_si256(high_bits, low_bits) == 0 {
-                return None;
-            }
+            _mm256_and_si256(
+                _mm256_shuffle_epi8(high_table, high),
+                _mm256_shuffle_epi8(low_table, low),
+            )
+        };
+        // A validated block's 24 bytes, in the low 24 of the result.
+        let decode = |chars: __m256i| -> __m256i {
+            let high = _mm256_and_si256(_mm256_srli_epi32(chars, 4), nibble);
             let row = _mm256_add_epi8(_mm256_cmpeq_epi8(chars, slash), high);
             let values = _mm256_add_epi8(chars, _mm256_shuffle_epi8(shift_table, row));
             let pairs = _mm256_maddubs_epi16(values, pair);
             let words = _mm256_madd_epi16(pairs, quad);
             let packed = _mm256_shuffle_epi8(words, pack);
-            Some(_mm256_permutevar8x32_epi32(packed, join))
+            _mm256_permutevar8x32_epi32(packed, join)
+        };
+        let block = |chars: __m256i| -> Option<__m256i> {
+            let bad = refused(chars);
+            (_mm256_testz_si256(bad, bad) != 0).then(|| decode(chars))
         };
 
         let mut src = input.as_ptr();
         let mut dst = out;
         let mut left = input.len();
-        // Two blocks a step, so the two dependency chains overlap.
-        while left >= 64 {
+        // Two blocks a step, one check for both, each stored whole: its 8 bytes past the 24 land
+        // where the next block's bytes go, and are rewritten by them. Taken only while 12 more
+        // characters follow the two blocks, so those 8 bytes are inside `out`.
+        while left >= 64 + 12 {
+            let first = _mm256_loadu_si256(src.cast());
+            let second = _mm256_loadu_si256(src.add(32).cast());
+            let bad = _mm256_or_si256(refused(first), refused(second));
+            if _mm256_testz_si256(bad, bad) == 0 {
+                return false;
+            }
+            _mm256_storeu_si256(dst.cast(), decode(first));
+            _mm256_storeu_si256(dst.add(24).cast(), decode(second));
+            src = src.add(64);
+            dst = dst.add(48);
+            left -= 64;
+        }
+        // What is left of the exact path: at most two blocks, then the tail.
+        if left >= 64 {
             let first = _mm256_loadu_si256(src.cast());
             let second = _mm256_loadu_si256(src.add(32).cast());
             let (Some(first), Some(second)) = (block(first), block(second)) else {
@@ -296,7 +322,17 @@ unsafe fn avx2(input: &[u8], out: *mut u8) -> bool {
             dst = dst.add(24);
             left -= 32;
         }
-        if left > 0 {
+        if left > 0 && input.len() >= 32 {
+            // The last 32 characters again, overlapping what is already decoded: whole groups
+            // (every length here is), so the overlap decodes to the bytes already written.
+            let start = input.len() - 32;
+            let Some(bytes) = block(_mm256_loadu_si256(input.as_ptr().add(start).cast())) else {
+                return false;
+            };
+            let at = out.add(start / 4 * 3);
+            _mm_storeu_si128(at.cast(), _mm256_castsi256_si128(bytes));
+            _mm_storel_epi64(at.add(16).cast(), _mm256_extracti128_si256::<1>(bytes));
+        } else if left > 0 {
             // Whole groups are whole dwords: a dword lane is loaded when its top bit is set.
             let groups = (left / 4) as i32;
             let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);

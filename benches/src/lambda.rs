@@ -81,6 +81,27 @@ pub fn expected_reply(len: usize) -> AliveResponse {
     }
 }
 
+/// The invocation's context as the Lambda runtime fills it in: a request id, the function's ARN,
+/// an X-Ray trace id, and a deadline (15 minutes from now, Lambda's longest timeout). With the
+/// default context (deadline 0, "unknown") ours would skip its deadline work (the `grpc-timeout`
+/// it hands the service, the timer around the call), which it always does in Lambda.
+pub fn lambda_context() -> Context {
+    let mut context = Context::default();
+    context.request_id = "8476a536-e9f4-11e8-9739-2dfe598c3fcd".to_owned();
+    context.invoked_function_arn =
+        "arn:aws:lambda:us-east-1:123456789012:function:grpc-lambda-prod".to_owned();
+    context.xray_trace_id = Some(
+        "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1".to_owned(),
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    context.deadline = u64::try_from(now.as_millis())
+        .unwrap_or(u64::MAX)
+        .saturating_add(15 * 60 * 1000);
+    context
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -100,7 +121,7 @@ impl Default for Ours {
         Self {
             runtime: runtime(),
             shim: Shim::new(ProdServer::new(ProdService)),
-            context: Context::default(),
+            context: lambda_context(),
         }
     }
 }
@@ -126,7 +147,7 @@ impl Default for LambdaHttpTonicWeb {
         Self {
             runtime: runtime(),
             service: tonic_web::GrpcWebLayer::new().layer(ProdServer::new(ProdService)),
-            context: Context::default(),
+            context: lambda_context(),
         }
     }
 }

@@ -109,6 +109,7 @@ use grpc_lambda_core::base64::encoded_len;
 use grpc_lambda_core::metadata::{format_timeout, parse_timeout};
 use grpc_lambda_core::{
     ContentType, FrameDecoder, FrameEncoder, Metadata, Protocol, DEFAULT_MAX_MESSAGE_LEN,
+    HEADER_LEN,
 };
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
@@ -455,6 +456,12 @@ impl<H: Handler> Shim<H> {
             reply.finish(&status, Metadata::new());
             return Ok(());
         };
+        // The event's path is the method itself unless a stage or base path comes before it.
+        let path = if method.len() == path.len() {
+            path
+        } else {
+            method.to_owned()
+        };
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
         if let Some(deadline) = deadline {
             if let Ok(value) = HeaderValue::try_from(format_timeout(deadline.budget).as_str()) {
@@ -462,7 +469,7 @@ impl<H: Handler> Shim<H> {
             }
         }
         let call = Call {
-            path: method.to_owned(),
+            path,
             headers,
             body,
             frames,
@@ -471,13 +478,31 @@ impl<H: Handler> Shim<H> {
             source,
             max_message_len: self.max_message_len,
         };
-        let serve = CatchPanic(self.handler.serve(call, reply));
-        match deadline {
-            None => serve.await,
-            Some(deadline) => match tokio::time::timeout(deadline.budget, serve).await {
-                Ok(result) => result,
-                Err(_elapsed) => Err(Error::DeadlineExceeded(deadline)),
-            },
+        let mut serve = CatchPanic(self.handler.serve(call, reply));
+        let Some(deadline) = deadline else {
+            return serve.await;
+        };
+        // The budget runs from here; the timer is only armed for a call that does not finish in
+        // its first poll. Most unary calls do, and creating and dropping the timer cost about
+        // 0.2 µs, 5% of a 1 KiB invocation (measured with P5).
+        let expires = tokio::time::Instant::now().checked_add(deadline.budget);
+        let first = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(std::future::Future::poll(
+                std::pin::Pin::new(&mut serve),
+                cx,
+            ))
+        })
+        .await;
+        if let std::task::Poll::Ready(result) = first {
+            return result;
+        }
+        let Some(expires) = expires else {
+            // A budget past what the clock can represent never runs out.
+            return serve.await;
+        };
+        match tokio::time::timeout_at(expires, serve).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(Error::DeadlineExceeded(deadline)),
         }
     }
 
@@ -652,6 +677,8 @@ fn encode_reply(source: Source, content_type: ContentType, mut reply: Reply) -> 
 
 /// The gRPC-Web trailer frame for `trailers`.
 fn encode_trailer_frame(trailers: &Metadata, out: &mut BytesMut) {
+    // Reserved once: written piece by piece, the block would grow the buffer several times.
+    out.reserve(grpc_lambda_core::trailers::encoded_len(trailers).saturating_add(HEADER_LEN));
     if FrameEncoder::new().encode_trailers(trailers, out).is_err() {
         // A trailer block past 4 GiB cannot be framed; the status alone can.
         out.clear();

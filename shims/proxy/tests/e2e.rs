@@ -247,19 +247,11 @@ async fn a_method_without_a_route_is_unimplemented() {
     );
 }
 
-fn grpcio_available() -> bool {
-    std::process::Command::new("python3")
-        .args(["-c", "import grpc"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 /// Runs the grpcio suite against `addr`.
 fn grpcio_suite(addr: std::net::SocketAddr) {
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/grpcio_client.py");
-    let output = std::process::Command::new("python3")
-        .arg(&script)
+    let output = support::python(&script)
         .arg(addr.to_string())
         .output()
         .expect("python3 runs");
@@ -274,7 +266,7 @@ fn grpcio_suite(addr: std::net::SocketAddr) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpcio_client_through_the_embedded_runtime() {
-    if !support::require("grpcio (Python)", grpcio_available()) {
+    if !support::require("grpcio (Python)", support::python_has("grpc")) {
         return;
     }
     let prod = support::prod_binary();
@@ -395,7 +387,7 @@ async fn the_same_suites_through_cargo_lambda_watch() {
         }
     }
     suite(running.addr).await;
-    if support::require("grpcio (Python)", grpcio_available()) {
+    if support::require("grpcio (Python)", support::python_has("grpc")) {
         let addr = running.addr;
         tokio::task::spawn_blocking(move || grpcio_suite(addr))
             .await

@@ -15,13 +15,6 @@ use std::time::Duration;
 use support::api::{AliveRequest, AliveResponse};
 use tonic::{Code, Request, Response, Status};
 
-fn python_available() -> bool {
-    std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 async fn call(
     addr: SocketAddr,
     path: &'static str,
@@ -65,7 +58,7 @@ fn expect(result: Result<Response<AliveResponse>, Status>, code: Code, text: &st
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn function_errors_and_crashes() {
-    if !support::require("python3", python_available()) {
+    if !support::require("python3", support::python_usable()) {
         return;
     }
     let running = fake(&[]).await;
@@ -93,7 +86,7 @@ async fn function_errors_and_crashes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_failures_through_invoke_with_response_stream() {
-    if !support::require("python3", python_available()) {
+    if !support::require("python3", support::python_usable()) {
         return;
     }
     let running = fake(&["--response-streaming", "--local-timeout", "1"]).await;
@@ -135,7 +128,7 @@ async fn the_same_failures_through_invoke_with_response_stream() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_metadata_is_kept_both_ways() {
-    if !support::require("python3", python_available()) {
+    if !support::require("python3", support::python_usable()) {
         return;
     }
     let running = fake(&[]).await;
@@ -154,7 +147,7 @@ async fn repeated_metadata_is_kept_both_ways() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payload_limits() {
-    if !support::require("python3", python_available()) {
+    if !support::require("python3", support::python_usable()) {
         return;
     }
     let running = fake(&[
@@ -186,7 +179,7 @@ async fn payload_limits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeouts_and_throttling() {
-    if !support::require("python3", python_available()) {
+    if !support::require("python3", support::python_usable()) {
         return;
     }
     let running = fake(&["--local-timeout", "1", "--local-max-queue", "0"]).await;
@@ -220,7 +213,7 @@ async fn timeouts_and_throttling() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_found_and_unreachable() {
-    if !support::require("python3", python_available()) {
+    if !support::require("python3", support::python_usable()) {
         return;
     }
     let port = support::free_port();
@@ -258,7 +251,7 @@ async fn not_found_and_unreachable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_cancels_stops_the_wait() {
-    if !support::require("python3", python_available()) {
+    if !support::require("python3", support::python_usable()) {
         return;
     }
     let running = fake(&[]).await;

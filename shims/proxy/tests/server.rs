@@ -19,13 +19,6 @@ use prost::Message;
 use support::api::{AliveRequest, AliveResponse};
 use tonic::{Code, Request};
 
-fn python_available() -> bool {
-    std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 async fn unary<Req, Resp>(
     addr: SocketAddr,
     path: &'static str,
@@ -54,7 +47,7 @@ where
 #[cfg(feature = "tls")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_listener_and_an_https_front_door_target() {
-    if !support::require("python3", python_available()) {
+    if !support::require("python3", support::python_usable()) {
         return;
     }
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -282,7 +275,7 @@ async fn admin_port_health_and_metrics() {
 /// The binary: one log line per call, and SIGTERM lets a call in flight finish.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_calls_in_flight_finish() {
-    if !support::require("python3", python_available()) {
+    if !support::require("python3", support::python_usable()) {
         return;
     }
     let command = support::fake_function();

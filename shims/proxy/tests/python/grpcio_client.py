@@ -3,50 +3,19 @@ stack. Usage: grpcio_client.py HOST:PORT. Exits non-zero on the first failed che
 
 Messages are encoded by hand (three small proto3 messages), so only grpcio is needed.
 """
+import os
 import sys
 import time
 
 import grpc
 
-
-def varint(n):
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def read_varint(data, i):
-    shift = result = 0
-    while True:
-        byte = data[i]
-        i += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, i
-        shift += 7
-
-
-def fields(data):
-    """Field number -> list of values (int for varints, bytes for length-delimited)."""
-    out, i = {}, 0
-    while i < len(data):
-        key, i = read_varint(data, i)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, i = read_varint(data, i)
-        elif wire == 2:
-            length, i = read_varint(data, i)
-            value, i = data[i : i + length], i + length
-        else:
-            raise ValueError("unexpected wire type %d" % wire)
-        out.setdefault(number, []).append(value)
-    return out
+# The wire helpers shared with the other Python clients (test-support/python/protowire.py): on
+# PYTHONPATH when a Rust test runs this script, found from here when it is run by hand.
+_here = os.path.dirname(os.path.abspath(__file__))
+while _here != os.path.dirname(_here) and not os.path.isdir(os.path.join(_here, "test-support")):
+    _here = os.path.dirname(_here)
+sys.path.append(os.path.join(_here, "test-support", "python"))
+from protowire import fields, read_varint, varint  # noqa: E402
 
 
 def alive_request(message):

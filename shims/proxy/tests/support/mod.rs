@@ -1,10 +1,8 @@
 //! Helpers shared by the end-to-end tests: building the example function, starting the proxy,
 //! a tonic client, and the rule for missing external tools.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use clap::Parser;
@@ -19,38 +17,11 @@ pub mod api {
 
 pub use api::prod_client::ProdClient;
 
-/// The workspace's target directory.
-pub fn target_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target")
-}
+pub use grpc_lambda_test_support::{python, python_has, python_usable, require, target_dir};
 
 /// Builds the example function once per test binary and returns its path.
 pub fn prod_binary() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-            let status = Command::new(cargo)
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "grpc-lambda-example-prod",
-                    "--bin",
-                    "prod",
-                ])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .expect("cargo runs");
-            assert!(status.success(), "building the example function failed");
-            let path = target_dir().join("debug/prod");
-            assert!(path.exists(), "no example binary at {}", path.display());
-            path
-        })
-        .clone()
+    grpc_lambda_test_support::workspace_binary("grpc-lambda-example-prod", "prod")
 }
 
 /// The fake function (Python, standard library only) used for the failure rows.
@@ -89,21 +60,6 @@ pub async fn client(addr: std::net::SocketAddr) -> ProdClient<tonic::transport::
     ProdClient::new(channel)
         .max_decoding_message_size(8 * 1024 * 1024)
         .max_encoding_message_size(8 * 1024 * 1024)
-}
-
-/// Whether an external tool is usable; when it is not, fails under CI (`CI=true`) and otherwise
-/// prints why the test is skipped.
-pub fn require(tool: &str, usable: bool) -> bool {
-    if usable {
-        return true;
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    assert!(
-        !ci,
-        "{tool} is required under CI: run scripts/install-test-tools.sh"
-    );
-    eprintln!("SKIPPED: {tool} is not installed (scripts/install-test-tools.sh installs it)");
-    false
 }
 
 /// A client over a plain hyper HTTP/2 connection, with no client-side deadline enforcement.

@@ -325,24 +325,16 @@ async fn interop_cases_with_tonic() {
     proxy.wait_for_calls(&method, "CANCELLED", 1, Duration::from_secs(5));
 }
 
-fn grpcio_available() -> bool {
-    std::process::Command::new("python3")
-        .args(["-c", "import grpc"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interop_cases_with_grpcio() {
-    if !support::require("grpcio (Python)", grpcio_available()) {
+    if !support::require("grpcio (Python)", support::python_has("grpc")) {
         return;
     }
     let proxy = Proxy::start(&[]);
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/interop.py");
     let addr = proxy.addr.to_string();
     let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("python3")
-            .arg(&script)
+        support::python(&script)
             .arg(addr)
             .output()
             .expect("python3 runs")
@@ -410,13 +402,12 @@ async fn ping_pong_is_unimplemented_without_a_half_duplex_route() {
         start.elapsed()
     );
 
-    if support::require("grpcio (Python)", grpcio_available()) {
+    if support::require("grpcio (Python)", support::python_has("grpc")) {
         let script =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/interop.py");
         let addr = proxy.addr.to_string();
         let output = tokio::task::spawn_blocking(move || {
-            std::process::Command::new("python3")
-                .arg(&script)
+            support::python(&script)
                 .args([addr.as_str(), "ping_pong"])
                 .output()
                 .expect("python3 runs")

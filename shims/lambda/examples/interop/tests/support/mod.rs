@@ -1,49 +1,22 @@
 //! Starting the proxy binary with the interop function behind its embedded Lambda Runtime API,
 //! tonic clients for it, and the rule for missing external tools.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use grpc_lambda_example_interop::grpc_testing::test_service_client::TestServiceClient;
 use grpc_lambda_example_interop::grpc_testing::unimplemented_service_client::UnimplementedServiceClient;
 
-/// The workspace's target directory.
-pub fn target_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../../target")
-}
+pub use grpc_lambda_test_support::{python, python_has, require};
 
 /// Builds the proxy binary once per test binary and returns its path.
 pub fn proxy_binary() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-            let status = Command::new(cargo)
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "grpc-lambda-proxy",
-                    "--bin",
-                    "grpc-lambda-proxy",
-                ])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .expect("cargo runs");
-            assert!(status.success(), "building the proxy failed");
-            let path = target_dir().join("debug/grpc-lambda-proxy");
-            assert!(path.exists(), "no proxy binary at {}", path.display());
-            path
-        })
-        .clone()
+    grpc_lambda_test_support::workspace_binary("grpc-lambda-proxy", "grpc-lambda-proxy")
 }
 
 /// The proxy binary serving the interop function (`--local-function`), stopped with SIGTERM
@@ -180,17 +153,3 @@ impl Drop for Proxy {
     }
 }
 
-/// Whether an external tool is usable; when it is not, fails under CI (`CI=true`) and otherwise
-/// prints why the test is skipped.
-pub fn require(tool: &str, usable: bool) -> bool {
-    if usable {
-        return true;
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    assert!(
-        !ci,
-        "{tool} is required under CI: run scripts/install-test-tools.sh"
-    );
-    eprintln!("SKIPPED: {tool} is not installed (scripts/install-test-tools.sh installs it)");
-    false
-}

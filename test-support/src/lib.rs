@@ -1,0 +1,99 @@
+//! What the end-to-end suites of the workspace share: workspace binaries built once per test
+//! binary, the rule for external tools (fail under CI, skip with a reason elsewhere), and the
+//! Python clients' shared module.
+//!
+//! ```no_run
+//! use grpc_lambda_test_support::{python, python_has, require, workspace_binary};
+//!
+//! let proxy = workspace_binary("grpc-lambda-proxy", "grpc-lambda-proxy");
+//! if require("grpcio (Python)", python_has("grpc")) {
+//!     let output = python("tests/python/client.py").arg("127.0.0.1:50051").output();
+//! }
+//! # let _ = proxy;
+//! ```
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+/// The workspace root.
+pub fn workspace_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The workspace's target directory: `CARGO_TARGET_DIR` when set, else `target/` at the root.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => workspace_dir().join("target"),
+    }
+}
+
+/// Builds `bin` of workspace package `package` (debug profile) once per test binary and returns
+/// its path. Panics naming the package when the build fails.
+pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<(String, String), PathBuf>>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| Mutex::new(HashMap::new()));
+    // A test that panicked while holding the lock leaves the map as it was: still usable.
+    let mut built = built.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let key = (package.to_owned(), bin.to_owned());
+    if let Some(path) = built.get(&key) {
+        return path.clone();
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", package, "--bin", bin])
+        .current_dir(workspace_dir())
+        .status()
+        .unwrap_or_else(|err| panic!("cargo build -p {package}: {err}"));
+    assert!(status.success(), "building {package} ({bin}) failed");
+    let path = target_dir().join("debug").join(bin);
+    assert!(path.exists(), "no {bin} binary at {}", path.display());
+    built.insert(key, path.clone());
+    path
+}
+
+/// Whether an external tool is usable. When it is not: panics under CI (`CI=true` or `1`), where
+/// `scripts/install-test-tools.sh` has installed everything, and otherwise prints why the test is
+/// skipped and answers `false`.
+pub fn require(tool: &str, usable: bool) -> bool {
+    if usable {
+        return true;
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(
+        !ci,
+        "{tool} is required under CI: run scripts/install-test-tools.sh"
+    );
+    eprintln!("SKIPPED: {tool} is not installed (scripts/install-test-tools.sh installs it)");
+    false
+}
+
+/// Whether `python3` runs at all.
+pub fn python_usable() -> bool {
+    Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Whether `python3` can import `module`.
+pub fn python_has(module: &str) -> bool {
+    Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The directory of the Python module the clients share (`protowire.py`).
+pub fn python_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("python")
+}
+
+/// `python3 script` with the shared module importable.
+pub fn python(script: impl AsRef<Path>) -> Command {
+    let mut command = Command::new("python3");
+    command.arg(script.as_ref()).env("PYTHONPATH", python_dir());
+    command
+}

@@ -394,3 +394,14 @@ async fn the_same_suites_through_cargo_lambda_watch() {
             .unwrap();
     }
 }
+
+/// The proxy keeps its own copy of the example's contract (its build script must find it inside
+/// the crate when published); the two copies must not drift apart.
+#[test]
+fn the_proto_copy_matches_the_example() {
+    assert_eq!(
+        include_str!("../proto/prod.proto"),
+        include_str!("../../lambda/examples/prod/proto/prod.proto"),
+        "shims/proxy/proto/prod.proto differs from the example's; copy it over"
+    );
+}

@@ -10,7 +10,7 @@
 use crate::{compare, consume, Line, Op, Settings};
 use bytes::BytesMut;
 use grpc_lambda::lambda_runtime::{Context, LambdaEvent};
-use grpc_lambda::Shim;
+use grpc_lambda::{Router, Shim};
 use grpc_lambda_core::{base64, FrameEncoder};
 use grpc_lambda_example_prod::api::prod_server::ProdServer;
 use grpc_lambda_example_prod::api::{AliveRequest, AliveResponse};
@@ -135,6 +135,40 @@ impl Ours {
     }
 }
 
+/// Context: the same `Alive` as a plain prost handler ([`Router`]) rather than a tonic service,
+/// to show how much of ours is tonic's own call.
+pub struct OursProst {
+    runtime: tokio::runtime::Runtime,
+    shim: Shim<Router>,
+    context: Context,
+}
+
+impl Default for OursProst {
+    fn default() -> Self {
+        let router = Router::new().unary(
+            "/api.Prod/Alive",
+            |request: grpc_lambda::Request<AliveRequest>| async move {
+                let message = format!("Hello, world.{}", request.message().message);
+                Ok(grpc_lambda::Response::new(AliveResponse { message }))
+            },
+        );
+        Self {
+            runtime: runtime(),
+            shim: Shim::new(router),
+            context: lambda_context(),
+        }
+    }
+}
+
+impl OursProst {
+    /// One invocation.
+    pub fn invoke(&self, event: &[u8]) -> Vec<u8> {
+        self.runtime
+            .block_on(self.shim.invoke(event, &self.context))
+            .expect("an answer")
+    }
+}
+
 /// The anchor: `lambda_http`'s adapter around `tonic-web` around the same tonic server.
 pub struct LambdaHttpTonicWeb {
     runtime: tokio::runtime::Runtime,
@@ -157,8 +191,14 @@ impl LambdaHttpTonicWeb {
     /// `LambdaRequest`, the adapter called, its `LambdaResponse` serialized.
     pub fn invoke(&self, event: &[u8]) -> Vec<u8> {
         self.runtime.block_on(async {
-            let request: lambda_http::request::LambdaRequest =
-                serde_json::from_slice(event).expect("an HTTP API event");
+            // As lambda_http reads an event built with `apigw_http` alone, whatever features
+            // other crates in this build turn on (`lambda-grpc-web` turns on its defaults, and
+            // with them every event is tried as a REST API event first).
+            let raw: Box<serde_json::value::RawValue> =
+                serde_json::from_slice(event).expect("a JSON event");
+            let request = lambda_http::request::LambdaRequest::ApiGatewayV2(
+                serde_json::from_str(raw.get()).expect("an HTTP API event"),
+            );
             let mut adapter = lambda_http::Adapter::from(self.service.clone());
             let adapter = adapter.ready().await.expect("ready");
             let response = adapter
@@ -200,6 +240,7 @@ pub fn check(len: usize, ours: &Ours, anchor: &LambdaHttpTonicWeb) {
 pub fn report(settings: &Settings) -> Vec<Line> {
     let ours = Ours::default();
     let anchor = LambdaHttpTonicWeb::default();
+    let prost = OursProst::default();
     SIZES
         .iter()
         .map(|&len| {
@@ -208,9 +249,12 @@ pub fn report(settings: &Settings) -> Vec<Line> {
             let comparison = compare(
                 settings,
                 Op::new("ours", || consume(ours.invoke(&event))),
-                vec![Op::new("lambda_http + tonic-web", || {
-                    consume(anchor.invoke(&event))
-                })],
+                vec![
+                    Op::new("lambda_http + tonic-web", || consume(anchor.invoke(&event))),
+                    Op::context("ours, Alive as a prost handler (no tonic)", || {
+                        consume(prost.invoke(&event))
+                    }),
+                ],
             );
             let size = if len >= 1 << 20 {
                 format!("{} MiB", len >> 20)

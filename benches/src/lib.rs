@@ -9,6 +9,8 @@
 pub mod base64;
 pub mod frames;
 pub mod lambda;
+#[cfg(feature = "lambda-grpc-web")]
+pub mod lambda_grpc_web;
 pub mod streaming;
 
 use std::fmt;

@@ -13,6 +13,19 @@ use grpc_lambda_benches::{base64, frames, lambda, streaming, Line, Settings};
 /// One area of the report: its lines, measured with the given settings.
 type Area = fn(&Settings) -> Vec<Line>;
 
+/// P5: the invocation on its own against `lambda_http` + `tonic-web`, then (with the default
+/// `lambda-grpc-web` feature) through a Runtime API against `lambda-grpc-web`.
+fn lambda_area(settings: &Settings) -> Vec<Line> {
+    let lines = lambda::report(settings);
+    #[cfg(feature = "lambda-grpc-web")]
+    let lines = [
+        lines,
+        grpc_lambda_benches::lambda_grpc_web::report(settings),
+    ]
+    .concat();
+    lines
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // P6 runs this binary again as the Lambda function it streams from.
@@ -42,7 +55,7 @@ fn main() {
     let areas: [(&str, Area); 4] = [
         ("base64", base64::report),
         ("frames", frames::report),
-        ("lambda", lambda::report),
+        ("lambda", lambda_area),
         ("streaming", streaming::report),
     ];
     for (name, area) in areas {

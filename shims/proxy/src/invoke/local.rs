@@ -247,8 +247,10 @@ where
 /// on, and lambda_runtime writes a streamed response's prelude, its NUL separator and each chunk
 /// as separate writes: the second small write waits for the first one's ACK, which a receiver
 /// with nothing to answer yet delays by ~40 ms. Re-arming `TCP_QUICKACK` after each read sends
-/// that ACK straight away, so streamed chunks arrive as they are written.
-struct QuickAck(tokio::net::TcpStream);
+/// that ACK straight away, so streamed chunks arrive as they are written. Public for any other
+/// loopback Runtime API (the benches' harness uses it).
+#[derive(Debug)]
+pub struct QuickAck(pub tokio::net::TcpStream);
 
 impl QuickAck {
     fn ack_now(&self) {

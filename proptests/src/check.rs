@@ -127,7 +127,9 @@ pub fn decode_chunks_with(
             decoder.push(chunk.clone());
             loop {
                 let next = if lend {
-                    decoder.decode_ref().map(|frame| frame.map(|lent| lent.to_frame()))
+                    decoder
+                        .decode_ref()
+                        .map(|frame| frame.map(|lent| lent.to_frame()))
                 } else {
                     decoder.decode()
                 };

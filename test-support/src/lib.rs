@@ -36,7 +36,9 @@ pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
     static BUILT: OnceLock<Mutex<HashMap<(String, String), PathBuf>>> = OnceLock::new();
     let built = BUILT.get_or_init(|| Mutex::new(HashMap::new()));
     // A test that panicked while holding the lock leaves the map as it was: still usable.
-    let mut built = built.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut built = built
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let key = (package.to_owned(), bin.to_owned());
     if let Some(path) = built.get(&key) {
         return path.clone();

@@ -45,10 +45,7 @@ pub(super) struct Kernel {
 
 /// The instruction sets a kernel is written for.
 // Without `std` or off x86_64 no kernel is ever made.
-#[cfg_attr(
-    not(all(feature = "std", target_arch = "x86_64")),
-    allow(dead_code)
-)]
+#[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Isa {
     /// AVX2: 32 characters a block.

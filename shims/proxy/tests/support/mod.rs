@@ -1,6 +1,12 @@
 //! Helpers shared by the end-to-end tests: building the example function, starting the proxy,
 //! a tonic client, and the rule for missing external tools.
-#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unused_imports,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

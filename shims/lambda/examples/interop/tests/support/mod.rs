@@ -1,6 +1,12 @@
 //! Starting the proxy binary with the interop function behind its embedded Lambda Runtime API,
 //! tonic clients for it, and the rule for missing external tools.
-#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unused_imports,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -152,4 +158,3 @@ impl Drop for Proxy {
         let _ = self.child.wait();
     }
 }
-

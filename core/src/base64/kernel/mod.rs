@@ -6,20 +6,22 @@
 //! group at a time, and the faster of the two also needs its output zeroed first. A stream read
 //! in 1000-byte chunks makes a thousand calls per MiB, and those scalar tails alone cost 30% over
 //! one call on the whole body. Here every call is SIMD from its first byte to its last, into
-//! uninitialized memory, and nothing is written twice:
+//! uninitialized memory, and never past the end of its input or output:
 //!
 //! - AVX-512 VBMI, 64 characters a block: one `vpermi2b` maps each byte through a 128-entry table
 //!   to its 6-bit value (bytes outside the alphabet, and every byte with the top bit set, flag
 //!   bit 7), two multiply-adds pack four values into 24 bits, one `vpermb` gathers the 48 output
-//!   bytes, and a masked store writes exactly those 48. The last 4 to 60 characters take the same
-//!   steps on a masked load (lanes past the end read as `A` and are never fetched) and a masked
-//!   store of exactly the bytes they decode to.
+//!   bytes, and a masked store writes exactly those 48.
 //! - AVX2, 32 characters a block: two nibble-indexed `vpshufb` tables validate every byte (a byte
 //!   is in the alphabet exactly when its two table entries share no bit), a third turns each
 //!   character into its value by adding an offset chosen by its high nibble (`/` adjusted), the
-//!   same two multiply-adds pack, one `vpshufb` and one `vpermd` gather 24 bytes, and two stores
-//!   write exactly those 24. The last 4 to 28 characters are a masked load of whole groups (the
-//!   dwords past the end are never fetched) and their bytes copied out of a register.
+//!   same two multiply-adds pack, and one `vpshufb` and one `vpermd` gather 24 bytes. While room
+//!   allows, each block is stored whole (32 bytes) and the next block rewrites the spare 8;
+//!   otherwise exactly its 24.
+//! - The last partial block: for an input of at least one block, the input's last block again,
+//!   overlapping what is already decoded (whole groups, so it decodes to the same bytes), stored
+//!   as the output's last bytes. For a shorter input, a load masked to the input (lanes past it
+//!   read as `A` and are never fetched) and exactly its bytes written out.
 //! - A padded last group (`xx==`, `xxx=`) is the only one the scalar reference decodes, since it
 //!   also checks that its unused bits are zero.
 //!

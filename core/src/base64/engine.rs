@@ -1,6 +1,6 @@
 //! The SIMD engines behind the module's one API, and which one runs for which input length.
 //!
-//! - Our own kernels ([`kernel`](super::kernel)), on x86_64 CPUs with AVX-512 VBMI or AVX2,
+//! - Our own kernels ([`super::kernel`]), on x86_64 CPUs with AVX-512 VBMI or AVX2,
 //!   detected at runtime under `std`: they decode every length, SIMD to the last byte, into
 //!   uninitialized memory. Where one runs, nothing below decodes.
 //! - [base64-simd](https://docs.rs/base64-simd): AVX2/SSSE3/NEON/WASM chosen at runtime under

@@ -94,9 +94,6 @@ pub struct Answer {
     /// The whole response payload: the response JSON, or for a streamed HTTP-integration
     /// response the JSON prelude, 8 NUL bytes and the body.
     pub payload: Bytes,
-    /// How many pieces the response's body arrived in (HTTP/1.1 reads, chunks of a chunked
-    /// body).
-    pub pieces: usize,
 }
 
 impl Answer {
@@ -716,10 +713,9 @@ async fn read_response(request: Request<Incoming>) -> Outcome {
         .get(RESPONSE_MODE)
         .is_some_and(|mode| mode.as_bytes().eq_ignore_ascii_case(b"streaming"));
     // The response is gathered into one buffer (a copy of each piece, the same for every
-    // function), counting the pieces as they come.
+    // function).
     let mut body = request.into_body();
     let mut payload = BytesMut::new();
-    let mut pieces = 0;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|err| Failure {
             error_type: "Runtime.TruncatedResponse".to_owned(),
@@ -727,7 +723,6 @@ async fn read_response(request: Request<Incoming>) -> Outcome {
         })?;
         match frame.into_data() {
             Ok(data) => {
-                pieces += 1;
                 payload.extend_from_slice(&data);
             }
             Err(frame) => {
@@ -743,7 +738,6 @@ async fn read_response(request: Request<Incoming>) -> Outcome {
     }
     Ok(Answer {
         streamed,
-        pieces,
         payload: payload.freeze(),
     })
 }
@@ -895,7 +889,6 @@ mod tests {
         let answer = Answer {
             streamed: true,
             payload: payload.into(),
-            pieces: 1,
         };
         assert_eq!(answer.http(), Ok((201, b"\0\0\0\0\x01x".to_vec())));
     }
@@ -907,7 +900,6 @@ mod tests {
             payload: Bytes::from_static(
                 br#"{"statusCode":200,"headers":{},"body":"AAAAAAF4","isBase64Encoded":true}"#,
             ),
-            pieces: 1,
         };
         assert_eq!(answer.http(), Ok((200, b"\0\0\0\0\x01x".to_vec())));
     }

@@ -105,11 +105,10 @@ async fn call(
     addr: std::net::SocketAddr,
     count: u32,
 ) -> Result<(u64, Duration), String> {
-    let message = StreamRequest { count }.encode_to_vec();
-    let mut body = BytesMut::with_capacity(5 + message.len());
-    body.extend_from_slice(&[0]);
-    body.extend_from_slice(&u32::try_from(message.len()).unwrap_or(0).to_be_bytes());
-    body.extend_from_slice(&message);
+    let mut body = BytesMut::new();
+    grpc_lambda_core::FrameEncoder::new()
+        .encode_prost(&StreamRequest { count }, &mut body)
+        .map_err(|err| format!("the request does not frame: {err}"))?;
     let request = http::Request::builder()
         .method("POST")
         .uri(format!("http://{addr}{METHOD}"))

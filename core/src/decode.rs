@@ -12,7 +12,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use core::fmt;
 
 use crate::frame::{
-    Frame, FrameHeader, FrameRef, HeaderError, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN, KNOWN_FLAGS,
+    Frame, FrameHeader, FrameRef, HeaderError, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN,
 };
 
 /// Why a stream of frames cannot be decoded. Every variant is final for the stream.
@@ -472,11 +472,9 @@ impl FrameDecoder {
 /// names the error.
 #[inline]
 fn whole_frame(chunk: &[u8], max_message_len: usize) -> Option<(u8, usize)> {
-    let &[flags, a, b, c, d] = chunk.first_chunk::<HEADER_LEN>()?;
-    let len = u32::from_be_bytes([a, b, c, d]) as usize;
-    let fits =
-        flags & !KNOWN_FLAGS == 0 && len <= max_message_len && chunk.len() - HEADER_LEN >= len;
-    fits.then_some((flags, len))
+    let header = FrameHeader::parse(*chunk.first_chunk::<HEADER_LEN>()?).ok()?;
+    let len = header.len() as usize;
+    (len <= max_message_len && chunk.len() - HEADER_LEN >= len).then_some((header.flags(), len))
 }
 
 /// Copies header bytes from the chunks into `bytes[have..]`; returns how many are there now.

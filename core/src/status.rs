@@ -546,7 +546,9 @@ pub fn percent_encode_message(message: &str) -> Cow<'_, str> {
         return Cow::Borrowed(message);
     };
     let mut encoded = String::with_capacity(message.len() + 2 * (message.len() - first));
-    for (i, &byte) in bytes.iter().enumerate() {
+    // Everything before `first` is plain ASCII, so `first` is a char boundary.
+    encoded.push_str(message.get(..first).unwrap_or_default());
+    for (i, &byte) in bytes.iter().enumerate().skip(first) {
         if plain((i, &byte)) {
             encoded.push(char::from(byte));
         } else {

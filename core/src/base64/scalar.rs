@@ -161,7 +161,6 @@ pub(super) fn check_partial_group(partial: &[u8], offset: u64) -> Result<(), Bas
 /// # Errors
 ///
 /// The first invalid byte, as [`decode_group`] names it; `out` then holds the groups before it.
-#[cfg(test)]
 pub(super) fn decode_groups(
     input: &[u8],
     offset: u64,
@@ -184,31 +183,6 @@ pub(super) fn decode_groups(
             leftover: leftover as u8,
         }),
     }
-}
-
-/// Decodes whole groups (`input.len()` a multiple of 4), any number of separately padded
-/// segments, into `target`, which must have room for `input.len() / 4 * 3` bytes; returns how
-/// many were written. `offset` is the absolute stream offset of `input[0]`.
-///
-/// # Errors
-///
-/// The first invalid byte, as [`decode_group`] names it.
-pub(super) fn decode_slice(
-    input: &[u8],
-    offset: u64,
-    target: &mut [u8],
-) -> Result<usize, Base64Error> {
-    let mut written = 0;
-    for (at, group) in (offset..).step_by(4).zip(input.chunks_exact(4)) {
-        let group = <[u8; 4]>::try_from(group).unwrap_or([PAD; 4]);
-        let decoded = decode_group(group, at)?;
-        let bytes = decoded.as_slice();
-        if let Some(slot) = target.get_mut(written..written + bytes.len()) {
-            slot.copy_from_slice(bytes);
-        }
-        written += bytes.len();
-    }
-    Ok(written.min(target.len()))
 }
 
 /// Encodes one whole 3-byte group.

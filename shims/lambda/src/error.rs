@@ -119,8 +119,9 @@ impl Error {
             | Error::TrailersInRequest
             | Error::Decompress(_)
             | Error::InvalidTimeout(_)
-            | Error::Encode(_)
             | Error::Panic(_) => Code::Internal,
+            Error::Encode(EncodeError::MessageTooLarge { .. }) => Code::ResourceExhausted,
+            Error::Encode(_) => Code::Internal,
             Error::Frame(DecodeError::MessageTooLarge { .. }) => Code::ResourceExhausted,
             Error::Frame(_) => Code::Internal,
             Error::UnsupportedEncoding { .. } => Code::Unimplemented,
@@ -133,11 +134,7 @@ impl Error {
 
     /// The status a client receives for this error.
     pub fn to_status(&self) -> Status {
-        let code = match self {
-            Error::Encode(EncodeError::MessageTooLarge { .. }) => Code::ResourceExhausted,
-            _ => self.code(),
-        };
-        Status::new(code, self.to_string())
+        Status::new(self.code(), self.to_string())
     }
 }
 

@@ -234,16 +234,10 @@ pub enum EventBody {
 impl EventBody {
     /// The body from the event's `body` text and `isBase64Encoded`.
     pub fn from_event(text: &str, is_base64_encoded: bool) -> Self {
-        if text.is_empty() {
-            EventBody::Empty
-        } else if is_base64_encoded {
-            match grpc_lambda_core::base64::decode(text.as_bytes()) {
-                Ok(bytes) => EventBody::Binary(bytes),
-                Err(err) => EventBody::InvalidBase64(err),
-            }
-        } else {
-            EventBody::Text(text.to_owned())
-        }
+        // Text that is already a `str` is UTF-8, so the fallback is never taken; it is what the
+        // bytes path answers for it anyway.
+        Self::from_event_bytes(Cow::Borrowed(text.as_bytes()), is_base64_encoded)
+            .unwrap_or_else(|| EventBody::Text(text.to_owned()))
     }
 
     /// [`EventBody::from_event`] from the body's raw bytes: base64 is decoded straight from

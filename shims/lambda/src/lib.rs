@@ -452,7 +452,6 @@ impl<H: Handler> Shim<H> {
                 Code::Unimplemented,
                 format!("path {path:?} does not name a gRPC method (/package.Service/Method)"),
             );
-            reply.trailers_only = true;
             reply.finish(&status, Metadata::new());
             return Ok(());
         };
@@ -589,7 +588,6 @@ fn fail(reply: &mut Reply, err: &Error) {
         reply.chunks.clear();
         reply.len = 0;
     }
-    reply.trailers_only = !reply.sent_any();
     reply.trailers = Some(err.to_status().to_trailers());
 }
 

@@ -210,7 +210,6 @@ impl Serve for Router {
                     format!("method {} is not implemented", call.path),
                 );
                 reply.finish(&status, Metadata::new());
-                reply.trailers_only = true;
                 Box::pin(std::future::ready(Ok(())))
             }
         }
@@ -304,7 +303,6 @@ fn encode<M: prost::Message>(message: &M, max: usize, buf: &mut BytesMut) -> Res
 
 /// Ends a call the handler failed: the status alone, as Trailers-Only when nothing was sent.
 fn fail(reply: &mut Reply, status: &Status) {
-    reply.trailers_only = !reply.sent_any();
     reply.finish(status, Metadata::new());
 }
 

@@ -157,8 +157,6 @@ pub(crate) mod sealed {
         pub len: usize,
         /// The status and trailing metadata, once the handler ended.
         pub trailers: Option<Metadata>,
-        /// The handler answered Trailers-Only (the status in its headers, no messages).
-        pub trailers_only: bool,
         /// The most body bytes the front door can take.
         pub max_len: usize,
         /// The front door, for the size error.
@@ -175,7 +173,6 @@ pub(crate) mod sealed {
                 chunks: Vec::new(),
                 len: 0,
                 trailers: None,
-                trailers_only: false,
                 max_len,
                 source,
                 sink: None,
@@ -314,7 +311,6 @@ fn take_response_headers(
     if kept.contains_key(grpc_lambda_core::status::GRPC_STATUS) {
         // Trailers-Only: the whole header block is the trailers.
         reply.trailers = Some(metadata_from_headers(&kept));
-        reply.trailers_only = true;
         return Ok(());
     }
     if status != StatusCode::OK {
@@ -360,18 +356,20 @@ where
                     }
                     Err(frame) => {
                         if let Ok(trailers) = frame.into_trailers() {
-                            let mut metadata = reply.trailers.take().unwrap_or_default();
-                            metadata.extend(metadata_from_headers(&trailers));
-                            reply.trailers = Some(metadata);
+                            reply
+                                .trailers
+                                .get_or_insert_with(Metadata::new)
+                                .extend(metadata_from_headers(&trailers));
                         }
                     }
                 }
             }
             let added = added_trailers.take();
             if !added.is_empty() {
-                let mut metadata = reply.trailers.take().unwrap_or_default();
-                metadata.extend(metadata_from_headers(&added));
-                reply.trailers = Some(metadata);
+                reply
+                    .trailers
+                    .get_or_insert_with(Metadata::new)
+                    .extend(metadata_from_headers(&added));
             }
             Ok(())
         })

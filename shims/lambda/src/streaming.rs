@@ -92,10 +92,9 @@ impl Sink {
             self.write(frame);
         }
         if let Some(encoder) = self.text.as_mut() {
-            let mut out = BytesMut::new();
-            encoder.finish(&mut out);
+            let out = encoder.finish_bytes();
             if !out.is_empty() {
-                let _ = self.chunks.send(out.freeze());
+                let _ = self.chunks.send(out);
             }
         }
     }
@@ -108,11 +107,7 @@ impl Sink {
 
     fn write(&mut self, chunk: Bytes) {
         let chunk = match self.text.as_mut() {
-            Some(encoder) => {
-                let mut out = BytesMut::new();
-                encoder.encode_chunk(&chunk, &mut out);
-                out.freeze()
-            }
+            Some(encoder) => encoder.encode(&chunk),
             None => chunk,
         };
         // The receiver is gone only when the runtime stopped reading: nothing to do but drop.

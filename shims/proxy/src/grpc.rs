@@ -261,12 +261,9 @@ impl Proxy {
                 reason: format!("the grpc-web-text body is not base64: {err}"),
             })?;
         }
-        let mut decoder = FrameDecoder::with_max_message_len(self.limits.max_message_bytes);
-        decoder.push(body.clone());
-        let checked = (|| {
-            while decoder.decode()?.is_some() {}
-            decoder.finish()
-        })();
+        // The whole body is here: core's slice reader checks every frame in place.
+        let checked = grpc_lambda_core::decode::frames(&body, self.limits.max_message_bytes)
+            .try_for_each(|frame| frame.map(drop));
         checked.map_err(|err| InvokeError::InvalidRequest {
             code: match err {
                 DecodeError::MessageTooLarge { .. } => Code::ResourceExhausted,

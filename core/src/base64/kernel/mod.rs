@@ -129,7 +129,7 @@ impl Kernel {
     fn decode_body(self, input: &[u8], out: &mut [MaybeUninit<u8>]) -> bool {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         {
-            x86::decode_body(self.isa, input, out)
+            x86::decode_body(self, input, out)
         }
         #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
         {

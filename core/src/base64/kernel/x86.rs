@@ -1,7 +1,7 @@
 //! The x86_64 kernels and their runtime detection. Every `unsafe` block of the kernels is here.
 
 use super::super::ALPHABET;
-use super::Isa;
+use super::{Isa, Kernel};
 use core::arch::x86_64::{
     __m256i, __m512i, _mm256_add_epi8, _mm256_and_si256, _mm256_blendv_epi8,
     _mm256_castsi256_si128, _mm256_cmpeq_epi8, _mm256_cmpgt_epi32, _mm256_extracti128_si256,
@@ -65,21 +65,21 @@ pub(super) fn supports(isa: Isa) -> bool {
     }
 }
 
-/// Decodes whole unpadded groups with the kernel for `isa` (which the caller got from
-/// detection, so the CPU has it) into all of `out`; `true` when every byte of `out` was written,
+/// Decodes whole unpadded groups with `kernel` (only made for an instruction set this CPU has)
+/// into all of `out`; `true` when every byte of `out` was written,
 /// `false` for a byte outside the alphabet or lengths that do not match.
 #[inline]
-pub(super) fn decode_body(isa: Isa, input: &[u8], out: &mut [MaybeUninit<u8>]) -> bool {
+pub(super) fn decode_body(kernel: Kernel, input: &[u8], out: &mut [MaybeUninit<u8>]) -> bool {
     if !input.len().is_multiple_of(4) || out.len() != input.len() / 4 * 3 {
         return false;
     }
     let dst = out.as_mut_ptr().cast::<u8>();
-    // SAFETY: a `Kernel` holding `isa` is only made after `supports(isa)` answered true, so the
-    // CPU has the instructions; `input.len()` is a multiple of 4 and `dst` is valid for writes of
+    // SAFETY: a `Kernel` is only made after `supports` answered true for its instruction set, so
+    // the CPU has the instructions; `input.len()` is a multiple of 4 and `dst` is valid for writes of
     // exactly `input.len() / 4 * 3` bytes (checked just above), which is what both bodies
     // require; on `true` they wrote all of them.
     unsafe {
-        match isa {
+        match kernel.isa {
             Isa::Avx512Vbmi => avx512vbmi(input, dst),
             Isa::Avx2 => avx2(input, dst),
         }

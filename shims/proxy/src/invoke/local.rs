@@ -338,28 +338,10 @@ fn function_arn(name: &str) -> String {
     format!("arn:aws:lambda:us-east-1:000000000000:function:{name}")
 }
 
-/// Percent-decoding for the function name in the Invoke path (an ARN's `:` arrives as `%3A`).
+/// Percent-decoding for the function name in the Invoke path (an ARN's `:` arrives as `%3A`):
+/// the same `%XX` rule as `grpc-message`, so core's decoder.
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (b, hex) {
-            (b'%', Some(value)) => {
-                out.push(value);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    grpc_lambda_core::status::percent_decode_message(text.as_bytes()).into_owned()
 }
 
 async fn invoke_api(shared: Arc<Shared>, request: Request<Incoming>) -> Response<LocalBody> {

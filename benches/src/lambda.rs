@@ -8,7 +8,7 @@
 //! runtime hands them over and takes them back; neither includes the Runtime API's HTTP.
 
 use crate::{compare, consume, Line, Op, Settings};
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use grpc_lambda::lambda_runtime::{Context, LambdaEvent};
 use grpc_lambda::{Router, Shim};
 use grpc_lambda_core::{base64, FrameEncoder};
@@ -29,7 +29,7 @@ pub fn message(len: usize) -> String {
 
 /// An HTTP API (payload 2.0) event calling `/api.Prod/Alive` with gRPC-Web, the body base64 as
 /// API Gateway sends binary bodies.
-pub fn event(len: usize) -> Vec<u8> {
+pub fn event(len: usize) -> Bytes {
     let request = AliveRequest {
         message: message(len),
     };
@@ -72,6 +72,7 @@ pub fn event(len: usize) -> Vec<u8> {
         "isBase64Encoded": true,
     }))
     .expect("JSON")
+    .into()
 }
 
 /// The message the service answers `event(len)` with.
@@ -127,10 +128,10 @@ impl Default for Ours {
 }
 
 impl Ours {
-    /// One invocation.
-    pub fn invoke(&self, event: &[u8]) -> Vec<u8> {
+    /// One invocation, from the event's bytes as the Lambda runtime received them.
+    pub fn invoke(&self, event: &Bytes) -> Vec<u8> {
         self.runtime
-            .block_on(self.shim.invoke(event, &self.context))
+            .block_on(self.shim.invoke(event.clone(), &self.context))
             .expect("an answer")
     }
 }
@@ -161,10 +162,10 @@ impl Default for OursProst {
 }
 
 impl OursProst {
-    /// One invocation.
-    pub fn invoke(&self, event: &[u8]) -> Vec<u8> {
+    /// One invocation, from the event's bytes as the Lambda runtime received them.
+    pub fn invoke(&self, event: &Bytes) -> Vec<u8> {
         self.runtime
-            .block_on(self.shim.invoke(event, &self.context))
+            .block_on(self.shim.invoke(event.clone(), &self.context))
             .expect("an answer")
     }
 }
@@ -188,14 +189,16 @@ impl Default for LambdaHttpTonicWeb {
 
 impl LambdaHttpTonicWeb {
     /// One invocation, as `lambda_http::run` does it: the event deserialized into its
-    /// `LambdaRequest`, the adapter called, its `LambdaResponse` serialized.
-    pub fn invoke(&self, event: &[u8]) -> Vec<u8> {
+    /// `LambdaRequest` (through `serde_path_to_error`, as `lambda_runtime` deserializes every
+    /// event), the adapter called, its `LambdaResponse` serialized.
+    pub fn invoke(&self, event: &Bytes) -> Vec<u8> {
         self.runtime.block_on(async {
             // As lambda_http reads an event built with `apigw_http` alone, whatever features
             // other crates in this build turn on (`lambda-grpc-web` turns on its defaults, and
             // with them every event is tried as a REST API event first).
             let raw: Box<serde_json::value::RawValue> =
-                serde_json::from_slice(event).expect("a JSON event");
+                serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(event))
+                    .expect("a JSON event");
             let request = lambda_http::request::LambdaRequest::ApiGatewayV2(
                 serde_json::from_str(raw.get()).expect("an HTTP API event"),
             );

@@ -97,6 +97,7 @@ pub mod cors;
 pub mod deadline;
 pub mod error;
 pub mod event;
+mod invocation;
 mod router;
 mod service;
 pub mod streaming;
@@ -104,7 +105,7 @@ pub mod streaming;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use grpc_lambda_core::base64::encoded_len;
 use grpc_lambda_core::metadata::{format_timeout, parse_timeout};
 use grpc_lambda_core::{
@@ -214,42 +215,17 @@ impl<H: Handler> Shim<H> {
     ///
     /// When the Lambda Runtime API cannot be reached.
     pub async fn run(self) -> Result<(), lambda_runtime::Error> {
-        if self.response_streaming {
-            return self.run_streaming().await;
+        let shim = Arc::new(self);
+        if shim.response_streaming {
+            return invocation::run(move |event, context| {
+                Arc::clone(&shim).handle_streaming(event, context)
+            })
+            .await;
         }
-        let shim = Arc::new(self);
-        lambda_runtime::run(lambda_runtime::service_fn(
-            move |event: lambda_runtime::LambdaEvent<Event>| {
-                let shim = Arc::clone(&shim);
-                async move {
-                    shim.handle(event.payload, &event.context)
-                        .await
-                        .map_err(|err| lambda_runtime::Diagnostic {
-                            error_type: "grpc_lambda::UnknownEvent".into(),
-                            error_message: err.to_string(),
-                        })
-                }
-            },
-        ))
-        .await
-    }
-
-    /// [`Shim::run`] with response streaming.
-    async fn run_streaming(self) -> Result<(), lambda_runtime::Error> {
-        let shim = Arc::new(self);
-        lambda_runtime::run(lambda_runtime::service_fn(
-            move |event: lambda_runtime::LambdaEvent<Event>| {
-                let shim = Arc::clone(&shim);
-                async move {
-                    shim.handle_streaming(event.payload, event.context)
-                        .await
-                        .map_err(|err| lambda_runtime::Diagnostic {
-                            error_type: "grpc_lambda::UnknownEvent".into(),
-                            error_message: err.to_string(),
-                        })
-                }
-            },
-        ))
+        invocation::run(move |event, context| {
+            let shim = Arc::clone(&shim);
+            async move { shim.handle(event, &context).await }
+        })
         .await
     }
 
@@ -321,19 +297,18 @@ impl<H: Handler> Shim<H> {
         }))
     }
 
-    /// One invocation, from the raw event JSON to the raw response JSON, as the Lambda runtime
-    /// does it.
+    /// One invocation, from the event JSON to the response JSON, as the Lambda runtime does it
+    /// (the event's bytes as the runtime received them: header values are slices of them).
     ///
     /// # Errors
     ///
     /// A message when the JSON is not an event this crate knows.
     pub async fn invoke(
         &self,
-        event_json: &[u8],
+        event_json: Bytes,
         lambda: &lambda_runtime::Context,
     ) -> Result<Vec<u8>, String> {
-        let event: Event =
-            serde_json::from_slice(event_json).map_err(|err| format!("event JSON: {err}"))?;
+        let event = Event::from_bytes(&event_json).map_err(|err| err.to_string())?;
         let response = self
             .handle(event, lambda)
             .await

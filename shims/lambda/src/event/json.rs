@@ -1,0 +1,677 @@
+//! The event reader: an event's JSON read in one pass, straight into an [`Event`] (see
+//! [reading an event](super#reading-an-event)).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+
+use super::{Event, EventBody, RequestContext};
+
+/// Containers nested deeper than this are refused (`serde_json`'s limit too).
+pub const MAX_DEPTH: usize = 128;
+
+/// An event that is not JSON, or whose fields do not have the types the shim reads.
+///
+/// # Examples
+///
+/// ```
+/// use grpc_lambda::Event;
+///
+/// let err = Event::from_slice(br#"{"rawPath": 7}"#).unwrap_err();
+/// assert_eq!(err.offset(), 12);
+/// assert_eq!(err.to_string(), "event field `rawPath` at byte 12: expected a string or null");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventJsonError(Box<Fault>);
+
+/// Boxed, so that every `Result` of the reader's happy path stays a register wide.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Fault {
+    offset: usize,
+    field: Option<&'static str>,
+    problem: &'static str,
+}
+
+impl EventJsonError {
+    /// The byte of the event JSON where the problem was found.
+    pub fn offset(&self) -> usize {
+        self.0.offset
+    }
+
+    /// The event field being read, when the JSON was well-formed but the field's value was not
+    /// what the shim reads.
+    pub fn field(&self) -> Option<&'static str> {
+        self.0.field
+    }
+}
+
+impl fmt::Display for EventJsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Fault {
+            offset,
+            field,
+            problem,
+        } = &*self.0;
+        match field {
+            Some(field) => write!(f, "event field `{field}` at byte {offset}: {problem}"),
+            None => write!(f, "the event is not valid JSON at byte {offset}: {problem}"),
+        }
+    }
+}
+
+impl std::error::Error for EventJsonError {}
+
+type Result<T> = std::result::Result<T, EventJsonError>;
+
+/// Reads an event. `shared`, when given, is the buffer `json` is: header values become slices
+/// of it rather than copies.
+pub(super) fn read(json: &[u8], shared: Option<&Bytes>) -> Result<Event> {
+    let mut reader = Reader {
+        json,
+        pos: 0,
+        shared,
+    };
+    let event = reader.event()?;
+    reader.skip_whitespace();
+    if reader.pos != json.len() {
+        return Err(reader.error("more text after the event"));
+    }
+    Ok(event)
+}
+
+/// A JSON string where it sits in the event: the bytes between its quotes.
+#[derive(Clone, Copy, Debug)]
+struct RawStr {
+    start: usize,
+    end: usize,
+    /// It holds escapes, so its bytes are not its value.
+    escaped: bool,
+}
+
+/// What a value must be, and what to say when it is not: a fault in the JSON, or a field whose
+/// value has the wrong type.
+#[derive(Clone, Copy)]
+struct Expected {
+    field: Option<&'static str>,
+    problem: &'static str,
+}
+
+impl Expected {
+    const VALUE: Expected = Expected::json("expected a value");
+
+    const fn json(problem: &'static str) -> Self {
+        Self {
+            field: None,
+            problem,
+        }
+    }
+
+    const fn field(field: &'static str, problem: &'static str) -> Self {
+        Self {
+            field: Some(field),
+            problem,
+        }
+    }
+}
+
+const NESTED_TOO_DEEP: &str = "objects and arrays nested deeper than 128 levels";
+
+struct Reader<'a> {
+    json: &'a [u8],
+    pos: usize,
+    shared: Option<&'a Bytes>,
+}
+
+impl<'a> Reader<'a> {
+    #[cold]
+    fn error(&self, problem: &'static str) -> EventJsonError {
+        self.error_at(self.pos, Expected::json(problem))
+    }
+
+    #[cold]
+    fn error_at(&self, offset: usize, expected: Expected) -> EventJsonError {
+        EventJsonError(Box::new(Fault {
+            offset,
+            field: expected.field,
+            problem: expected.problem,
+        }))
+    }
+
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.json.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    /// The next byte that is not whitespace, not consumed.
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_whitespace();
+        self.json.get(self.pos).copied()
+    }
+
+    /// Consumes `byte`, the next byte that is not whitespace.
+    fn expect(&mut self, byte: u8, expected: Expected) -> Result<()> {
+        if self.peek() != Some(byte) {
+            return Err(self.error_at(self.pos, expected));
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// Consumes `word` (`true`, `false`, `null`), which starts at the current byte.
+    fn literal(&mut self, word: &'static [u8]) -> Result<()> {
+        if self.json.get(self.pos..self.pos + word.len()) != Some(word) {
+            return Err(self.error("expected a value"));
+        }
+        self.pos += word.len();
+        Ok(())
+    }
+
+    /// Consumes `null` if it comes next.
+    fn null(&mut self) -> Result<bool> {
+        if self.peek() != Some(b'n') {
+            return Ok(false);
+        }
+        self.literal(b"null")?;
+        Ok(true)
+    }
+
+    /// A string, the next value.
+    fn string(&mut self, expected: Expected) -> Result<RawStr> {
+        self.expect(b'"', expected)?;
+        let start = self.pos;
+        let mut at = start;
+        let mut escaped = false;
+        loop {
+            let Some(found) = quote_or_backslash(self.json, at) else {
+                self.pos = self.json.len();
+                return Err(self.error("a string is not closed"));
+            };
+            at = found;
+            if self.json.get(at) == Some(&b'"') {
+                self.pos = at + 1;
+                return Ok(RawStr {
+                    start,
+                    end: at,
+                    escaped,
+                });
+            }
+            escaped = true;
+            at += match self.json.get(at + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => 2,
+                Some(b'u')
+                    if self
+                        .json
+                        .get(at + 2..at + 6)
+                        .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)) =>
+                {
+                    6
+                }
+                _ => {
+                    self.pos = at;
+                    return Err(self.error("an invalid escape in a string"));
+                }
+            };
+        }
+    }
+
+    /// A string's value: its bytes, or, when it holds escapes, the bytes they stand for.
+    fn text(&self, string: RawStr) -> Result<Cow<'a, [u8]>> {
+        let raw = self.json.get(string.start..string.end).unwrap_or_default();
+        if !string.escaped {
+            return Ok(Cow::Borrowed(raw));
+        }
+        let mut out = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        while let Some(&byte) = raw.get(i) {
+            if byte != b'\\' {
+                out.push(byte);
+                i += 1;
+                continue;
+            }
+            // `string` checked every escape's shape.
+            let unescaped = match raw.get(i + 1) {
+                Some(b'b') => 0x08,
+                Some(b'f') => 0x0c,
+                Some(b'n') => b'\n',
+                Some(b'r') => b'\r',
+                Some(b't') => b'\t',
+                Some(b'u') => {
+                    let (c, len) = unicode_escape(raw, i).ok_or_else(|| {
+                        self.error_at(
+                            string.start + i,
+                            Expected::json("a \\u escape that is a lone UTF-16 surrogate"),
+                        )
+                    })?;
+                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                    i += len;
+                    continue;
+                }
+                Some(&other) => other,
+                None => return Err(self.error("an invalid escape in a string")),
+            };
+            out.push(unescaped);
+            i += 2;
+        }
+        Ok(Cow::Owned(out))
+    }
+
+    /// A string read as text: it must be UTF-8.
+    fn utf8(&mut self, expected: Expected) -> Result<String> {
+        let string = self.string(expected)?;
+        String::from_utf8(self.text(string)?.into_owned()).map_err(|_| {
+            self.error_at(
+                string.start,
+                Expected {
+                    problem: "text that is not UTF-8",
+                    ..expected
+                },
+            )
+        })
+    }
+
+    /// Reads an object, calling `each` with every key; `each` consumes the key's value.
+    fn object(
+        &mut self,
+        depth: usize,
+        expected: Expected,
+        mut each: impl FnMut(&mut Self, Cow<'a, [u8]>) -> Result<()>,
+    ) -> Result<()> {
+        self.expect(b'{', expected)?;
+        if depth >= MAX_DEPTH {
+            return Err(self.error(NESTED_TOO_DEEP));
+        }
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            let key = self.string(Expected::json("expected a key (a string)"))?;
+            let key = self.text(key)?;
+            self.expect(b':', Expected::json("expected ':' after a key"))?;
+            each(self, key)?;
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.error("expected ',' or '}' in an object")),
+            }
+        }
+    }
+
+    /// Reads an array, calling `each` for every element; `each` consumes it.
+    fn array(
+        &mut self,
+        depth: usize,
+        expected: Expected,
+        mut each: impl FnMut(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        self.expect(b'[', expected)?;
+        if depth >= MAX_DEPTH {
+            return Err(self.error(NESTED_TOO_DEEP));
+        }
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            each(self)?;
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.error("expected ',' or ']' in an array")),
+            }
+        }
+    }
+
+    /// Steps over one value of any type, checking its grammar.
+    fn skip_value(&mut self, depth: usize) -> Result<()> {
+        match self.peek() {
+            Some(b'"') => self.string(Expected::VALUE).map(drop),
+            Some(b'{') => self.object(depth, Expected::VALUE, |reader, _key| {
+                reader.skip_value(depth + 1)
+            }),
+            Some(b'[') => self.array(depth, Expected::VALUE, |reader| {
+                reader.skip_value(depth + 1)
+            }),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.number().map(drop),
+            Some(_) => Err(self.error("expected a value")),
+            None => Err(self.error("the event ends early")),
+        }
+    }
+
+    /// A number, checked against JSON's grammar: its text, and whether it is a whole number with
+    /// no sign, fraction or exponent.
+    fn number(&mut self) -> Result<(&'a [u8], bool)> {
+        let json = self.json;
+        let digits = |at: usize| {
+            json.get(at..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count()
+        };
+        let start = self.pos;
+        let negative = json.get(start) == Some(&b'-');
+        let mut at = start + usize::from(negative);
+        let integer = digits(at);
+        if integer == 0 || (integer > 1 && json.get(at) == Some(&b'0')) {
+            self.pos = at;
+            return Err(self.error("an invalid number"));
+        }
+        at += integer;
+        let mut whole = !negative;
+        if json.get(at) == Some(&b'.') {
+            let fraction = digits(at + 1);
+            if fraction == 0 {
+                self.pos = at + 1;
+                return Err(self.error("an invalid number"));
+            }
+            at += 1 + fraction;
+            whole = false;
+        }
+        if let Some(b'e' | b'E') = json.get(at) {
+            at += 1;
+            at += usize::from(matches!(json.get(at), Some(b'+' | b'-')));
+            let exponent = digits(at);
+            if exponent == 0 {
+                self.pos = at;
+                return Err(self.error("an invalid number"));
+            }
+            at += exponent;
+            whole = false;
+        }
+        self.pos = at;
+        Ok((json.get(start..at).unwrap_or_default(), whole))
+    }
+
+    /// `null`, or a value read by `read`.
+    fn optional<T>(&mut self, read: impl FnOnce(&mut Self) -> Result<T>) -> Result<Option<T>> {
+        if self.null()? {
+            return Ok(None);
+        }
+        read(self).map(Some)
+    }
+
+    /// An HTTP method.
+    fn method(&mut self, field: &'static str) -> Result<Method> {
+        let string = self.string(Expected::field(
+            field,
+            "expected a method (a string) or null",
+        ))?;
+        Method::from_bytes(&self.text(string)?)
+            .map_err(|_| self.error_at(string.start, Expected::field(field, "not an HTTP method")))
+    }
+
+    /// Whether the value is anything but `null`; it is stepped over.
+    fn present(&mut self, depth: usize) -> Result<bool> {
+        if self.null()? {
+            return Ok(false);
+        }
+        self.skip_value(depth).map(|()| true)
+    }
+
+    fn event(&mut self) -> Result<Event> {
+        let mut event = Event::default();
+        // Read when `isBase64Encoded` is known, which may come after it.
+        let mut body: Option<RawStr> = None;
+        let mut is_base64_encoded = false;
+        let top = Expected::json("the event is not a JSON object");
+        self.object(0, top, |reader, key| {
+            match &*key {
+                b"grpcLambda" => event.grpc_lambda = reader.optional(Self::grpc_lambda)?,
+                b"httpMethod" => {
+                    event.http_method = reader.optional(|r| r.method("httpMethod"))?;
+                }
+                b"method" => event.method = reader.optional(|r| r.method("method"))?,
+                b"path" => event.path = reader.optional(|r| r.utf8(TEXT_PATH))?,
+                b"rawPath" => event.raw_path = reader.optional(|r| r.utf8(TEXT_RAW_PATH))?,
+                b"headers" => {
+                    event.headers = reader.optional(|r| r.headers("headers"))?;
+                }
+                b"multiValueHeaders" => {
+                    event.multi_value_headers =
+                        reader.optional(|r| r.headers("multiValueHeaders"))?;
+                }
+                b"cookies" => event.cookies = reader.optional(Self::cookies)?,
+                b"body" => {
+                    let expected = Expected::field("body", "expected a string or null");
+                    body = reader.optional(|r| r.string(expected))?;
+                }
+                b"isBase64Encoded" => {
+                    let flag = reader.optional(|r| match r.peek() {
+                        Some(b't') => r.literal(b"true").map(|()| true),
+                        Some(b'f') => r.literal(b"false").map(|()| false),
+                        _ => Err(r.error_at(
+                            r.pos,
+                            Expected::field("isBase64Encoded", "expected true, false or null"),
+                        )),
+                    })?;
+                    is_base64_encoded = flag.unwrap_or(false);
+                }
+                b"requestContext" => {
+                    event.request_context = reader.optional(Self::request_context)?;
+                }
+                _ => reader.skip_value(1)?,
+            }
+            Ok(())
+        })?;
+        if let Some(body) = body {
+            let text = self.text(body)?;
+            event.body = EventBody::from_event_bytes(text, is_base64_encoded).ok_or_else(|| {
+                self.error_at(
+                    body.start,
+                    Expected::field(
+                        "body",
+                        "a text body that is not UTF-8 (a binary body needs isBase64Encoded)",
+                    ),
+                )
+            })?;
+        }
+        Ok(event)
+    }
+
+    /// The proxy's event version: a whole number.
+    fn grpc_lambda(&mut self) -> Result<u32> {
+        let expected = Expected::field(
+            "grpcLambda",
+            "expected a whole number from 0 to 4294967295, or null",
+        );
+        let start = self.pos;
+        if !matches!(self.peek(), Some(b'-' | b'0'..=b'9')) {
+            return Err(self.error_at(self.pos, expected));
+        }
+        let (text, whole) = self.number()?;
+        std::str::from_utf8(text)
+            .ok()
+            .filter(|_| whole)
+            .and_then(|text| text.parse().ok())
+            .ok_or_else(|| self.error_at(start, expected))
+    }
+
+    fn cookies(&mut self) -> Result<Vec<String>> {
+        let expected = Expected::field("cookies", "expected a list of strings or null");
+        let mut cookies = Vec::new();
+        self.array(1, expected, |reader| {
+            cookies.push(reader.utf8(expected)?);
+            Ok(())
+        })?;
+        Ok(cookies)
+    }
+
+    /// Headers: an object of strings, lists of strings or `null`s, or a list of `[name, value]`
+    /// pairs (the proxy's, which keeps their order).
+    fn headers(&mut self, field: &'static str) -> Result<HeaderMap> {
+        let mut headers = HeaderMap::with_capacity(16);
+        let value = Expected::field(
+            field,
+            "expected a header value: a string, a list of strings or null",
+        );
+        let pair = Expected::field(field, "expected a [name, value] pair of strings");
+        if self.peek() == Some(b'[') {
+            self.array(1, pair, |reader| {
+                reader.expect(b'[', pair)?;
+                let name = reader.string(pair)?;
+                let name = reader.text(name)?;
+                reader.expect(b',', pair)?;
+                let value = reader.string(pair)?;
+                reader.expect(b']', pair)?;
+                reader.append(&mut headers, &name, value)
+            })?;
+            return Ok(headers);
+        }
+        let object = Expected::field(
+            field,
+            "expected an object of header values, a list of [name, value] pairs, or null",
+        );
+        self.object(1, object, |reader, name| {
+            match reader.peek() {
+                Some(b'[') => reader.array(2, value, |reader| {
+                    let one = reader.string(value)?;
+                    reader.append(&mut headers, &name, one)
+                })?,
+                Some(b'n') => reader.literal(b"null")?,
+                _ => {
+                    let one = reader.string(value)?;
+                    reader.append(&mut headers, &name, one)?;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(headers)
+    }
+
+    /// Appends one header; a name or value HTTP cannot carry is dropped (the front door already
+    /// parsed the request, so such an entry cannot come from a well-formed one).
+    fn append(&self, headers: &mut HeaderMap, name: &[u8], value: RawStr) -> Result<()> {
+        // `from_bytes` folds upper case: REST API and ALB keep the client's spelling.
+        let Ok(name) = HeaderName::from_bytes(name) else {
+            return Ok(());
+        };
+        let value = match self.shared {
+            // A slice of the event's buffer: no copy.
+            Some(shared) if !value.escaped => {
+                HeaderValue::from_maybe_shared(shared.slice(value.start..value.end))
+            }
+            _ => HeaderValue::from_bytes(&self.text(value)?),
+        };
+        if let Ok(value) = value {
+            headers.append(name, value);
+        }
+        Ok(())
+    }
+
+    /// What `requestContext` tells about the front door.
+    fn request_context(&mut self) -> Result<RequestContext> {
+        let mut context = RequestContext::default();
+        let expected = Expected::field("requestContext", "expected an object or null");
+        self.object(1, expected, |reader, key| {
+            match &*key {
+                b"elb" => context.elb = reader.present(2)?,
+                b"http" => {
+                    let method = reader.optional(Self::http_context)?;
+                    context.http = method.is_some();
+                    context.http_method = method.flatten();
+                }
+                b"serviceNetworkArn" | b"serviceArn" => {
+                    context.vpc_lattice |= reader.present(2)?;
+                }
+                b"domainName" => {
+                    let expected =
+                        Expected::field("requestContext.domainName", "expected a string or null");
+                    let domain = reader.optional(|r| {
+                        let string = r.string(expected)?;
+                        r.text(string)
+                    })?;
+                    context.function_url = domain
+                        .is_some_and(|domain| domain.windows(12).any(|w| w == b".lambda-url."));
+                }
+                _ => reader.skip_value(2)?,
+            }
+            Ok(())
+        })?;
+        Ok(context)
+    }
+
+    /// `requestContext.http` of payload format 2.0: only its method is read.
+    fn http_context(&mut self) -> Result<Option<Method>> {
+        let mut method = None;
+        let expected = Expected::field("requestContext.http", "expected an object or null");
+        self.object(2, expected, |reader, key| {
+            if *key == *b"method" {
+                method = reader.optional(|r| r.method("requestContext.http.method"))?;
+            } else {
+                reader.skip_value(3)?;
+            }
+            Ok(())
+        })?;
+        Ok(method)
+    }
+}
+
+/// The first `"` or `\\` at or after `from`. Most strings in an event (keys, header values,
+/// `requestContext`'s fields) are short: they are searched eight bytes at a time in place, and
+/// only what runs past 64 bytes (a body) goes to `memchr`'s vectorised search.
+fn quote_or_backslash(json: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // The high bit of each byte of `word` equal to `byte` is set; a false positive can only
+    // follow a true one, so the lowest set bit is exact.
+    let matches = |word: u64, byte: u8| {
+        let x = word ^ (ONES * u64::from(byte));
+        x.wrapping_sub(ONES) & !x & HIGHS
+    };
+    let mut at = from;
+    while at - from < 64 {
+        let Some(chunk) = json
+            .get(at..at + 8)
+            .and_then(|c| <[u8; 8]>::try_from(c).ok())
+        else {
+            let tail = json.get(at..).unwrap_or_default();
+            return tail
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')
+                .map(|i| at + i);
+        };
+        let word = u64::from_le_bytes(chunk);
+        let found = matches(word, b'"') | matches(word, b'\\');
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    memchr::memchr2(b'"', b'\\', json.get(at..).unwrap_or_default()).map(|i| at + i)
+}
+
+const TEXT_PATH: Expected = Expected::field("path", "expected a string or null");
+const TEXT_RAW_PATH: Expected = Expected::field("rawPath", "expected a string or null");
+
+/// The character of the `\u` escape at `raw[i..]` (a surrogate pair takes two escapes) and the
+/// escape's length; `None` for a lone surrogate.
+fn unicode_escape(raw: &[u8], i: usize) -> Option<(char, usize)> {
+    let unit = |at: usize| -> Option<u32> {
+        let hex = std::str::from_utf8(raw.get(at + 2..at + 6)?).ok()?;
+        u32::from_str_radix(hex, 16).ok()
+    };
+    let first = unit(i)?;
+    if let Some(c) = char::from_u32(first) {
+        return Some((c, 6));
+    }
+    // A high surrogate must be followed by a low one.
+    if !(0xd800..0xdc00).contains(&first) || raw.get(i + 6..i + 8) != Some(b"\\u") {
+        return None;
+    }
+    let second = unit(i + 6).filter(|s| (0xdc00..0xe000).contains(s))?;
+    let c = char::from_u32(0x10000 + ((first - 0xd800) << 10) + (second - 0xdc00))?;
+    Some((c, 12))
+}

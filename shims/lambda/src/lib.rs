@@ -109,8 +109,7 @@ use bytes::{Bytes, BytesMut};
 use grpc_lambda_core::base64::encoded_len;
 use grpc_lambda_core::metadata::{format_timeout, parse_timeout};
 use grpc_lambda_core::{
-    ContentType, FrameDecoder, FrameEncoder, Metadata, Protocol, DEFAULT_MAX_MESSAGE_LEN,
-    HEADER_LEN,
+    ContentType, Frame, FrameEncoder, Metadata, Protocol, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN,
 };
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
@@ -399,29 +398,29 @@ impl<H: Handler> Shim<H> {
         let body = body::decode_request(body, content_type.protocol().is_text())?;
         // Every frame is checked here, whoever decodes the messages; they are kept (slices of
         // the body, not copies) only for a handler that reads them.
-        let mut decoder = FrameDecoder::with_max_message_len(self.max_message_len);
-        decoder.push(body.clone());
         let mut frames = Vec::new();
         let keep_frames = self.handler.reads_frames();
-        while let Some(frame) = decoder.decode().map_err(Error::Frame)? {
+        for frame in grpc_lambda_core::decode::frames(&body, self.max_message_len) {
+            let frame = frame.map_err(Error::Frame)?;
             if frame.is_trailers() {
                 return Err(Error::TrailersInRequest);
             }
             if keep_frames {
-                frames.push(frame);
+                let payload = body.slice_ref(frame.payload());
+                frames.push(if frame.is_compressed() {
+                    Frame::compressed_message(payload)
+                } else {
+                    Frame::message(payload)
+                });
             }
         }
-        decoder.finish().map_err(Error::Frame)?;
         let grpc_timeout = match headers.get("grpc-timeout") {
             Some(value) => Some(parse_timeout(value.as_bytes()).map_err(Error::InvalidTimeout)?),
             None => None,
         };
-        let deadline = Deadline::compute(
-            grpc_timeout,
-            lambda.deadline,
-            SystemTime::now(),
-            self.safety_margin,
-        );
+        let started = SystemTime::now();
+        let deadline =
+            Deadline::compute(grpc_timeout, lambda.deadline, started, self.safety_margin);
         let Some(method) = grpc_method(&path) else {
             let status = Status::new(
                 Code::Unimplemented,
@@ -456,10 +455,10 @@ impl<H: Handler> Shim<H> {
         let Some(deadline) = deadline else {
             return serve.await;
         };
-        // The budget runs from here; the timer is only armed for a call that does not finish in
-        // its first poll. Most unary calls do, and creating and dropping the timer cost about
-        // 0.2 µs, 5% of a 1 KiB invocation (measured with P5).
-        let expires = tokio::time::Instant::now().checked_add(deadline.budget);
+        // The budget runs from `started`; the timer is only armed for a call that does not
+        // finish in its first poll. Most unary calls do, and creating and dropping the timer,
+        // and reading the clock it runs on, cost about 0.25 µs, 6% of a 1 KiB invocation
+        // (measured with P5).
         let first = std::future::poll_fn(|cx| {
             std::task::Poll::Ready(std::future::Future::poll(
                 std::pin::Pin::new(&mut serve),
@@ -470,7 +469,11 @@ impl<H: Handler> Shim<H> {
         if let std::task::Poll::Ready(result) = first {
             return result;
         }
-        let Some(expires) = expires else {
+        let spent = SystemTime::now()
+            .duration_since(started)
+            .unwrap_or(Duration::ZERO);
+        let left = deadline.budget.saturating_sub(spent);
+        let Some(expires) = tokio::time::Instant::now().checked_add(left) else {
             // A budget past what the clock can represent never runs out.
             return serve.await;
         };

@@ -276,6 +276,14 @@ impl Call {
     }
 }
 
+/// Adds trailing metadata to what `reply` holds (the first block is taken as it is).
+fn add_trailers(reply: &mut Reply, trailers: Metadata) {
+    match reply.trailers.as_mut() {
+        Some(held) => held.extend(trailers),
+        None => reply.trailers = Some(trailers),
+    }
+}
+
 /// Takes the headers of a service's response into `reply`.
 fn take_response_headers(
     status: StatusCode,
@@ -356,20 +364,14 @@ where
                     }
                     Err(frame) => {
                         if let Ok(trailers) = frame.into_trailers() {
-                            reply
-                                .trailers
-                                .get_or_insert_with(Metadata::new)
-                                .extend(metadata_from_headers(&trailers));
+                            add_trailers(reply, metadata_from_headers(&trailers));
                         }
                     }
                 }
             }
             let added = added_trailers.take();
             if !added.is_empty() {
-                reply
-                    .trailers
-                    .get_or_insert_with(Metadata::new)
-                    .extend(metadata_from_headers(&added));
+                add_trailers(reply, metadata_from_headers(&added));
             }
             Ok(())
         })

@@ -471,7 +471,7 @@ fn proxy(mut event: Event) -> HttpRequest {
 pub struct ResponseBody {
     /// The body field's JSON string literal, quotes included: written by this type only, so
     /// valid JSON by construction, and serialized as it is ([`RawJson`]).
-    json: String,
+    json: Cow<'static, str>,
     is_base64_encoded: bool,
 }
 
@@ -488,9 +488,7 @@ impl PartialEq for ResponseBody {
 }
 
 /// `""` as a JSON string literal.
-fn empty_json_string() -> String {
-    "\"\"".to_owned()
-}
+const EMPTY_JSON_STRING: &str = "\"\"";
 
 /// JSON text written into the output as it is, the way `serde_json`'s `RawValue` serializes
 /// itself (the same private token, which serde_json's serializers recognise), without the parse
@@ -513,14 +511,14 @@ impl ResponseBody {
     /// No body (`"body": ""`).
     pub fn empty() -> Self {
         Self {
-            json: empty_json_string(),
+            json: Cow::Borrowed(EMPTY_JSON_STRING),
             is_base64_encoded: false,
         }
     }
 
     /// A text body, sent as is (`isBase64Encoded: false`).
     pub fn text_of(text: &str) -> Self {
-        let json = serde_json::to_string(text).unwrap_or_else(|_| empty_json_string());
+        let json = serde_json::to_string(text).map_or(Cow::Borrowed(EMPTY_JSON_STRING), Cow::Owned);
         Self {
             json,
             is_base64_encoded: false,
@@ -543,7 +541,7 @@ impl ResponseBody {
         is_base64_encoded: bool,
     ) -> Self {
         let total = chunks.clone().into_iter().map(<[u8]>::len).sum();
-        let json = crate::body::encode_json_string(chunks, total);
+        let json = Cow::Owned(crate::body::encode_json_string(chunks, total));
         Self {
             json,
             is_base64_encoded,
@@ -557,7 +555,7 @@ impl ResponseBody {
 
     /// The `body` field's text: base64 for binary bodies.
     pub fn text(&self) -> Cow<'_, str> {
-        let json = self.json.as_str();
+        let json: &str = &self.json;
         // Base64 and plain ASCII need no unescaping: the text is between the quotes.
         match json.get(1..json.len().saturating_sub(1)) {
             Some(inner) if !inner.contains('\\') => Cow::Borrowed(inner),

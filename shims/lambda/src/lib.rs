@@ -451,7 +451,7 @@ impl<H: Handler> Shim<H> {
             source,
             max_message_len: self.max_message_len,
         };
-        let mut serve = CatchPanic(self.handler.serve(call, reply));
+        let mut serve = CatchPanic(std::pin::pin!(self.handler.serve(call, reply)));
         let Some(deadline) = deadline else {
             return serve.await;
         };
@@ -506,9 +506,9 @@ impl<H: Handler> Shim<H> {
 
 /// A handler's future whose panic becomes an `INTERNAL` answer instead of a failed invocation
 /// (which the front door would turn into an opaque 502).
-struct CatchPanic<'a>(service::BoxFuture<'a, Result<(), Error>>);
+struct CatchPanic<'a, F>(std::pin::Pin<&'a mut F>);
 
-impl std::future::Future for CatchPanic<'_> {
+impl<F: std::future::Future<Output = Result<(), Error>>> std::future::Future for CatchPanic<'_, F> {
     type Output = Result<(), Error>;
 
     fn poll(

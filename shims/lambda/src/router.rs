@@ -201,7 +201,11 @@ impl Serve for Router {
         true
     }
 
-    fn serve<'a>(&'a self, call: Call, reply: &'a mut Reply) -> BoxFuture<'a, Result<(), Error>> {
+    fn serve<'a>(
+        &'a self,
+        call: Call,
+        reply: &'a mut Reply,
+    ) -> impl std::future::Future<Output = Result<(), Error>> + Send + 'a {
         match self.routes.get(call.path.as_str()) {
             Some(route) => route.call(call, reply),
             None => {

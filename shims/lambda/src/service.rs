@@ -219,7 +219,7 @@ pub(crate) mod sealed {
             &'a self,
             call: Call,
             reply: &'a mut Reply,
-        ) -> BoxFuture<'a, Result<(), Error>>;
+        ) -> impl Future<Output = Result<(), Error>> + Send + 'a;
 
         /// Whether the handler reads [`Call::frames`]; a `tower::Service` reads the body.
         fn reads_frames(&self) -> bool {
@@ -260,18 +260,16 @@ impl Call {
         let mut request = http::Request::new(Body::new(self.body));
         *request.method_mut() = http::Method::POST;
         *request.version_mut() = Version::HTTP_2;
-        // The path was checked to be `/service/method`: it parses as a URI path.
-        *request.uri_mut() = http::Uri::try_from(self.path.as_str()).map_err(|err| {
-            Error::Service(format!("path {:?} is not a URI path: {err}", self.path))
-        })?;
+        // The path was checked to be `/service/method`: it parses as a URI path, from the
+        // string's own buffer.
+        let path = Bytes::from(self.path);
+        *request.uri_mut() = http::Uri::from_maybe_shared(path.clone())
+            .map_err(|err| Error::Service(format!("path {path:?} is not a URI path: {err}")))?;
         *request.headers_mut() = self.headers;
+        // Two extensions: a third and fourth would cost the map a regrowth.
         let extensions = request.extensions_mut();
         extensions.insert(self.lambda);
-        extensions.insert(self.source);
         extensions.insert(trailers);
-        if let Some(deadline) = self.deadline {
-            extensions.insert(deadline);
-        }
         Ok(request)
     }
 }
@@ -339,9 +337,13 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    fn serve<'a>(&'a self, call: Call, reply: &'a mut Reply) -> BoxFuture<'a, Result<(), Error>> {
+    fn serve<'a>(
+        &'a self,
+        call: Call,
+        reply: &'a mut Reply,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
         let mut service = self.clone();
-        Box::pin(async move {
+        async move {
             let added_trailers = Trailers::default();
             let request = call.into_http_request(added_trailers.clone())?;
             poll_fn(|cx| service.poll_ready(cx))
@@ -374,7 +376,7 @@ where
                 add_trailers(reply, metadata_from_headers(&added));
             }
             Ok(())
-        })
+        }
     }
 }
 

@@ -170,6 +170,8 @@ impl FuzzInput for LambdaEventInput {
 
     /// Runs the event through the shim and checks the response:
     ///
+    /// - the event JSON, raw or built, is read as the reference reads it
+    ///   ([`check_event_json`](crate::event_reference::check_event_json));
     /// - never a panic, and an error only for an event the shim cannot place or whose method is
     ///   not an HTTP method;
     /// - a built event always gets a JSON response with a numeric `statusCode`;
@@ -284,6 +286,7 @@ impl LambdaEventInput {
     /// call to the echo method).
     pub fn check_response(&self) -> bool {
         let json = self.to_json();
+        crate::event_reference::check_event_json(&json);
         let result = invoke(&json);
         let LambdaEventInput::Built {
             shape,

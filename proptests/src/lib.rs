@@ -12,6 +12,8 @@
 //!   fast code is compared with.
 //! - [`counting_alloc`]: a global allocator that records the largest single allocation.
 //! - [`fuzz_checks`]: the fuzz inputs, whose `Debug` output is Rust that rebuilds them.
+//! - [`event_reference`]: a reference reading of Lambda event JSON, and the event reader's
+//!   contract checked against it.
 //! - [`lambda_event`]: every event shape the Lambda shim accepts, run through it end to end.
 //! - [`proxy_response`]: every response shape the proxy reads from a function.
 //!
@@ -27,6 +29,7 @@
 pub mod check;
 pub mod chunking;
 pub mod counting_alloc;
+pub mod event_reference;
 pub mod fuzz_checks;
 pub mod lambda_event;
 pub mod model;

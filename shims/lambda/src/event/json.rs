@@ -9,7 +9,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 use super::{Event, EventBody, RequestContext};
 
-/// Containers nested deeper than this are refused (`serde_json`'s limit too).
+/// Containers nested deeper than this are refused (the event object itself is the first level;
+/// `serde_json` refuses one level sooner).
 pub const MAX_DEPTH: usize = 128;
 
 /// An event that is not JSON, or whose fields do not have the types the shim reads.

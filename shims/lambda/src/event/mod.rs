@@ -23,10 +23,11 @@
 //!
 //! The JSON's grammar is checked as it is read (nesting up to [`MAX_DEPTH`], punctuation,
 //! escapes, numbers, literals, nothing after the event), and a fault is an [`EventJsonError`]
-//! with its byte offset. Two checks are left to what reads the text: raw control characters in
-//! strings, and the UTF-8 of strings stepped over or read as bytes (header values are checked
-//! by `HeaderValue`, a base64 body by the decoder). A well-formed event reads as it would
-//! through `serde_json`.
+//! with its byte offset. What is left to whatever reads the text: raw control characters in
+//! strings; the UTF-8 of strings stepped over or read as bytes (header values are checked by
+//! `HeaderValue`, a base64 body by the decoder); in values stepped over, what a `\u` escape
+//! stands for (a lone surrogate) and a number's range (`1e400`). A well-formed event reads as it
+//! would through `serde_json`.
 //!
 //! # The proxy's event
 //!

@@ -28,7 +28,9 @@ pub fn message(len: usize) -> String {
 }
 
 /// An HTTP API (payload 2.0) event calling `/api.Prod/Alive` with gRPC-Web, the body base64 as
-/// API Gateway sends binary bodies.
+/// API Gateway sends binary bodies. Its headers are a browser's gRPC-Web call plus those API
+/// Gateway adds to every request (`x-amzn-trace-id`, `x-forwarded-*`), as in the sample events
+/// (`example-apigw-v2-request-no-authorizer.json`).
 pub fn event(len: usize) -> Bytes {
     let request = AliveRequest {
         message: message(len),
@@ -45,8 +47,14 @@ pub fn event(len: usize) -> Bytes {
         "rawQueryString": "",
         "headers": {
             "accept": "application/grpc-web+proto",
+            "content-length": frames.len().to_string(),
             "content-type": "application/grpc-web+proto",
             "host": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+            "user-agent": USER_AGENT,
+            "x-amzn-trace-id": "Root=1-5e9f0c65-1de4d666d4dd26aced652b6c",
+            "x-forwarded-for": "192.0.2.1",
+            "x-forwarded-port": "443",
+            "x-forwarded-proto": "https",
             "x-grpc-web": "1",
             "x-user-agent": "grpc-web-javascript/0.1",
         },
@@ -60,7 +68,7 @@ pub fn event(len: usize) -> Bytes {
                 "path": "/api.Prod/Alive",
                 "protocol": "HTTP/1.1",
                 "sourceIp": "192.0.2.1",
-                "userAgent": "grpc-web-javascript/0.1",
+                "userAgent": USER_AGENT,
             },
             "requestId": "JKJaXmPLvHcESHA=",
             "routeKey": "$default",
@@ -74,6 +82,10 @@ pub fn event(len: usize) -> Bytes {
     .expect("JSON")
     .into()
 }
+
+/// The browser that sends [`event`].
+const USER_AGENT: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 /// The message the service answers `event(len)` with.
 pub fn expected_reply(len: usize) -> AliveResponse {

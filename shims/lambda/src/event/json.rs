@@ -513,7 +513,7 @@ impl<'a> Reader<'a> {
     /// Headers: an object of strings, lists of strings or `null`s, or a list of `[name, value]`
     /// pairs (the proxy's, which keeps their order).
     fn headers(&mut self, field: &'static str) -> Result<HeaderMap> {
-        let mut headers = HeaderMap::new();
+        let mut headers = HeaderMap::with_capacity(16);
         let value = Expected::field(
             field,
             "expected a header value: a string, a list of strings or null",

@@ -669,6 +669,59 @@ async fn tower_service_failures_become_statuses() {
     );
 }
 
+/// A `tower::Service` that answers with the Lambda request id it finds in its extensions.
+#[derive(Clone)]
+struct RequestId;
+
+impl tower_service::Service<http::Request<Body>> for RequestId {
+    type Response = http::Response<Body>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+    fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let id = request
+            .extensions()
+            .get::<Context>()
+            .map_or_else(|| "none".to_owned(), |context| context.request_id.clone());
+        let has_trailers = request
+            .extensions()
+            .get::<grpc_lambda::Trailers>()
+            .is_some();
+        let mut response = http::Response::new(Body::default());
+        let headers = response.headers_mut();
+        headers.insert("grpc-status", http::HeaderValue::from_static("0"));
+        headers.insert("x-request-id", id.parse().unwrap());
+        headers.insert(
+            "x-has-trailers",
+            http::HeaderValue::from_static(if has_trailers { "yes" } else { "no" }),
+        );
+        std::future::ready(Ok(response))
+    }
+}
+
+#[tokio::test]
+async fn tower_services_find_the_lambda_context_and_trailers_in_the_extensions() {
+    let mut context = Context::default();
+    context.request_id = "8476a536-e9f4-11e8-9739-2dfe598c3fcd".to_owned();
+    let json = serde_json::to_vec(&web("/x.Y/Z", &frame(&Echo::default()))).unwrap();
+    let response: Value = serde_json::from_slice(
+        &Shim::new(RequestId)
+            .invoke(json.into(), &context)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let (_, trailers) = read_web(&response);
+    assert_eq!(
+        trailers.get_str("x-request-id"),
+        Some("8476a536-e9f4-11e8-9739-2dfe598c3fcd"),
+        "{response}"
+    );
+    assert_eq!(trailers.get_str("x-has-trailers"), Some("yes"));
+}
+
 #[cfg(feature = "gzip")]
 #[tokio::test]
 async fn gzip_request_messages_are_decompressed() {

@@ -238,6 +238,29 @@ async fn the_example_answers_through_cargo_lambda_watch_byte_for_byte() {
         }
     }
     assert_eq!(checked, FIXTURES.len() * 3 * 4);
+
+    // Events the shim cannot serve are the invocation's error, named, through the real runtime.
+    for (event, error_type, message) in [
+        (
+            &br#"{"rawPath": 7}"#[..],
+            "grpc_lambda::InvalidEvent",
+            "event field `rawPath` at byte 12: expected a string or null",
+        ),
+        (
+            br#"{"detail-type": "Scheduled Event"}"#,
+            "grpc_lambda::UnknownEvent",
+            "is not an HTTP event",
+        ),
+    ] {
+        let answer = match watch.invoke(event, Duration::from_secs(30)) {
+            Ok(body) => String::from_utf8_lossy(&body).into_owned(),
+            Err(err) => err,
+        };
+        assert!(
+            answer.contains(error_type) && answer.contains(message),
+            "{answer}"
+        );
+    }
     warm.sort();
     eprintln!(
         "{checked} invocations through cargo lambda watch: median {:?}, max {:?} per call (loopback, debug build)",

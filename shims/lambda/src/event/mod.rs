@@ -370,11 +370,23 @@ impl Event {
     /// [`EventError`] when the source cannot be told, or the event names no method.
     pub fn into_request(self) -> Result<HttpRequest, EventError> {
         let source = self.source()?;
+        let mut event = self;
         match source {
-            Source::RestApi { .. } | Source::Alb { .. } => rest_api_or_alb(self, source),
-            Source::HttpApi | Source::FunctionUrl => http_api(self, source),
-            Source::VpcLattice => vpc_lattice(self),
-            Source::Proxy => Ok(proxy(self)),
+            Source::RestApi { .. } | Source::Alb { .. } => {
+                let method = event.http_method.take();
+                with_path(event, source, method)
+            }
+            Source::HttpApi | Source::FunctionUrl => http_api(event, source),
+            // VPC Lattice: headers as lists (v2) or strings (v1).
+            Source::VpcLattice => {
+                let method = event.method.take();
+                with_path(event, source, method)
+            }
+            // The proxy: a POST unless it says otherwise; ordered header pairs.
+            Source::Proxy => {
+                let method = event.http_method.take().unwrap_or(Method::POST);
+                with_path(event, source, Some(method))
+            }
         }
     }
 
@@ -387,12 +399,14 @@ impl Event {
     }
 }
 
-/// REST API (1.0) and ALB: `httpMethod`, `path`, `headers` / `multiValueHeaders`.
-fn rest_api_or_alb(mut event: Event, source: Source) -> Result<HttpRequest, EventError> {
-    let method = event
-        .http_method
-        .take()
-        .ok_or(EventError::MissingMethod { source })?;
+/// REST API (1.0), ALB, VPC Lattice and the proxy: the method the source names, `path`, and
+/// `headers` / `multiValueHeaders`.
+fn with_path(
+    mut event: Event,
+    source: Source,
+    method: Option<Method>,
+) -> Result<HttpRequest, EventError> {
+    let method = method.ok_or(EventError::MissingMethod { source })?;
     Ok(HttpRequest {
         source,
         method,
@@ -424,33 +438,6 @@ fn http_api(mut event: Event, source: Source) -> Result<HttpRequest, EventError>
         headers,
         body: event.body,
     })
-}
-
-/// VPC Lattice: `method`, `path`, headers as lists (v2) or strings (v1).
-fn vpc_lattice(mut event: Event) -> Result<HttpRequest, EventError> {
-    let source = Source::VpcLattice;
-    let method = event
-        .method
-        .take()
-        .ok_or(EventError::MissingMethod { source })?;
-    Ok(HttpRequest {
-        source,
-        method,
-        path: event.path.take().unwrap_or_default(),
-        headers: event.take_headers(),
-        body: event.body,
-    })
-}
-
-/// The proxy: a POST unless it says otherwise; ordered header pairs.
-fn proxy(mut event: Event) -> HttpRequest {
-    HttpRequest {
-        source: Source::Proxy,
-        method: event.http_method.take().unwrap_or(Method::POST),
-        path: event.path.take().unwrap_or_default(),
-        headers: event.take_headers(),
-        body: event.body,
-    }
 }
 
 /// The response body, held as the JSON string it is sent as.
@@ -728,69 +715,33 @@ fn status_description(status: StatusCode) -> String {
 
 impl Serialize for EventResponse {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let is_base64 = self.body.is_base64_encoded();
-        let body = &RawJson(&self.body.json);
-        let status = self.status.as_u16();
-        match self.source {
-            Source::RestApi {
-                multi_value_headers,
-            } => {
-                let mut s = serializer.serialize_struct("RestApiResponse", 4)?;
-                s.serialize_field("statusCode", &status)?;
-                if multi_value_headers {
-                    s.serialize_field("multiValueHeaders", &MultiValueHeaders(&self.headers))?;
-                } else {
-                    s.serialize_field("headers", &JoinedHeaders(&self.headers, false))?;
-                }
-                s.serialize_field("body", body)?;
-                s.serialize_field("isBase64Encoded", &is_base64)?;
-                s.end()
-            }
-            Source::HttpApi | Source::FunctionUrl => {
-                let mut s = serializer.serialize_struct("HttpApiResponse", 5)?;
-                s.serialize_field("statusCode", &status)?;
-                s.serialize_field("headers", &JoinedHeaders(&self.headers, true))?;
-                if self.headers.contains_key(SET_COOKIE) {
-                    s.serialize_field("cookies", &Cookies(&self.headers))?;
-                }
-                s.serialize_field("body", body)?;
-                s.serialize_field("isBase64Encoded", &is_base64)?;
-                s.end()
-            }
-            Source::Alb {
-                multi_value_headers,
-            } => {
-                let mut s = serializer.serialize_struct("AlbResponse", 5)?;
-                s.serialize_field("statusCode", &status)?;
-                s.serialize_field("statusDescription", &status_description(self.status))?;
-                if multi_value_headers {
-                    s.serialize_field("multiValueHeaders", &MultiValueHeaders(&self.headers))?;
-                } else {
-                    s.serialize_field("headers", &JoinedHeaders(&self.headers, false))?;
-                }
-                s.serialize_field("body", body)?;
-                s.serialize_field("isBase64Encoded", &is_base64)?;
-                s.end()
-            }
-            Source::VpcLattice => {
-                let mut s = serializer.serialize_struct("VpcLatticeResponse", 5)?;
-                s.serialize_field("statusCode", &status)?;
-                s.serialize_field("statusDescription", &status_description(self.status))?;
-                s.serialize_field("headers", &JoinedHeaders(&self.headers, false))?;
-                s.serialize_field("body", body)?;
-                s.serialize_field("isBase64Encoded", &is_base64)?;
-                s.end()
-            }
-            Source::Proxy => {
-                let mut s = serializer.serialize_struct("ProxyResponse", 5)?;
-                s.serialize_field("grpcLambda", &PROXY_EVENT_VERSION)?;
-                s.serialize_field("statusCode", &status)?;
-                s.serialize_field("headers", &HeaderPairs(&self.headers))?;
-                s.serialize_field("body", body)?;
-                s.serialize_field("isBase64Encoded", &is_base64)?;
-                s.end()
-            }
+        let source = self.source;
+        let payload_2_0 = matches!(source, Source::HttpApi | Source::FunctionUrl);
+        let mut s = serializer.serialize_struct("EventResponse", 6)?;
+        if source == Source::Proxy {
+            s.serialize_field("grpcLambda", &PROXY_EVENT_VERSION)?;
         }
+        s.serialize_field("statusCode", &self.status.as_u16())?;
+        if matches!(source, Source::Alb { .. } | Source::VpcLattice) {
+            s.serialize_field("statusDescription", &status_description(self.status))?;
+        }
+        match source {
+            Source::RestApi {
+                multi_value_headers: true,
+            }
+            | Source::Alb {
+                multi_value_headers: true,
+            } => s.serialize_field("multiValueHeaders", &MultiValueHeaders(&self.headers))?,
+            Source::Proxy => s.serialize_field("headers", &HeaderPairs(&self.headers))?,
+            // Payload format 2.0 sends `Set-Cookie` in `cookies`.
+            _ => s.serialize_field("headers", &JoinedHeaders(&self.headers, payload_2_0))?,
+        }
+        if payload_2_0 && self.headers.contains_key(SET_COOKIE) {
+            s.serialize_field("cookies", &Cookies(&self.headers))?;
+        }
+        s.serialize_field("body", &RawJson(&self.body.json))?;
+        s.serialize_field("isBase64Encoded", &self.body.is_base64_encoded())?;
+        s.end()
     }
 }
 

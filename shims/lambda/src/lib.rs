@@ -263,7 +263,7 @@ impl<H: Handler> Shim<H> {
             }
         };
         let (sink, head, stream) = Sink::new(content_type.protocol().is_text());
-        let cors_request = self.cors_request_headers(&request.headers);
+        let origin = request.headers.get(http::header::ORIGIN).cloned();
         let source = request.source;
         let shim = Arc::clone(&self);
         tokio::spawn(async move {
@@ -283,9 +283,7 @@ impl<H: Handler> Shim<H> {
             HeaderValue::from_static(content_type.response_content_type()),
         );
         extend_headers(&mut headers, metadata);
-        if let Some(request_headers) = cors_request {
-            self.cors.apply(&request_headers, &mut headers);
-        }
+        self.cors.apply(origin.as_ref(), &mut headers);
         Ok(FunctionResponse::StreamingResponse(StreamResponse {
             metadata_prelude: MetadataPrelude {
                 status_code: StatusCode::OK,
@@ -362,23 +360,13 @@ impl<H: Handler> Shim<H> {
             return self.http_error(&request, StatusCode::METHOD_NOT_ALLOWED, &message);
         }
         let mut reply = Reply::new(source, max_body_len(source));
-        let cors_request = self.cors_request_headers(&request.headers);
+        let origin = request.headers.get(http::header::ORIGIN).cloned();
         if let Err(err) = self.call(request, content_type, lambda, &mut reply).await {
             fail(&mut reply, &err);
         }
         let mut response = encode_reply(source, content_type, reply);
-        if let Some(request_headers) = cors_request {
-            self.cors.apply(&request_headers, &mut response.headers);
-        }
+        self.cors.apply(origin.as_ref(), &mut response.headers);
         response
-    }
-
-    /// The request's `origin`, kept for the CORS headers of the answer.
-    fn cors_request_headers(&self, headers: &HeaderMap) -> Option<HeaderMap> {
-        let origin = headers.get(http::header::ORIGIN)?;
-        let mut kept = HeaderMap::with_capacity(1);
-        kept.insert(http::header::ORIGIN, origin.clone());
-        Some(kept)
     }
 
     async fn call(
@@ -499,7 +487,10 @@ impl<H: Handler> Shim<H> {
         let grpc_status = Status::new(Code::from_http_status(status.as_u16()), message);
         service::headers_from_metadata(&grpc_status.to_trailers(), &mut response.headers);
         response.body = ResponseBody::text_of(&format!("{message}\n"));
-        self.cors.apply(&request.headers, &mut response.headers);
+        self.cors.apply(
+            request.headers.get(http::header::ORIGIN),
+            &mut response.headers,
+        );
         response
     }
 }

@@ -556,7 +556,7 @@ impl<'a> Reader<'a> {
     /// parsed the request, so such an entry cannot come from a well-formed one).
     fn append(&self, headers: &mut HeaderMap, name: &[u8], value: RawStr) -> Result<()> {
         // `from_bytes` folds upper case: REST API and ALB keep the client's spelling.
-        let Ok(name) = HeaderName::from_bytes(name) else {
+        let Some(name) = known_name(name).or_else(|| HeaderName::from_bytes(name).ok()) else {
             return Ok(());
         };
         let value = match self.shared {
@@ -652,6 +652,26 @@ fn quote_or_backslash(json: &[u8], from: usize) -> Option<usize> {
         at += 8;
     }
     memchr::memchr2(b'"', b'\\', json.get(at..).unwrap_or_default()).map(|i| at + i)
+}
+
+/// The names outside `http`'s standard set that front doors and gRPC-Web clients send on every
+/// request, as they arrive from payload 2.0 events (lower case): built without an allocation,
+/// which `HeaderName::from_bytes` makes for every other name outside the standard set.
+fn known_name(name: &[u8]) -> Option<HeaderName> {
+    Some(HeaderName::from_static(match name {
+        b"x-amzn-trace-id" => "x-amzn-trace-id",
+        b"x-forwarded-for" => "x-forwarded-for",
+        b"x-forwarded-port" => "x-forwarded-port",
+        b"x-forwarded-proto" => "x-forwarded-proto",
+        b"x-amzn-tls-version" => "x-amzn-tls-version",
+        b"x-amzn-tls-cipher-suite" => "x-amzn-tls-cipher-suite",
+        b"x-grpc-web" => "x-grpc-web",
+        b"x-user-agent" => "x-user-agent",
+        b"grpc-timeout" => "grpc-timeout",
+        b"grpc-encoding" => "grpc-encoding",
+        b"grpc-accept-encoding" => "grpc-accept-encoding",
+        _ => return None,
+    }))
 }
 
 const TEXT_PATH: Expected = Expected::field("path", "expected a string or null");

@@ -23,7 +23,6 @@
 //! A [`Value`] object keeps one value per key, so objects are read as [`Json`], which keeps every
 //! member in document order.
 
-use bytes::Bytes;
 use grpc_lambda::event::{EventBody, RequestContext};
 use grpc_lambda::Event;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -333,7 +332,6 @@ fn request_context(value: &Json) -> Option<RequestContext> {
 
 /// The contract of the event reader on any bytes.
 ///
-/// - [`Event::from_bytes`] reads exactly what [`Event::from_slice`] reads.
 /// - An error names a byte within the input, and its message names that byte.
 /// - Bytes `serde_json` reads as JSON are read as the [reference](reading) reads them: the same
 ///   event, or an error exactly when the reference refuses them; the `Deserialize` impl agrees.
@@ -341,13 +339,6 @@ fn request_context(value: &Json) -> Option<RequestContext> {
 ///   text, so it may accept bytes `serde_json` refuses).
 pub fn check_event_json(json: &[u8]) {
     let read = Event::from_slice(json);
-    let shared = Bytes::copy_from_slice(json);
-    assert_eq!(
-        Event::from_bytes(&shared),
-        read,
-        "from_bytes and from_slice differ on {:?}",
-        crate::check::ByteStr(json)
-    );
     if let Err(err) = &read {
         let message = err.to_string();
         assert!(

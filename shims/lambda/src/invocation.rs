@@ -4,7 +4,7 @@
 //! `serde_path_to_error`), which for a 1 KiB gRPC call cost more than the shim's own work. A
 //! layer on the runtime ([`Runtime::layer`], its documented hook for middleware) sees each
 //! invocation first, as the bytes of the Runtime API's answer: it reads the [`Event`] from them
-//! with [`Event::from_bytes`] and leaves it for the handler, keyed by request id, in place of the
+//! with [`Event::from_slice`] and leaves it for the handler, keyed by request id, in place of the
 //! JSON (the runtime then deserializes a bare `null`). Everything else stays the runtime's: the
 //! Runtime API client, error reports, panics caught, tracing, response streaming.
 
@@ -73,7 +73,7 @@ impl<S: Service<LambdaInvocation>> Service<LambdaInvocation> for ReadEvent<S> {
     }
 
     fn call(&mut self, mut invocation: LambdaInvocation) -> S::Future {
-        let event = Event::from_bytes(&invocation.body).map_err(EventError::Json);
+        let event = Event::from_slice(&invocation.body).map_err(EventError::Json);
         self.handoff
             .put(invocation.context.request_id.clone(), event);
         invocation.body = Bytes::from_static(b"null");

@@ -105,7 +105,7 @@ pub mod streaming;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use grpc_lambda_core::base64::encoded_len;
 use grpc_lambda_core::metadata::{format_timeout, parse_timeout};
 use grpc_lambda_core::{
@@ -294,18 +294,17 @@ impl<H: Handler> Shim<H> {
         }))
     }
 
-    /// One invocation, from the event JSON to the response JSON, as the Lambda runtime does it
-    /// (the event's bytes as the runtime received them: header values are slices of them).
+    /// One invocation, from the event JSON to the response JSON, as the Lambda runtime does it.
     ///
     /// # Errors
     ///
     /// A message when the JSON is not an event this crate knows.
     pub async fn invoke(
         &self,
-        event_json: Bytes,
+        event_json: &[u8],
         lambda: &lambda_runtime::Context,
     ) -> Result<Vec<u8>, String> {
-        let event = Event::from_bytes(&event_json).map_err(|err| err.to_string())?;
+        let event = Event::from_slice(event_json).map_err(|err| err.to_string())?;
         let response = self
             .handle(event, lambda)
             .await

@@ -139,7 +139,7 @@ fn web(path: &str, body: &[u8]) -> Value {
 
 async fn invoke_with(shim: &Shim<Router>, event: &Value, context: &Context) -> Value {
     let json = serde_json::to_vec(event).unwrap();
-    serde_json::from_slice(&shim.invoke(json.into(), context).await.unwrap()).unwrap()
+    serde_json::from_slice(&shim.invoke(&json, context).await.unwrap()).unwrap()
 }
 
 async fn invoke(shim: &Shim<Router>, event: &Value) -> Value {
@@ -615,7 +615,7 @@ async fn requests_that_are_not_grpc_get_http_answers() {
 async fn an_event_from_no_front_door_is_an_invocation_error() {
     let err = shim()
         .invoke(
-            bytes::Bytes::from_static(br#"{"detail-type": "Scheduled Event"}"#),
+            br#"{"detail-type": "Scheduled Event"}"#,
             &Context::default(),
         )
         .await
@@ -651,10 +651,8 @@ async fn tower_service_failures_become_statuses() {
         let json = serde_json::to_vec(&web(path, &frame(&Echo::default()))).unwrap();
         let shim = &shim;
         async move {
-            serde_json::from_slice::<Value>(
-                &shim.invoke(json.into(), &Context::default()).await.unwrap(),
-            )
-            .unwrap()
+            serde_json::from_slice::<Value>(&shim.invoke(&json, &Context::default()).await.unwrap())
+                .unwrap()
         }
     };
     let status_of = |response: Value| status(&read_web(&response).1);
@@ -706,13 +704,9 @@ async fn tower_services_find_the_lambda_context_and_trailers_in_the_extensions()
     let mut context = Context::default();
     context.request_id = "8476a536-e9f4-11e8-9739-2dfe598c3fcd".to_owned();
     let json = serde_json::to_vec(&web("/x.Y/Z", &frame(&Echo::default()))).unwrap();
-    let response: Value = serde_json::from_slice(
-        &Shim::new(RequestId)
-            .invoke(json.into(), &context)
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let response: Value =
+        serde_json::from_slice(&Shim::new(RequestId).invoke(&json, &context).await.unwrap())
+            .unwrap();
     let (_, trailers) = read_web(&response);
     assert_eq!(
         trailers.get_str("x-request-id"),

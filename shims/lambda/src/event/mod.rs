@@ -15,11 +15,12 @@
 //!
 //! # Reading an event
 //!
-//! [`Event::from_bytes`] reads the event's JSON in one pass, keeping only what the shim uses
+//! [`Event::from_slice`] reads the event's JSON in one pass, keeping only what the shim uses
 //! and stepping over the rest (most of `requestContext`, query strings, stage variables). A
 //! string is found with one vectorised search for its closing quote, so a 1 MiB base64 body
 //! costs that scan, then one decode straight from the event's bytes into the buffer the call
-//! uses; header values are slices of the event's buffer, copied only when they hold escapes.
+//! uses. Header values are copied (small), so nothing the call keeps holds on to the event's
+//! buffer.
 //!
 //! The JSON's grammar is checked as it is read (nesting up to [`MAX_DEPTH`], punctuation,
 //! escapes, numbers, literals, nothing after the event), and a fault is an [`EventJsonError`]
@@ -177,7 +178,7 @@ impl std::error::Error for EventError {}
 /// Any HTTP event a Lambda function can receive, read once.
 ///
 /// Fields are the union of every front door's; those a source does not send stay empty. Read
-/// with [`Event::from_bytes`] (or [`Event::from_slice`], or through `serde_json`): a base64 body
+/// with [`Event::from_slice`] (or through `serde_json`): a base64 body
 /// is decoded straight from the event text into the one buffer the call uses, and headers go
 /// straight into a [`HeaderMap`].
 ///
@@ -286,17 +287,7 @@ impl Event {
     /// [`EventJsonError`], with the byte offset, when the text is not JSON or a field the shim
     /// reads has the wrong type.
     pub fn from_slice(json: &[u8]) -> Result<Self, EventJsonError> {
-        json::read(json, None)
-    }
-
-    /// [`Event::from_slice`] from the buffer the Lambda runtime received: header values are
-    /// slices of it, not copies.
-    ///
-    /// # Errors
-    ///
-    /// As [`Event::from_slice`].
-    pub fn from_bytes(json: &Bytes) -> Result<Self, EventJsonError> {
-        json::read(json, Some(json))
+        json::read(json)
     }
 }
 

@@ -23,7 +23,8 @@ use grpc_lambda_core::base64;
 use grpc_lambda_core::metadata::parse_timeout;
 use grpc_lambda_core::status::GRPC_STATUS;
 use grpc_lambda_core::{
-    Code, ContentType, DecodeError, FrameDecoder, FrameEncoder, Metadata, Status,
+    Code, ContentType, DecodeError, FrameDecoder, FrameEncoder, FrameHeader, Metadata, Status,
+    HEADER_LEN,
 };
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
@@ -224,11 +225,8 @@ impl Proxy {
         } else {
             max
         };
-        let watch = half_close_wait.map(|wait| HalfCloseWatch {
-            wait,
-            decoder: FrameDecoder::with_max_message_len(self.limits.max_message_bytes),
-            messages: 0,
-        });
+        let watch =
+            half_close_wait.map(|wait| HalfCloseWatch::new(wait, self.limits.max_message_bytes));
         let mut body = read_limited(body, max_wire, watch)
             .await
             .map_err(|err| match err {
@@ -288,28 +286,73 @@ enum ReadError {
 /// Watches a request stream for a client that waits for a response before it half-closes.
 struct HalfCloseWatch {
     wait: Duration,
-    /// The request's frames, counted as they complete (slices of the DATA frames, no copies).
-    decoder: FrameDecoder,
+    /// Whole frames seen so far.
     messages: usize,
+    /// The largest message, as the request check will enforce it.
+    max_message_len: usize,
+    /// Bytes of the current frame's payload still to come.
+    remaining: usize,
+    /// The current frame's header, as far as it has come.
+    header: [u8; HEADER_LEN],
+    header_len: usize,
 }
 
 impl HalfCloseWatch {
-    /// Whether the bytes so far end on a message boundary after at least one message.
-    fn between_messages(&self) -> bool {
-        self.messages > 0 && !self.decoder.has_partial()
+    fn new(wait: Duration, max_message_len: usize) -> Self {
+        Self {
+            wait,
+            messages: 0,
+            max_message_len,
+            remaining: 0,
+            header: [0; HEADER_LEN],
+            header_len: 0,
+        }
     }
 
-    /// Counts the messages `data` completes; `false` once the stream is not frames (the
-    /// request check reports that), which ends the watch.
-    fn push(&mut self, data: Bytes) -> bool {
-        self.decoder.push(data);
-        loop {
-            match self.decoder.decode() {
-                Ok(Some(_)) => self.messages += 1,
-                Ok(None) => return true,
-                Err(_) => return false,
+    /// Whether the bytes so far end on a message boundary after at least one message.
+    fn between_messages(&self) -> bool {
+        self.messages > 0 && self.remaining == 0 && self.header_len == 0
+    }
+
+    /// Counts the frames `data` completes, from their headers alone (payloads are stepped over,
+    /// not copied); `false` once the stream is not frames (the request check reports that),
+    /// which ends the watch.
+    fn push(&mut self, mut data: &[u8]) -> bool {
+        while !data.is_empty() {
+            if self.remaining > 0 {
+                let step = self.remaining.min(data.len());
+                self.remaining -= step;
+                data = data.get(step..).unwrap_or_default();
+                if self.remaining == 0 {
+                    self.messages += 1;
+                }
+                continue;
+            }
+            let step = (HEADER_LEN - self.header_len).min(data.len());
+            let (head, rest) = data.split_at(step);
+            self.header
+                .get_mut(self.header_len..self.header_len + step)
+                .unwrap_or_default()
+                .copy_from_slice(head);
+            self.header_len += step;
+            data = rest;
+            if self.header_len < HEADER_LEN {
+                break;
+            }
+            self.header_len = 0;
+            let Ok(header) = FrameHeader::parse(self.header) else {
+                return false;
+            };
+            let len = header.len() as usize;
+            if len > self.max_message_len {
+                return false;
+            }
+            self.remaining = len;
+            if len == 0 {
+                self.messages += 1;
             }
         }
+        true
     }
 }
 
@@ -353,7 +396,7 @@ where
             continue;
         };
         if let Some(active) = watch.as_mut() {
-            if !active.push(data.clone()) {
+            if !active.push(&data) {
                 watch = None;
             }
         }
@@ -828,6 +871,46 @@ mod tests {
         out.extend_from_slice(&(text.len() as u32).to_be_bytes());
         out.extend_from_slice(text.as_bytes());
         out
+    }
+
+    #[test]
+    fn the_half_close_watch_counts_frames_from_their_headers_in_any_chunking() {
+        // Two messages (3 bytes, then empty) and a 4-byte one: 5 + 3 + 5 + 0 + 5 + 4 bytes.
+        let stream = [
+            &b"\0\0\0\0\x03abc"[..],
+            b"\0\0\0\0\0",
+            b"\x01\0\0\0\x04wxyz",
+        ]
+        .concat();
+        let boundaries = [8, 13, 22];
+        for cut in 0..=stream.len() {
+            for step in 1..=stream.len() {
+                let mut watch = HalfCloseWatch::new(Duration::from_secs(1), 16);
+                let (head, tail) = stream.split_at(cut);
+                for chunk in head.chunks(step).chain(tail.chunks(step)) {
+                    assert!(watch.push(chunk));
+                }
+                assert_eq!(watch.messages, 3);
+                assert!(watch.between_messages());
+            }
+            let mut watch = HalfCloseWatch::new(Duration::from_secs(1), 16);
+            assert!(watch.push(&stream[..cut]));
+            let whole = boundaries.iter().filter(|&&end| end <= cut).count();
+            assert_eq!(watch.messages, whole, "cut at {cut}");
+            assert_eq!(
+                watch.between_messages(),
+                boundaries.contains(&cut),
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_half_close_watch_ends_on_what_is_not_frames() {
+        let mut watch = HalfCloseWatch::new(Duration::from_secs(1), 16);
+        assert!(!watch.push(b"\0\0\0\0\x11"), "over the message limit");
+        let mut watch = HalfCloseWatch::new(Duration::from_secs(1), 16);
+        assert!(!watch.push(b"\x02\0\0\0\x01"), "a reserved flag");
     }
 
     async fn drain(stream: &mut FrameStream) -> Vec<Item> {

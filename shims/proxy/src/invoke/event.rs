@@ -387,9 +387,9 @@ fn decode_streamed(payload: &Bytes) -> Option<Result<UpstreamReply, InvokeError>
     let split = prelude_end(payload)?;
     let prelude = payload.get(..split)?;
     // Not a prelude after all: the JSON path reports what is wrong.
-    serde_json::from_slice::<ResponseJson<'_>>(prelude).ok()?;
+    let response = serde_json::from_slice::<ResponseJson<'_>>(prelude).ok()?;
     Some(
-        parse_prelude(prelude).map(|(status, headers)| UpstreamReply {
+        prelude_parts(response).map(|(status, headers)| UpstreamReply {
             status,
             headers,
             body: full_body(payload.slice(split + PRELUDE_SEPARATOR.len()..)),
@@ -419,6 +419,11 @@ pub fn parse_prelude(prelude: &[u8]) -> Result<(StatusCode, HeaderMap), InvokeEr
                 snippet(prelude)
             ),
         })?;
+    prelude_parts(response)
+}
+
+/// The status and headers a parsed prelude gives.
+fn prelude_parts(response: ResponseJson<'_>) -> Result<(StatusCode, HeaderMap), InvokeError> {
     let status_code = response.status_code.unwrap_or(200);
     let status = StatusCode::from_u16(status_code).map_err(|_| InvokeError::InvalidResponse {
         reason: format!("statusCode {status_code} is not an HTTP status"),

@@ -21,22 +21,27 @@ use crate::event::{Event, EventError};
 /// An event as read, under its invocation's request id.
 type Read = (String, Result<Event, EventError>);
 
-/// Events read by [`ReadEvents`], waiting for their handler call.
+/// The event [`ReadEvents`] read last, waiting for its handler call. One slot: the runtime
+/// serves one invocation at a time ([`Runtime::run`]), and an event whose handler was never
+/// called (the runtime failed the invocation first) is replaced by the next rather than kept.
 #[derive(Clone, Debug, Default)]
-struct Handoff(Arc<Mutex<Vec<Read>>>);
+struct Handoff(Arc<Mutex<Option<Read>>>);
 
 impl Handoff {
     fn put(&self, request_id: String, event: Result<Event, EventError>) {
-        self.lock().push((request_id, event));
+        *self.lock() = Some((request_id, event));
     }
 
+    /// The event read for `request_id`, if it is the one waiting.
     fn take(&self, request_id: &str) -> Option<Result<Event, EventError>> {
-        let mut waiting = self.lock();
-        let at = waiting.iter().position(|(id, _)| id == request_id)?;
-        Some(waiting.swap_remove(at).1)
+        let mut slot = self.lock();
+        if slot.as_ref()?.0 != request_id {
+            return None;
+        }
+        slot.take().map(|(_, event)| event)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Read>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Read>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -128,4 +133,24 @@ where
         .layer(lambda_runtime::layers::TracingLayer::new())
         .run()
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_handoff_gives_each_event_to_its_own_invocation_once() {
+        let handoff = Handoff::default();
+        let event = || Event::from_slice(br#"{"grpcLambda": 1}"#).map_err(EventError::Json);
+        handoff.put("a".to_owned(), event());
+        assert!(handoff.take("b").is_none(), "another invocation's event");
+        assert_eq!(handoff.take("a"), Some(event()));
+        assert!(handoff.take("a").is_none(), "taken once");
+        // An event never taken is replaced by the next, not kept.
+        handoff.put("c".to_owned(), event());
+        handoff.put("d".to_owned(), event());
+        assert!(handoff.take("c").is_none());
+        assert!(handoff.take("d").is_some());
+    }
 }

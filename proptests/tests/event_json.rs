@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use bytes::Bytes;
-use grpc_lambda::event::{EventBody, MAX_DEPTH};
+use grpc_lambda::event::{EventBody, MAX_DEPTH, MAX_HEADER_ENTRIES};
 use grpc_lambda::Event;
 use grpc_lambda_proptests::event_reference::{check_event_json, reading, Json, Reading};
 use grpc_lambda_proptests::strategies::config;
@@ -798,19 +798,83 @@ fn json_faults_name_their_byte() {
 }
 
 #[test]
-fn a_lone_surrogate_is_refused_where_it_is_read() {
-    let lone = "a \\u escape that is a lone UTF-16 surrogate";
-    assert_eq!(error(br#"{"path": "\ud800"}"#), not_json(10, lone));
-    assert_eq!(error(br#"{"path": "ab\udc00"}"#), not_json(12, lone));
-    assert_eq!(error(br#"{"path": "\ud800\u0041"}"#), not_json(10, lone));
-    assert_eq!(error(br#"{"\ud800": 1}"#), not_json(2, lone));
+fn a_lone_surrogate_reads_as_its_code_points_bytes() {
+    // Text fields refuse it as not UTF-8, at the string.
+    let not_utf8 = "text that is not UTF-8";
+    assert_eq!(error(br#"{"path": "\ud800"}"#), field(10, "path", not_utf8));
     assert_eq!(
-        error(br#"{"headers": {"a": "\ud800"}}"#),
-        not_json(19, lone)
+        error(br#"{"rawPath": "ab\udc00"}"#),
+        field(13, "rawPath", not_utf8)
+    );
+    assert_eq!(
+        error(br#"{"path": "\ud800\u0041"}"#),
+        field(10, "path", not_utf8)
+    );
+    // A key is only matched: an unknown one, whatever it holds, is stepped over.
+    assert!(
+        Event::from_slice(br#"{"\ud800": 1, "queryStringParameters": {"\udc00": "x"}}"#).is_ok()
+    );
+    // A header value keeps the bytes, as serde_json reads strings as bytes.
+    let event = Event::from_slice(
+        br#"{"headers": {"a": "\ud800"}, "multiValueHeaders": {"b": ["x\udfff"]}}"#,
+    )
+    .unwrap();
+    assert_eq!(event.headers.unwrap()["a"].as_bytes(), b"\xed\xa0\x80");
+    assert_eq!(
+        event.multi_value_headers.unwrap()["b"].as_bytes(),
+        b"x\xed\xbf\xbf"
+    );
+    // A base64 body does not decode: the call's status says so, not the invocation.
+    let event = Event::from_slice(br#"{"body": "\ud800", "isBase64Encoded": true}"#).unwrap();
+    assert!(
+        matches!(event.body, EventBody::InvalidBase64(_)),
+        "{:?}",
+        event.body
     );
     // A pair is one character.
     let event = Event::from_slice(br#"{"path": "\ud83d\ude00\u00e9\/"}"#).unwrap();
     assert_eq!(event.path.as_deref(), Some("\u{1f600}\u{e9}/"));
+}
+
+#[test]
+fn a_raw_control_character_is_refused_where_the_string_is_read() {
+    let control = "a control character in a string";
+    assert_eq!(error(b"{\"path\": \"a\nb\"}"), not_json(11, control));
+    assert_eq!(
+        error(b"{\"headers\": {\"a\": \"x\x01\"}}"),
+        not_json(20, control)
+    );
+    assert_eq!(error(b"{\"body\": \"\t\"}"), not_json(10, control));
+    // Stepped over: left alone.
+    assert!(Event::from_slice(b"{\"x\": \"\x01\", \"path\": \"/a.B/C\"}").is_ok());
+}
+
+#[test]
+fn a_header_map_past_its_limit_is_refused_not_a_panic() {
+    // `http`'s HeaderMap panics past 24,576 entries; the reader stops at MAX_HEADER_ENTRIES.
+    let entries = |count: usize| {
+        let headers: Vec<String> = (0..count).map(|i| format!("\"h{i}\":\"v\"")).collect();
+        format!(
+            r#"{{"grpcLambda":1,"path":"/a.B/C","headers":{{{}}}}}"#,
+            headers.join(",")
+        )
+    };
+    let event = Event::from_slice(entries(MAX_HEADER_ENTRIES).as_bytes()).unwrap();
+    assert_eq!(event.headers.unwrap().len(), MAX_HEADER_ENTRIES);
+    for count in [MAX_HEADER_ENTRIES + 1, 30_000] {
+        let json = entries(count);
+        let err = Event::from_slice(json.as_bytes()).unwrap_err();
+        assert_eq!(err.field(), Some("headers"));
+        assert!(
+            err.to_string().contains("more than 10000 header entries"),
+            "{err}"
+        );
+    }
+    // One name, many values: the same limit.
+    let values: Vec<&str> = vec!["\"v\""; MAX_HEADER_ENTRIES + 1];
+    let json = format!(r#"{{"multiValueHeaders":{{"a":[{}]}}}}"#, values.join(","));
+    let err = Event::from_slice(json.as_bytes()).unwrap_err();
+    assert_eq!(err.field(), Some("multiValueHeaders"));
 }
 
 #[test]
@@ -985,7 +1049,7 @@ fn leniencies_left_to_what_reads_the_text() {
     let cases: [&[u8]; 5] = [
         b"{\"x\": \"\xff\"}",
         b"{\"x\": \"\x01\"}",
-        b"{\"path\": \"a\nb\"}",
+        b"{\"x\": {\"a\": \"b\nc\"}}",
         b"{\"headers\": {\"a\": \"\xff\"}}",
         br#"{"x": "\ud800"}"#,
     ];

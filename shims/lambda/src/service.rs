@@ -266,9 +266,10 @@ impl Call {
         *request.uri_mut() = http::Uri::from_maybe_shared(path.clone())
             .map_err(|err| Error::Service(format!("path {path:?} is not a URI path: {err}")))?;
         *request.headers_mut() = self.headers;
-        // Two extensions: a third and fourth would cost the map a regrowth.
+        // Three extensions: a fourth would cost the map a regrowth on every call.
         let extensions = request.extensions_mut();
         extensions.insert(self.lambda);
+        extensions.insert(self.source);
         extensions.insert(trailers);
         Ok(request)
     }

@@ -687,6 +687,10 @@ impl tower_service::Service<http::Request<Body>> for RequestId {
             .extensions()
             .get::<grpc_lambda::Trailers>()
             .is_some();
+        let source = request
+            .extensions()
+            .get::<grpc_lambda::Source>()
+            .map_or("none", |source| source.name());
         let mut response = http::Response::new(Body::default());
         let headers = response.headers_mut();
         headers.insert("grpc-status", http::HeaderValue::from_static("0"));
@@ -695,12 +699,13 @@ impl tower_service::Service<http::Request<Body>> for RequestId {
             "x-has-trailers",
             http::HeaderValue::from_static(if has_trailers { "yes" } else { "no" }),
         );
+        headers.insert("x-source", http::HeaderValue::from_static(source));
         std::future::ready(Ok(response))
     }
 }
 
 #[tokio::test]
-async fn tower_services_find_the_lambda_context_and_trailers_in_the_extensions() {
+async fn tower_services_find_the_lambda_context_source_and_trailers_in_the_extensions() {
     let mut context = Context::default();
     context.request_id = "8476a536-e9f4-11e8-9739-2dfe598c3fcd".to_owned();
     let json = serde_json::to_vec(&web("/x.Y/Z", &frame(&Echo::default()))).unwrap();
@@ -714,6 +719,7 @@ async fn tower_services_find_the_lambda_context_and_trailers_in_the_extensions()
         "{response}"
     );
     assert_eq!(trailers.get_str("x-has-trailers"), Some("yes"));
+    assert_eq!(trailers.get_str("x-source"), Some("API Gateway HTTP API"));
 }
 
 #[cfg(feature = "gzip")]

@@ -8,6 +8,15 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 use super::{Event, EventBody, RequestContext};
 
+/// Header entries (values) in one header map past this are refused: `http`'s `HeaderMap` holds
+/// no more than 24,576 and panics past it; no front door sends anywhere near this many.
+pub const MAX_HEADER_ENTRIES: usize = 10_000;
+
+/// What a caught panic of the reader says: a bug, not a fault of the event.
+const READER_FAILED: &str = "the event reader failed on this event (a bug in grpc-lambda)";
+
+const TOO_MANY_HEADERS: &str = "more than 10000 header entries";
+
 /// Containers nested deeper than this are refused (the event object itself is the first level;
 /// `serde_json` refuses one level sooner).
 pub const MAX_DEPTH: usize = 128;
@@ -35,6 +44,15 @@ struct Fault {
 }
 
 impl EventJsonError {
+    /// The reader failed on its own (a panic, caught), not on the event.
+    pub(crate) fn reader_panicked() -> Self {
+        Self(Box::new(Fault {
+            offset: 0,
+            field: None,
+            problem: READER_FAILED,
+        }))
+    }
+
     /// The byte of the event JSON where the problem was found.
     pub fn offset(&self) -> usize {
         self.0.offset
@@ -55,6 +73,7 @@ impl fmt::Display for EventJsonError {
             problem,
         } = &*self.0;
         match field {
+            _ if *problem == READER_FAILED => f.write_str(problem),
             Some(field) => write!(f, "event field `{field}` at byte {offset}: {problem}"),
             None => write!(f, "the event is not valid JSON at byte {offset}: {problem}"),
         }
@@ -211,11 +230,39 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A string's value: its bytes, or, when it holds escapes, the bytes they stand for.
+    /// A string's value, for a field the shim reads: its bytes, or, when it holds escapes, the
+    /// bytes they stand for. A raw control character (which JSON does not allow in a string) is
+    /// refused here, where the text is used.
     fn text(&self, string: RawStr) -> Result<Cow<'a, [u8]>> {
-        let raw = self.json.get(string.start..string.end).unwrap_or_default();
+        let raw = self.raw(string);
+        // No early exit: the loop vectorises, and a body is long.
+        if raw.iter().fold(false, |seen, &b| seen | (b < 0x20)) {
+            let at = raw.iter().position(|&b| b < 0x20).unwrap_or_default();
+            return Err(self.error_at(
+                string.start + at,
+                Expected::json("a control character in a string"),
+            ));
+        }
+        Ok(self.unescape(string))
+    }
+
+    /// An object's key, for matching against the names the shim reads (an unknown key, whatever
+    /// it holds, is stepped over).
+    fn key(&self, key: RawStr) -> Cow<'a, [u8]> {
+        self.unescape(key)
+    }
+
+    fn raw(&self, string: RawStr) -> &'a [u8] {
+        self.json.get(string.start..string.end).unwrap_or_default()
+    }
+
+    /// The bytes a string's escapes stand for (`string` checked their shape). A lone UTF-16
+    /// surrogate becomes the three bytes UTF-8 would give its code point (as `serde_json` reads
+    /// strings as bytes): text fields then refuse it as not UTF-8, bytes fields keep it.
+    fn unescape(&self, string: RawStr) -> Cow<'a, [u8]> {
+        let raw = self.raw(string);
         if !string.escaped {
-            return Ok(Cow::Borrowed(raw));
+            return Cow::Borrowed(raw);
         }
         let mut out = Vec::with_capacity(raw.len());
         let mut i = 0;
@@ -225,7 +272,6 @@ impl<'a> Reader<'a> {
                 i += 1;
                 continue;
             }
-            // `string` checked every escape's shape.
             let unescaped = match raw.get(i + 1) {
                 Some(b'b') => 0x08,
                 Some(b'f') => 0x0c,
@@ -233,23 +279,16 @@ impl<'a> Reader<'a> {
                 Some(b'r') => b'\r',
                 Some(b't') => b'\t',
                 Some(b'u') => {
-                    let (c, len) = unicode_escape(raw, i).ok_or_else(|| {
-                        self.error_at(
-                            string.start + i,
-                            Expected::json("a \\u escape that is a lone UTF-16 surrogate"),
-                        )
-                    })?;
-                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-                    i += len;
+                    i += push_unicode_escape(raw, i, &mut out);
                     continue;
                 }
                 Some(&other) => other,
-                None => return Err(self.error("an invalid escape in a string")),
+                None => break,
             };
             out.push(unescaped);
             i += 2;
         }
-        Ok(Cow::Owned(out))
+        Cow::Owned(out)
     }
 
     /// A string read as text: it must be UTF-8.
@@ -271,7 +310,7 @@ impl<'a> Reader<'a> {
         &mut self,
         depth: usize,
         expected: Expected,
-        mut each: impl FnMut(&mut Self, Cow<'a, [u8]>) -> Result<()>,
+        mut each: impl FnMut(&mut Self, RawStr) -> Result<()>,
     ) -> Result<()> {
         self.expect(b'{', expected)?;
         if depth >= MAX_DEPTH {
@@ -283,7 +322,6 @@ impl<'a> Reader<'a> {
         }
         loop {
             let key = self.string(Expected::json("expected a key (a string)"))?;
-            let key = self.text(key)?;
             self.expect(b':', Expected::json("expected ':' after a key"))?;
             each(self, key)?;
             match self.peek() {
@@ -422,7 +460,7 @@ impl<'a> Reader<'a> {
         let mut is_base64_encoded = false;
         let top = Expected::json("the event is not a JSON object");
         self.object(0, top, |reader, key| {
-            match &*key {
+            match &*reader.key(key) {
                 b"grpcLambda" => event.grpc_lambda = reader.optional(Self::grpc_lambda)?,
                 b"httpMethod" => {
                     event.http_method = reader.optional(|r| r.method("httpMethod"))?;
@@ -461,7 +499,13 @@ impl<'a> Reader<'a> {
             Ok(())
         })?;
         if let Some(body) = body {
-            let text = self.text(body)?;
+            // A base64 body's decoder refuses what is not base64 (control characters too), with
+            // the offset; a text body is checked here.
+            let text = if is_base64_encoded {
+                self.unescape(body)
+            } else {
+                self.text(body)?
+            };
             event.body = EventBody::from_event_bytes(text, is_base64_encoded).ok_or_else(|| {
                 self.error_at(
                     body.start,
@@ -516,11 +560,11 @@ impl<'a> Reader<'a> {
             self.array(1, pair, |reader| {
                 reader.expect(b'[', pair)?;
                 let name = reader.string(pair)?;
-                let name = reader.text(name)?;
+                let name = reader.key(name);
                 reader.expect(b',', pair)?;
                 let value = reader.string(pair)?;
                 reader.expect(b']', pair)?;
-                reader.append(&mut headers, &name, value)
+                reader.append(&mut headers, field, &name, value)
             })?;
             return Ok(headers);
         }
@@ -529,15 +573,16 @@ impl<'a> Reader<'a> {
             "expected an object of header values, a list of [name, value] pairs, or null",
         );
         self.object(1, object, |reader, name| {
+            let name = reader.key(name);
             match reader.peek() {
                 Some(b'[') => reader.array(2, value, |reader| {
                     let one = reader.string(value)?;
-                    reader.append(&mut headers, &name, one)
+                    reader.append(&mut headers, field, &name, one)
                 })?,
                 Some(b'n') => reader.literal(b"null")?,
                 _ => {
                     let one = reader.string(value)?;
-                    reader.append(&mut headers, &name, one)?;
+                    reader.append(&mut headers, field, &name, one)?;
                 }
             }
             Ok(())
@@ -547,7 +592,13 @@ impl<'a> Reader<'a> {
 
     /// Appends one header; a name or value HTTP cannot carry is dropped (the front door already
     /// parsed the request, so such an entry cannot come from a well-formed one).
-    fn append(&self, headers: &mut HeaderMap, name: &[u8], value: RawStr) -> Result<()> {
+    fn append(
+        &self,
+        headers: &mut HeaderMap,
+        field: &'static str,
+        name: &[u8],
+        value: RawStr,
+    ) -> Result<()> {
         // `from_bytes` folds upper case: REST API and ALB keep the client's spelling.
         let Some(name) = known_name(name).or_else(|| HeaderName::from_bytes(name).ok()) else {
             return Ok(());
@@ -557,6 +608,9 @@ impl<'a> Reader<'a> {
         // could not reuse the block for the answer's buffers).
         let value = HeaderValue::from_bytes(&self.text(value)?);
         if let Ok(value) = value {
+            if headers.len() >= MAX_HEADER_ENTRIES {
+                return Err(self.error_at(self.pos, Expected::field(field, TOO_MANY_HEADERS)));
+            }
             headers.append(name, value);
         }
         Ok(())
@@ -567,7 +621,7 @@ impl<'a> Reader<'a> {
         let mut context = RequestContext::default();
         let expected = Expected::field("requestContext", "expected an object or null");
         self.object(1, expected, |reader, key| {
-            match &*key {
+            match &*reader.key(key) {
                 b"elb" => context.elb = reader.present(2)?,
                 b"http" => {
                     let method = reader.optional(Self::http_context)?;
@@ -599,7 +653,7 @@ impl<'a> Reader<'a> {
         let mut method = None;
         let expected = Expected::field("requestContext.http", "expected an object or null");
         self.object(2, expected, |reader, key| {
-            if *key == *b"method" {
+            if *reader.key(key) == *b"method" {
                 method = reader.optional(|r| r.method("requestContext.http.method"))?;
             } else {
                 reader.skip_value(3)?;
@@ -667,22 +721,36 @@ fn known_name(name: &[u8]) -> Option<HeaderName> {
 const TEXT_PATH: Expected = Expected::field("path", "expected a string or null");
 const TEXT_RAW_PATH: Expected = Expected::field("rawPath", "expected a string or null");
 
-/// The character of the `\u` escape at `raw[i..]` (a surrogate pair takes two escapes) and the
-/// escape's length; `None` for a lone surrogate.
-fn unicode_escape(raw: &[u8], i: usize) -> Option<(char, usize)> {
+/// Appends what the `\u` escape at `raw[i..]` stands for and answers its length: a character
+/// (a surrogate pair takes two escapes), or a lone surrogate's code point as three bytes.
+fn push_unicode_escape(raw: &[u8], i: usize, out: &mut Vec<u8>) -> usize {
     let unit = |at: usize| -> Option<u32> {
         let hex = std::str::from_utf8(raw.get(at + 2..at + 6)?).ok()?;
         u32::from_str_radix(hex, 16).ok()
     };
-    let first = unit(i)?;
-    if let Some(c) = char::from_u32(first) {
-        return Some((c, 6));
+    let Some(first) = unit(i) else {
+        // `string` checked the four hex digits; nothing to add for what cannot be.
+        return 6;
+    };
+    let pair = (0xd800..0xdc00)
+        .contains(&first)
+        .then(|| raw.get(i + 6..i + 8).filter(|next| *next == b"\\u"))
+        .flatten()
+        .and_then(|_| unit(i + 6))
+        .filter(|second| (0xdc00..0xe000).contains(second))
+        .and_then(|second| char::from_u32(0x10000 + ((first - 0xd800) << 10) + (second - 0xdc00)));
+    if let Some(c) = pair {
+        out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+        return 12;
     }
-    // A high surrogate must be followed by a low one.
-    if !(0xd800..0xdc00).contains(&first) || raw.get(i + 6..i + 8) != Some(b"\\u") {
-        return None;
+    match char::from_u32(first) {
+        Some(c) => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+        // A lone surrogate (U+D800 to U+DFFF): its code point's three-byte form.
+        None => out.extend_from_slice(&[
+            0xe0 | (first >> 12) as u8,
+            0x80 | ((first >> 6) & 0x3f) as u8,
+            0x80 | (first & 0x3f) as u8,
+        ]),
     }
-    let second = unit(i + 6).filter(|s| (0xdc00..0xe000).contains(s))?;
-    let c = char::from_u32(0x10000 + ((first - 0xd800) << 10) + (second - 0xdc00))?;
-    Some((c, 12))
+    6
 }

@@ -23,12 +23,15 @@
 //! buffer.
 //!
 //! The JSON's grammar is checked as it is read (nesting up to [`MAX_DEPTH`], punctuation,
-//! escapes, numbers, literals, nothing after the event), and a fault is an [`EventJsonError`]
-//! with its byte offset. What is left to whatever reads the text: raw control characters in
-//! strings; the UTF-8 of strings stepped over or read as bytes (header values are checked by
-//! `HeaderValue`, a base64 body by the decoder); in values stepped over, what a `\u` escape
-//! stands for (a lone surrogate) and a number's range (`1e400`). A well-formed event reads as it
-//! would through `serde_json`.
+//! escapes, numbers, literals, nothing after the event), as are raw control characters in the
+//! strings the shim reads; a fault is an [`EventJsonError`] with its byte offset, and so is a
+//! header map past [`MAX_HEADER_ENTRIES`]. Left unchecked in values stepped over: raw control
+//! characters, UTF-8, a number's range (`1e400`). A lone UTF-16 surrogate escape (`\ud800`)
+//! reads as the three bytes its code point has in UTF-8's form, as `serde_json` reads strings as
+//! bytes: a text field (a path, a method, a cookie) then refuses it as not UTF-8, a header value
+//! keeps it (HTTP allows any byte from 0x80 in a value, so header values are not checked for
+//! UTF-8), a base64 body fails to decode. A well-formed event reads as it would through
+//! `serde_json`.
 //!
 //! # The proxy's event
 //!
@@ -73,7 +76,7 @@ use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
 mod json;
-pub use json::{EventJsonError, MAX_DEPTH};
+pub use json::{EventJsonError, MAX_DEPTH, MAX_HEADER_ENTRIES};
 
 /// The value of `grpcLambda` in the proxy's events: the version of that event format.
 pub const PROXY_EVENT_VERSION: u32 = 1;

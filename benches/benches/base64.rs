@@ -6,16 +6,9 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use grpc_lambda_benches::base64::{
     decode, encode, payload, segmented_text, text, CHUNK, REPORT_SIZE, SEGMENT, SIZES, SMALL_CHUNK,
 };
+use grpc_lambda_benches::size_label;
 use grpc_lambda_core::base64::{decoded_len_max, encoded_len, Decoder, Encoder};
 use std::time::Duration;
-
-fn size_label(size: usize) -> String {
-    match size {
-        s if s >= 1024 * 1024 => format!("{} MiB", s / (1024 * 1024)),
-        s if s >= 1024 => format!("{} KiB", s / 1024),
-        s => format!("{s} B"),
-    }
-}
 
 fn decoding(c: &mut Criterion) {
     let mut group = c.benchmark_group("base64 decode");

@@ -15,11 +15,7 @@ fn invocation(c: &mut Criterion) {
     for len in SIZES {
         check(len, &functions);
         let event = event(len);
-        let label = if len >= 1 << 20 {
-            format!("{} MiB", len >> 20)
-        } else {
-            format!("{} KiB", len >> 10)
-        };
+        let label = grpc_lambda_benches::size_label(len);
         group.throughput(Throughput::Bytes(event.len() as u64));
         for (name, function) in [
             ("ours", &functions.ours),

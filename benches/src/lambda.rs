@@ -271,11 +271,7 @@ pub fn report(settings: &Settings) -> Vec<Line> {
                     }),
                 ],
             );
-            let size = if len >= 1 << 20 {
-                format!("{} MiB", len >> 20)
-            } else {
-                format!("{} KiB", len >> 10)
-            };
+            let size = crate::size_label(len);
             Line::from_comparison(
                 "P5",
                 format!("shim invocation time, ours ÷ lambda_http+tonic-web, {size}"),

@@ -550,11 +550,7 @@ pub fn report(settings: &Settings) -> Vec<Line> {
                     }),
                 ],
             );
-            let size = if len >= 1 << 20 {
-                format!("{} MiB", len >> 20)
-            } else {
-                format!("{} KiB", len >> 10)
-            };
+            let size = crate::size_label(len);
             let mut line = Line::from_comparison(
                 "P5",
                 format!("invocation through a Runtime API, ours ÷ lambda-grpc-web, {size}"),

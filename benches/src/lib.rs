@@ -129,6 +129,15 @@ fn time(op: &mut Op<'_>, calls: u32) -> f64 {
     started.elapsed().as_secs_f64() * 1e9 / f64::from(calls)
 }
 
+/// A size as the report and the criterion groups name it: `64 B`, `1 KiB`, `1 MiB`.
+pub fn size_label(size: usize) -> String {
+    match size {
+        s if s >= 1024 * 1024 => format!("{} MiB", s / (1024 * 1024)),
+        s if s >= 1024 => format!("{} KiB", s / 1024),
+        s => format!("{s} B"),
+    }
+}
+
 /// The median of `values` (sorted in place).
 pub fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);

@@ -429,20 +429,7 @@ impl FrameDecoder {
     }
 
     fn check_header(&self, bytes: [u8; HEADER_LEN]) -> Result<FrameHeader, DecodeError> {
-        let header = FrameHeader::parse(bytes).map_err(|err| match err {
-            HeaderError::ReservedFlags { flags } => DecodeError::ReservedFlags {
-                flags,
-                offset: self.frame_start,
-            },
-        })?;
-        if u64::from(header.len()) > self.max_message_len as u64 {
-            return Err(DecodeError::MessageTooLarge {
-                len: header.len(),
-                max: self.max_message_len,
-                offset: self.frame_start,
-            });
-        }
-        Ok(header)
+        checked_header(bytes, self.max_message_len, self.frame_start)
     }
 
     /// The next `len` bytes as a slice of the front chunk, when they all lie in it.
@@ -498,6 +485,131 @@ fn fill(chunks: &mut VecDeque<Bytes>, bytes: &mut [u8; HEADER_LEN], mut have: us
 
 fn frame(header: FrameHeader, payload: Bytes) -> Frame {
     Frame::from_validated(header.flags(), payload)
+}
+
+/// Parses a frame header and checks its length against the message limit; an error names the
+/// header's offset in the stream.
+fn checked_header(
+    bytes: [u8; HEADER_LEN],
+    max_message_len: usize,
+    offset: u64,
+) -> Result<FrameHeader, DecodeError> {
+    let header = FrameHeader::parse(bytes).map_err(|err| match err {
+        HeaderError::ReservedFlags { flags } => DecodeError::ReservedFlags { flags, offset },
+    })?;
+    if u64::from(header.len()) > max_message_len as u64 {
+        return Err(DecodeError::MessageTooLarge {
+            len: header.len(),
+            max: max_message_len,
+            offset,
+        });
+    }
+    Ok(header)
+}
+
+/// Follows a stream's frame boundaries from the frame headers alone: it counts whole frames and
+/// tells whether the bytes so far end between frames, holding no payload (five header bytes at
+/// most), so watching a stream costs no copy of what it carries. Headers are checked as
+/// [`FrameDecoder`] checks them, with the same errors.
+///
+/// # Examples
+///
+/// ```
+/// use grpc_lambda_core::decode::FrameCounter;
+///
+/// let mut counter = FrameCounter::with_max_message_len(1024);
+/// counter.push(b"\x00\x00\x00\x00\x03ab")?; // a 3-byte message, 2 bytes of it so far
+/// assert_eq!((counter.frames(), counter.at_boundary()), (0, false));
+/// counter.push(b"c\x80\x00\x00\x00\x00")?; // its last byte, then an empty trailer frame
+/// assert_eq!((counter.frames(), counter.at_boundary()), (2, true));
+/// assert!(counter.push(b"\x02\x00\x00\x00\x00").is_err()); // a reserved flag
+/// # Ok::<(), grpc_lambda_core::DecodeError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct FrameCounter {
+    max_message_len: usize,
+    frames: usize,
+    /// The current frame's payload length, once its header is in.
+    len: u64,
+    /// Payload bytes of the current frame still to come.
+    remaining: u64,
+    /// The current frame's header, as far as it has come.
+    header: [u8; HEADER_LEN],
+    header_len: usize,
+    /// Stream offset of the current frame's header.
+    frame_start: u64,
+}
+
+impl FrameCounter {
+    /// A counter refusing messages over `max_message_len` bytes.
+    pub fn with_max_message_len(max_message_len: usize) -> Self {
+        Self {
+            max_message_len,
+            frames: 0,
+            len: 0,
+            remaining: 0,
+            header: [0; HEADER_LEN],
+            header_len: 0,
+            frame_start: 0,
+        }
+    }
+
+    /// Whole frames so far.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Whether the bytes so far end between two frames (or before the first).
+    pub fn at_boundary(&self) -> bool {
+        self.remaining == 0 && self.header_len == 0
+    }
+
+    /// Follows the next bytes of the stream.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError::ReservedFlags`] or [`DecodeError::MessageTooLarge`] for a header
+    /// [`FrameDecoder`] would refuse, at its offset; the counter is not to be used after one.
+    pub fn push(&mut self, mut data: &[u8]) -> Result<(), DecodeError> {
+        while !data.is_empty() {
+            if self.remaining > 0 {
+                let step =
+                    usize::try_from(self.remaining).map_or(data.len(), |r| r.min(data.len()));
+                self.remaining -= step as u64;
+                data = data.get(step..).unwrap_or_default();
+                if self.remaining == 0 {
+                    self.end_frame();
+                }
+                continue;
+            }
+            let step = (HEADER_LEN - self.header_len).min(data.len());
+            let (head, rest) = data.split_at(step);
+            if let Some(room) = self.header.get_mut(self.header_len..self.header_len + step) {
+                room.copy_from_slice(head);
+            }
+            self.header_len += step;
+            data = rest;
+            if self.header_len < HEADER_LEN {
+                break;
+            }
+            self.header_len = 0;
+            let header = checked_header(self.header, self.max_message_len, self.frame_start)?;
+            self.len = u64::from(header.len());
+            self.remaining = self.len;
+            if self.remaining == 0 {
+                self.end_frame();
+            }
+        }
+        Ok(())
+    }
+
+    fn end_frame(&mut self) {
+        self.frames += 1;
+        self.frame_start = self
+            .frame_start
+            .saturating_add(HEADER_LEN as u64)
+            .saturating_add(self.len);
+    }
 }
 
 /// Decodes every frame of a complete body.
@@ -598,20 +710,8 @@ impl<'a> Iterator for Frames<'a> {
                 offset,
             });
         };
-        let err = match FrameHeader::parse(header) {
-            Err(HeaderError::ReservedFlags { flags }) => {
-                DecodeError::ReservedFlags { flags, offset }
-            }
-            Ok(h)
-                if h.len() as usize > self.max_message_len
-                    || u64::from(h.len()) > usize::MAX as u64 =>
-            {
-                DecodeError::MessageTooLarge {
-                    len: h.len(),
-                    max: self.max_message_len,
-                    offset,
-                }
-            }
+        let err = match checked_header(header, self.max_message_len, offset) {
+            Err(err) => err,
             Ok(h) => DecodeError::Truncated {
                 expected: u64::from(h.len()).saturating_add(HEADER_LEN as u64),
                 received,

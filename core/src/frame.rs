@@ -312,6 +312,30 @@ impl<'a> FrameRef<'a> {
         Frame::from_validated(self.flags, Bytes::copy_from_slice(self.payload))
     }
 
+    /// An owned frame sharing `buffer`, the bytes this frame was read from: its payload is a
+    /// slice of `buffer` (a reference count, not a copy). A payload that does not lie in
+    /// `buffer` is copied.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let body = bytes::Bytes::from_static(b"\x00\x00\x00\x00\x02hi");
+    /// let lent = grpc_lambda_core::decode::frames(&body, 1024).next().unwrap()?;
+    /// let frame = lent.share(&body);
+    /// assert_eq!(frame.payload().as_ptr(), body[5..].as_ptr());
+    /// # Ok::<(), grpc_lambda_core::DecodeError>(())
+    /// ```
+    pub fn share(&self, buffer: &Bytes) -> Frame {
+        let within = buffer.as_ptr_range();
+        let payload = self.payload.as_ptr_range();
+        let payload = if within.start <= payload.start && payload.end <= within.end {
+            buffer.slice_ref(self.payload)
+        } else {
+            Bytes::copy_from_slice(self.payload)
+        };
+        Frame::from_validated(self.flags, payload)
+    }
+
     /// Parses the payload of a trailer frame (the block is copied once, so the values can be
     /// `Bytes`).
     ///
@@ -333,6 +357,23 @@ impl Frame {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shared_frame_slices_its_buffer_and_copies_what_lies_outside() {
+        let body = Bytes::from_static(b"\x01\x00\x00\x00\x02hi");
+        let lent = FrameRef::from_validated(0x01, &body[5..]);
+        let shared = lent.share(&body);
+        assert!(shared.is_compressed());
+        assert_eq!(shared.payload().as_ptr(), body[5..].as_ptr());
+        let elsewhere = Bytes::from_static(b"hi");
+        let copied = lent.share(&elsewhere);
+        assert_eq!(&copied.payload()[..], b"hi");
+        assert_ne!(copied.payload().as_ptr(), elsewhere.as_ptr());
+        assert!(FrameRef::from_validated(0, &[])
+            .share(&body)
+            .payload()
+            .is_empty());
+    }
 
     #[test]
     fn header_round_trips_every_defined_flag() {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use grpc_lambda_core::content_type::ContentTypeError;
-use grpc_lambda_core::decode::decode_all;
+use grpc_lambda_core::decode::{decode_all, FrameCounter};
 use grpc_lambda_core::metadata::binary::decode_binary_values;
 use grpc_lambda_core::metadata::{
     decode_binary_value, encode_binary_value, format_timeout, parse_timeout,
@@ -166,7 +166,8 @@ pub fn decode_chunks_with(
 ///   [`ALLOCATION_SLACK`]) when the counting allocator is installed;
 /// - a frame whose bytes arrived in one chunk is a slice of it;
 /// - the frames encode back to exactly the bytes they were read from;
-/// - a trailer frame's block reads as the reference trailer reader reads it.
+/// - a trailer frame's block reads as the reference trailer reader reads it;
+/// - a [`FrameCounter`] counts the same frames, from their headers alone.
 pub fn check_decoder(stream: &Bytes, max_message_len: usize, chunking: &Chunking) {
     let expected = model::frames(stream, max_message_len);
 
@@ -188,6 +189,8 @@ pub fn check_decoder(stream: &Bytes, max_message_len: usize, chunking: &Chunking
         assert_eq!(lent, expected, "{take:?}, {chunking:?} of {stream:?}");
         allocations.push(lent_alloc);
     }
+
+    check_counter(&chunks, max_message_len, &expected);
 
     let bound = max_message_len.saturating_add(ALLOCATION_SLACK);
     for largest in allocations.into_iter().flatten() {
@@ -236,6 +239,25 @@ pub fn check_decoder(stream: &Bytes, max_message_len: usize, chunking: &Chunking
         stream[..offset],
         "frames re-encode to their bytes"
     );
+}
+
+/// A [`FrameCounter`] fed `chunks` counts the frames the reference reader reads, ends between
+/// frames exactly when the stream is whole frames, and refuses a header with the decoder's error.
+fn check_counter(chunks: &[Bytes], max_message_len: usize, expected: &Decoded) {
+    let mut counter = FrameCounter::with_max_message_len(max_message_len);
+    let refused = chunks.iter().find_map(|chunk| counter.push(chunk).err());
+    assert_eq!(counter.frames(), expected.frames.len(), "frames counted");
+    match &expected.error {
+        Some(DecodeError::Truncated { .. }) => {
+            assert_eq!(refused, None);
+            assert!(!counter.at_boundary(), "a cut frame is not a boundary");
+        }
+        None => {
+            assert_eq!(refused, None);
+            assert!(counter.at_boundary(), "whole frames end on a boundary");
+        }
+        header => assert_eq!(refused.as_ref(), header.as_ref(), "the decoder's error"),
+    }
 }
 
 /// A trailer frame's block reads exactly as the reference reader reads it.

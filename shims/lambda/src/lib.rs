@@ -109,7 +109,7 @@ use bytes::BytesMut;
 use grpc_lambda_core::base64::encoded_len;
 use grpc_lambda_core::metadata::{format_timeout, parse_timeout};
 use grpc_lambda_core::{
-    ContentType, Frame, FrameEncoder, Metadata, Protocol, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN,
+    ContentType, FrameEncoder, Metadata, Protocol, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN,
 };
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
@@ -393,12 +393,7 @@ impl<H: Handler> Shim<H> {
                 return Err(Error::TrailersInRequest);
             }
             if keep_frames {
-                let payload = body.slice_ref(frame.payload());
-                frames.push(if frame.is_compressed() {
-                    Frame::compressed_message(payload)
-                } else {
-                    Frame::message(payload)
-                });
+                frames.push(frame.share(&body));
             }
         }
         let grpc_timeout = match headers.get("grpc-timeout") {

@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use grpc_lambda_core::base64;
+use grpc_lambda_core::decode::FrameCounter;
 use grpc_lambda_core::metadata::parse_timeout;
 use grpc_lambda_core::status::GRPC_STATUS;
 use grpc_lambda_core::{
-    Code, ContentType, DecodeError, FrameDecoder, FrameEncoder, FrameHeader, Metadata, Status,
-    HEADER_LEN,
+    Code, ContentType, DecodeError, FrameDecoder, FrameEncoder, Metadata, Status,
 };
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
@@ -286,73 +286,32 @@ enum ReadError {
 /// Watches a request stream for a client that waits for a response before it half-closes.
 struct HalfCloseWatch {
     wait: Duration,
-    /// Whole frames seen so far.
-    messages: usize,
-    /// The largest message, as the request check will enforce it.
-    max_message_len: usize,
-    /// Bytes of the current frame's payload still to come.
-    remaining: usize,
-    /// The current frame's header, as far as it has come.
-    header: [u8; HEADER_LEN],
-    header_len: usize,
+    /// The request's frames, counted from their headers (payloads are not held).
+    frames: FrameCounter,
 }
 
 impl HalfCloseWatch {
     fn new(wait: Duration, max_message_len: usize) -> Self {
         Self {
             wait,
-            messages: 0,
-            max_message_len,
-            remaining: 0,
-            header: [0; HEADER_LEN],
-            header_len: 0,
+            frames: FrameCounter::with_max_message_len(max_message_len),
         }
+    }
+
+    /// Whole messages so far.
+    fn messages(&self) -> usize {
+        self.frames.frames()
     }
 
     /// Whether the bytes so far end on a message boundary after at least one message.
     fn between_messages(&self) -> bool {
-        self.messages > 0 && self.remaining == 0 && self.header_len == 0
+        self.messages() > 0 && self.frames.at_boundary()
     }
 
-    /// Counts the frames `data` completes, from their headers alone (payloads are stepped over,
-    /// not copied); `false` once the stream is not frames (the request check reports that),
+    /// Follows `data`; `false` once the stream is not frames (the request check reports that),
     /// which ends the watch.
-    fn push(&mut self, mut data: &[u8]) -> bool {
-        while !data.is_empty() {
-            if self.remaining > 0 {
-                let step = self.remaining.min(data.len());
-                self.remaining -= step;
-                data = data.get(step..).unwrap_or_default();
-                if self.remaining == 0 {
-                    self.messages += 1;
-                }
-                continue;
-            }
-            let step = (HEADER_LEN - self.header_len).min(data.len());
-            let (head, rest) = data.split_at(step);
-            self.header
-                .get_mut(self.header_len..self.header_len + step)
-                .unwrap_or_default()
-                .copy_from_slice(head);
-            self.header_len += step;
-            data = rest;
-            if self.header_len < HEADER_LEN {
-                break;
-            }
-            self.header_len = 0;
-            let Ok(header) = FrameHeader::parse(self.header) else {
-                return false;
-            };
-            let len = header.len() as usize;
-            if len > self.max_message_len {
-                return false;
-            }
-            self.remaining = len;
-            if len == 0 {
-                self.messages += 1;
-            }
-        }
-        true
+    fn push(&mut self, data: &[u8]) -> bool {
+        self.frames.push(data).is_ok()
     }
 }
 
@@ -381,7 +340,7 @@ where
                 Ok(frame) => frame,
                 Err(_) => {
                     return Err(ReadError::WaitingForResponse {
-                        messages: watch.messages,
+                        messages: watch.messages(),
                         wait: watch.wait,
                     })
                 }
@@ -890,13 +849,13 @@ mod tests {
                 for chunk in head.chunks(step).chain(tail.chunks(step)) {
                     assert!(watch.push(chunk));
                 }
-                assert_eq!(watch.messages, 3);
+                assert_eq!(watch.messages(), 3);
                 assert!(watch.between_messages());
             }
             let mut watch = HalfCloseWatch::new(Duration::from_secs(1), 16);
             assert!(watch.push(&stream[..cut]));
             let whole = boundaries.iter().filter(|&&end| end <= cut).count();
-            assert_eq!(watch.messages, whole, "cut at {cut}");
+            assert_eq!(watch.messages(), whole, "cut at {cut}");
             assert_eq!(
                 watch.between_messages(),
                 boundaries.contains(&cut),

@@ -1,5 +1,5 @@
-//! The request body out of its event encoding, and the response body into it: base64 through
-//! `grpc-lambda-core`, one pass each way.
+//! The request body out of its event encoding: base64 through `grpc-lambda-core`, one pass (the
+//! response body is encoded where its JSON is written, `event::response`).
 
 use bytes::Bytes;
 use grpc_lambda_core::base64;
@@ -21,26 +21,6 @@ pub(crate) fn decode_request(body: EventBody, web_text: bool) -> Result<Bytes, E
         return base64::decode(&bytes).map_err(Error::WebTextBase64);
     }
     Ok(bytes)
-}
-
-/// The JSON string literal of the base64 of the concatenation of `chunks`: `"` + base64 + `"`,
-/// written once into a string reserved to its exact length. Base64 needs no JSON escaping.
-pub(crate) fn encode_json_string<'a>(
-    chunks: impl IntoIterator<Item = &'a [u8]>,
-    total_len: usize,
-) -> String {
-    let mut out = Vec::with_capacity(base64::encoded_len(total_len).saturating_add(2));
-    out.push(b'"');
-    let mut encoder = base64::Encoder::new();
-    for chunk in chunks {
-        encoder.encode_chunk(chunk, &mut out);
-    }
-    encoder.finish(&mut out);
-    out.push(b'"');
-    // The encoder only writes the base64 alphabet and `=`, so this check cannot fail; it is one
-    // ASCII scan over the output.
-    String::from_utf8(out)
-        .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
 }
 
 #[cfg(test)]
@@ -66,11 +46,5 @@ mod tests {
     fn invalid_base64_names_the_offset() {
         let err = decode_request(EventBody::from_event("AAAA!AAA", true), false).unwrap_err();
         assert!(err.to_string().contains("offset 4"), "{err}");
-    }
-
-    #[test]
-    fn chunks_are_encoded_as_one_stream() {
-        let text = encode_json_string([&b"\0\0\0\0"[..], b"\x01", b"\x08"], 6);
-        assert_eq!(text, "\"AAAAAAEI\"");
     }
 }

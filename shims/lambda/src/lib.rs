@@ -251,7 +251,7 @@ impl<H: Handler> Shim<H> {
             // A preflight or a request that is not a gRPC call: the buffered answer, streamed.
             _ => {
                 let response = self.handle_request(request, &lambda).await;
-                let body = response.decoded_body().unwrap_or_default();
+                let body = response.decoded_body().into_owned();
                 return Ok(FunctionResponse::StreamingResponse(StreamResponse {
                     metadata_prelude: MetadataPrelude {
                         status_code: response.status,
@@ -621,17 +621,23 @@ fn encode_reply(source: Source, content_type: ContentType, mut reply: Reply) -> 
         trailers
     };
     extend_headers(&mut response.headers, reply.headers);
-    let chunks = reply.chunks.iter().map(|c| &c[..]);
-    response.body = match content_type.protocol() {
-        Protocol::GrpcWeb => ResponseBody::base64(chunks.chain([&trailer_frame[..]])),
-        Protocol::GrpcWebText => ResponseBody::base64_text(chunks.chain([&trailer_frame[..]])),
-        Protocol::Grpc if reply.chunks.is_empty() => {
+    // The frames stay as they came (tonic's buffers, the trailer frame) until the response JSON
+    // is written, and are base64-encoded straight into it then.
+    let mut chunks = reply.chunks;
+    let protocol = content_type.protocol();
+    if web {
+        chunks.push(trailer_frame.freeze());
+    }
+    response.body = match protocol {
+        Protocol::GrpcWeb => ResponseBody::chunks(chunks, true),
+        Protocol::GrpcWebText => ResponseBody::chunks(chunks, false),
+        Protocol::Grpc if chunks.is_empty() => {
             // Trailers-Only: the status travels in the headers.
             service::headers_from_metadata(&trailers, &mut response.headers);
             ResponseBody::empty()
         }
         // A front door cannot send HTTP/2 trailers: the messages go, the status cannot.
-        Protocol::Grpc => ResponseBody::base64(chunks),
+        Protocol::Grpc => ResponseBody::chunks(chunks, true),
     };
     response
 }

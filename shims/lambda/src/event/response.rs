@@ -1,0 +1,722 @@
+//! The response to an event, written as JSON in the shape its front door expects.
+//!
+//! The JSON is written by hand into one buffer of its exact size, the body base64-encoded
+//! straight into it from the answer's frames: the frames are kept as they were produced (tonic's
+//! buffers, the trailer frame) until then, never copied into a body of their own. The runtime's
+//! serializer then takes the whole text as it is (the raw-JSON token), with no second pass over
+//! it.
+
+use std::borrow::Cow;
+
+use bytes::{Bytes, BytesMut};
+use grpc_lambda_core::base64::{self, Encoder};
+use http::header::{HeaderValue, SET_COOKIE};
+use http::{HeaderMap, StatusCode};
+use serde::ser::{SerializeStruct, Serializer};
+use serde::Serialize;
+
+use super::{Source, PROXY_EVENT_VERSION};
+
+/// The response body: text, or bytes sent as base64.
+///
+/// Bytes are kept as the chunks they came in (a reference count each, no copy) and
+/// base64-encoded once, straight into the response JSON, when the response is written.
+///
+/// # Examples
+///
+/// ```
+/// use grpc_lambda::event::ResponseBody;
+///
+/// let body = ResponseBody::base64([&b"\x80\0\0\0\x0fgrpc-status: 0\r\n"[..]]);
+/// assert!(body.is_base64_encoded());
+/// assert_eq!(body.text(), "gAAAAA9ncnBjLXN0YXR1czogMA0K");
+/// assert_eq!(ResponseBody::text_of("a \"quote\"\n").text(), "a \"quote\"\n");
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ResponseBody {
+    repr: Repr,
+}
+
+#[derive(Clone, Debug, Default)]
+enum Repr {
+    /// `"body": ""`.
+    #[default]
+    Empty,
+    /// Text sent as it is (escaped for JSON when written).
+    Text(Cow<'static, str>),
+    /// The concatenation of `chunks`, sent as base64: binary content (`isBase64Encoded: true`),
+    /// or a gRPC-Web-text body (`false`).
+    Base64 {
+        chunks: Vec<Bytes>,
+        len: usize,
+        is_base64_encoded: bool,
+    },
+}
+
+impl PartialEq for ResponseBody {
+    fn eq(&self, other: &Self) -> bool {
+        self.is_base64_encoded() == other.is_base64_encoded() && self.text() == other.text()
+    }
+}
+
+impl ResponseBody {
+    /// No body (`"body": ""`).
+    pub fn empty() -> Self {
+        Self { repr: Repr::Empty }
+    }
+
+    /// A text body, sent as is (`isBase64Encoded: false`).
+    pub fn text_of(text: &str) -> Self {
+        Self {
+            repr: Repr::Text(Cow::Owned(text.to_owned())),
+        }
+    }
+
+    /// The concatenation of `chunks` as a binary body: base64, `isBase64Encoded: true`.
+    pub fn base64<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        Self::chunks(vec![concat(chunks)], true)
+    }
+
+    /// The concatenation of `chunks`, base64-encoded, as a text body (`isBase64Encoded:
+    /// false`): a gRPC-Web-text body.
+    pub fn base64_text<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        Self::chunks(vec![concat(chunks)], false)
+    }
+
+    /// The concatenation of `chunks`, kept as they are until the response is written, then
+    /// base64-encoded into it: a binary body (`is_base64_encoded`) or a gRPC-Web-text body.
+    pub(crate) fn chunks(chunks: Vec<Bytes>, is_base64_encoded: bool) -> Self {
+        let len = chunks.iter().map(Bytes::len).sum();
+        Self {
+            repr: Repr::Base64 {
+                chunks,
+                len,
+                is_base64_encoded,
+            },
+        }
+    }
+
+    /// Whether the body is base64-encoded binary content.
+    pub fn is_base64_encoded(&self) -> bool {
+        matches!(
+            self.repr,
+            Repr::Base64 {
+                is_base64_encoded: true,
+                ..
+            }
+        )
+    }
+
+    /// The `body` field's text: base64 for binary bodies.
+    pub fn text(&self) -> Cow<'_, str> {
+        match &self.repr {
+            Repr::Empty => Cow::Borrowed(""),
+            Repr::Text(text) => Cow::Borrowed(text),
+            Repr::Base64 { chunks, len, .. } => {
+                let mut text = Vec::with_capacity(base64::encoded_len(*len));
+                encode(chunks, &mut text);
+                Cow::Owned(ascii_string(text))
+            }
+        }
+    }
+
+    /// The bytes the body stands for: the binary content, or the text's bytes.
+    pub(crate) fn content(&self) -> Cow<'_, [u8]> {
+        match &self.repr {
+            Repr::Base64 {
+                chunks,
+                is_base64_encoded: true,
+                ..
+            } => match chunks.as_slice() {
+                [one] => Cow::Borrowed(&one[..]),
+                _ => Cow::Owned(chunks.concat()),
+            },
+            _ => match self.text() {
+                Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+                Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+            },
+        }
+    }
+
+    /// The length of the body field's JSON string, quotes included.
+    pub fn json_len(&self) -> usize {
+        let mut len = Len(0);
+        self.write(&mut len);
+        len.0
+    }
+
+    /// Whether the body is empty.
+    pub fn is_empty(&self) -> bool {
+        match &self.repr {
+            Repr::Empty => true,
+            Repr::Text(text) => text.is_empty(),
+            Repr::Base64 { len, .. } => *len == 0,
+        }
+    }
+
+    /// The body field's JSON string, quotes included.
+    fn write(&self, out: &mut impl Json) {
+        match &self.repr {
+            Repr::Empty => out.raw("\"\""),
+            Repr::Text(text) => string(out, text),
+            Repr::Base64 { chunks, len, .. } => {
+                out.raw("\"");
+                out.base64(chunks, *len);
+                out.raw("\"");
+            }
+        }
+    }
+}
+
+/// One buffer holding the concatenation of `chunks`.
+fn concat<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Bytes {
+    let mut joined = BytesMut::new();
+    for chunk in chunks {
+        joined.extend_from_slice(chunk);
+    }
+    joined.freeze()
+}
+
+/// The base64 of the concatenation of `chunks`, appended to `out` in one stream.
+fn encode(chunks: &[Bytes], out: &mut Vec<u8>) {
+    let mut encoder = Encoder::new();
+    for chunk in chunks {
+        encoder.encode_chunk(chunk, out);
+    }
+    encoder.finish(out);
+}
+
+/// Text this module wrote: UTF-8 by construction (base64, JSON punctuation and escapes, and
+/// strings that were `str`s). The check is one ASCII fast-path scan, and keeps `String`'s
+/// invariant without trusting the writer.
+fn ascii_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes)
+        .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
+}
+
+/// The response to an event, serialized in the shape its [`Source`] expects.
+///
+/// # Examples
+///
+/// ```
+/// use grpc_lambda::event::{EventResponse, ResponseBody, Source};
+///
+/// let mut response = EventResponse::new(Source::Alb { multi_value_headers: false }, http::StatusCode::OK);
+/// response.headers.insert("content-type", "application/grpc-web+proto".parse()?);
+/// response.body = ResponseBody::base64([&b"\x80\0\0\0\x0fgrpc-status: 0\r\n"[..]]);
+/// let json = serde_json::to_value(&response)?;
+/// assert_eq!(json["statusDescription"], "200 OK");
+/// assert_eq!(json["headers"]["content-type"], "application/grpc-web+proto");
+/// assert_eq!(json["body"], "gAAAAA9ncnBjLXN0YXR1czogMA0K");
+/// assert_eq!(json["isBase64Encoded"], true);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct EventResponse {
+    /// The front door the response goes back to.
+    pub source: Source,
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: ResponseBody,
+}
+
+impl EventResponse {
+    /// An empty response with a status, for `source`.
+    pub fn new(source: Source, status: StatusCode) -> Self {
+        Self {
+            source,
+            status,
+            headers: HeaderMap::new(),
+            body: ResponseBody::empty(),
+        }
+    }
+
+    /// The body's bytes once decoded: the binary content, or the text's bytes.
+    pub fn decoded_body(&self) -> Cow<'_, [u8]> {
+        self.body.content()
+    }
+
+    /// An upper bound of the JSON this response serializes to, without the body, in bytes.
+    pub(crate) fn envelope_len(&self) -> usize {
+        // Field names, punctuation and the status line: under 120 bytes in every shape.
+        let fixed = 120;
+        self.headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 8)
+            .sum::<usize>()
+            + fixed
+    }
+
+    /// The response JSON, as the front door expects it: written into one buffer of its exact
+    /// length, the body base64-encoded straight into it. This is what serializing the
+    /// response writes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grpc_lambda::event::{EventResponse, ResponseBody, Source};
+    ///
+    /// let mut response = EventResponse::new(Source::HttpApi, http::StatusCode::OK);
+    /// response.headers.insert("content-type", "application/grpc-web".parse()?);
+    /// response.body = ResponseBody::base64([&b"\x80\0\0\0\0"[..]]);
+    /// assert_eq!(
+    ///     response.to_json(),
+    ///     r#"{"statusCode":200,"headers":{"content-type":"application/grpc-web"},"body":"gAAAAAA=","isBase64Encoded":true}"#
+    /// );
+    /// assert_eq!(serde_json::to_string(&response)?, response.to_json());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_json(&self) -> String {
+        let mut len = Len(0);
+        self.write(&mut len);
+        let mut out = Vec::with_capacity(len.0);
+        self.write(&mut out);
+        ascii_string(out)
+    }
+
+    /// The JSON, into `out`: the same code measures it ([`Len`]) and writes it.
+    fn write(&self, out: &mut impl Json) {
+        let source = self.source;
+        let payload_2_0 = matches!(source, Source::HttpApi | Source::FunctionUrl);
+        out.raw("{");
+        if source == Source::Proxy {
+            out.raw("\"grpcLambda\":");
+            out.raw(PROXY_VERSION_TEXT);
+            out.raw(",");
+        }
+        out.raw("\"statusCode\":");
+        out.raw(self.status.as_str());
+        if matches!(source, Source::Alb { .. } | Source::VpcLattice) {
+            // `"200 OK"`, as ALB and VPC Lattice expect it; a code with no reason is the code.
+            out.raw(",\"statusDescription\":\"");
+            out.raw(self.status.as_str());
+            if let Some(reason) = self.status.canonical_reason() {
+                out.raw(" ");
+                out.raw(reason);
+            }
+            out.raw("\"");
+        }
+        match source {
+            Source::RestApi {
+                multi_value_headers: true,
+            }
+            | Source::Alb {
+                multi_value_headers: true,
+            } => {
+                out.raw(",\"multiValueHeaders\":");
+                multi_value_headers(out, &self.headers);
+            }
+            Source::Proxy => {
+                out.raw(",\"headers\":");
+                header_pairs(out, &self.headers);
+            }
+            // Payload format 2.0 sends `Set-Cookie` in `cookies`.
+            _ => {
+                out.raw(",\"headers\":");
+                joined_headers(out, &self.headers, payload_2_0);
+            }
+        }
+        if payload_2_0 && self.headers.contains_key(SET_COOKIE) {
+            out.raw(",\"cookies\":");
+            list(out, self.headers.get_all(SET_COOKIE).iter());
+        }
+        out.raw(",\"body\":");
+        self.body.write(out);
+        out.raw(if self.body.is_base64_encoded() {
+            ",\"isBase64Encoded\":true}"
+        } else {
+            ",\"isBase64Encoded\":false}"
+        });
+    }
+}
+
+/// `grpcLambda`'s value as JSON.
+const PROXY_VERSION_TEXT: &str = "1";
+const _: () = assert!(
+    PROXY_EVENT_VERSION == 1,
+    "PROXY_VERSION_TEXT spells the version"
+);
+
+/// JSON text written into the output as it is, the way `serde_json`'s `RawValue` serializes
+/// itself (the same private token, which serde_json's serializers recognise), without the parse
+/// `RawValue::from_string` runs over its input to check it. Only JSON this module wrote goes
+/// through here.
+struct RawJson<'a>(&'a str);
+
+/// `serde_json::raw::TOKEN`: the struct and field name by which `serde_json` recognises raw JSON.
+const RAW_JSON_TOKEN: &str = "$serde_json::private::RawValue";
+
+impl Serialize for RawJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct(RAW_JSON_TOKEN, 1)?;
+        s.serialize_field(RAW_JSON_TOKEN, self.0)?;
+        s.end()
+    }
+}
+
+/// Through `serde_json` (as the Lambda runtime serializes a handler's answer): the text of
+/// [`EventResponse::to_json`], taken as it is.
+impl Serialize for EventResponse {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        RawJson(&self.to_json()).serialize(serializer)
+    }
+}
+
+/// Where the JSON goes: a length ([`Len`], to size the buffer) or the buffer itself, so that one
+/// piece of code does both.
+trait Json {
+    /// Text that needs no escaping.
+    fn raw(&mut self, text: &str);
+    /// The base64 of the concatenation of `chunks` (`len` bytes).
+    fn base64(&mut self, chunks: &[Bytes], len: usize);
+}
+
+/// The length of what would be written.
+struct Len(usize);
+
+impl Json for Len {
+    fn raw(&mut self, text: &str) {
+        self.0 = self.0.saturating_add(text.len());
+    }
+
+    fn base64(&mut self, _chunks: &[Bytes], len: usize) {
+        self.0 = self.0.saturating_add(base64::encoded_len(len));
+    }
+}
+
+impl Json for Vec<u8> {
+    fn raw(&mut self, text: &str) {
+        self.extend_from_slice(text.as_bytes());
+    }
+
+    fn base64(&mut self, chunks: &[Bytes], _len: usize) {
+        encode(chunks, self);
+    }
+}
+
+/// `text` as a JSON string literal, escaped as `serde_json` escapes it (the two-character
+/// escapes where JSON has them, `\u00XX` for the other control characters).
+fn string(out: &mut impl Json, text: &str) {
+    out.raw("\"");
+    let mut plain = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => CONTROL_ESCAPES
+                .get(usize::from(byte) * 6..usize::from(byte) * 6 + 6)
+                .unwrap_or_default(),
+            _ => continue,
+        };
+        out.raw(text.get(plain..at).unwrap_or_default());
+        out.raw(escape);
+        plain = at + 1;
+    }
+    out.raw(text.get(plain..).unwrap_or_default());
+    out.raw("\"");
+}
+
+/// `\u0000` to `\u001f`, six characters each, indexed by the control character.
+const CONTROL_ESCAPES: &str = "\\u0000\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\u0008\\u0009\\u000a\\u000b\\u000c\\u000d\\u000e\\u000f\\u0010\\u0011\\u0012\\u0013\\u0014\\u0015\\u0016\\u0017\\u0018\\u0019\\u001a\\u001b\\u001c\\u001d\\u001e\\u001f";
+
+/// A header value as text: HTTP allows bytes from 0x80 that are not UTF-8, which become U+FFFD.
+fn header_text(value: &HeaderValue) -> Cow<'_, str> {
+    String::from_utf8_lossy(value.as_bytes())
+}
+
+/// A JSON list of header values.
+fn list<'a>(out: &mut impl Json, values: impl Iterator<Item = &'a HeaderValue>) {
+    out.raw("[");
+    for (i, value) in values.enumerate() {
+        if i > 0 {
+            out.raw(",");
+        }
+        string(out, &header_text(value));
+    }
+    out.raw("]");
+}
+
+/// Headers as one string per name, repeated values joined with `", "` (HTTP's list syntax);
+/// `Set-Cookie` left out when `skip_set_cookie` (payload 2.0 sends it in `cookies`).
+fn joined_headers(out: &mut impl Json, headers: &HeaderMap, skip_set_cookie: bool) {
+    out.raw("{");
+    let mut first = true;
+    for name in headers.keys() {
+        if skip_set_cookie && name == SET_COOKIE {
+            continue;
+        }
+        let mut values = headers.get_all(name).iter();
+        let Some(value) = values.next() else { continue };
+        if !first {
+            out.raw(",");
+        }
+        first = false;
+        string(out, name.as_str());
+        out.raw(":");
+        let mut joined = header_text(value);
+        for value in values {
+            let joined = joined.to_mut();
+            joined.push_str(", ");
+            joined.push_str(&header_text(value));
+        }
+        string(out, &joined);
+    }
+    out.raw("}");
+}
+
+/// Headers as a list of values per name.
+fn multi_value_headers(out: &mut impl Json, headers: &HeaderMap) {
+    out.raw("{");
+    for (i, name) in headers.keys().enumerate() {
+        if i > 0 {
+            out.raw(",");
+        }
+        string(out, name.as_str());
+        out.raw(":");
+        list(out, headers.get_all(name).iter());
+    }
+    out.raw("}");
+}
+
+/// Headers as ordered `[name, value]` pairs (the proxy's shape).
+fn header_pairs(out: &mut impl Json, headers: &HeaderMap) {
+    out.raw("[");
+    for (i, (name, value)) in headers.iter().enumerate() {
+        if i > 0 {
+            out.raw(",");
+        }
+        out.raw("[");
+        string(out, name.as_str());
+        out.raw(",");
+        string(out, &header_text(value));
+        out.raw("]");
+    }
+    out.raw("]");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::ser::{SerializeMap, SerializeSeq};
+
+    /// The serializer this module replaced, through `serde`'s maps and sequences: the reference
+    /// the hand-written JSON must equal byte for byte.
+    struct Reference<'a>(&'a EventResponse);
+
+    struct JoinedHeaders<'a>(&'a HeaderMap, bool);
+    impl Serialize for JoinedHeaders<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut map = serializer.serialize_map(None)?;
+            for name in self.0.keys() {
+                if self.1 && name == SET_COOKIE {
+                    continue;
+                }
+                let values: Vec<_> = self.0.get_all(name).iter().map(header_text).collect();
+                map.serialize_entry(name.as_str(), &values.join(", "))?;
+            }
+            map.end()
+        }
+    }
+
+    struct MultiValueHeaders<'a>(&'a HeaderMap);
+    impl Serialize for MultiValueHeaders<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut map = serializer.serialize_map(None)?;
+            for name in self.0.keys() {
+                let values: Vec<_> = self.0.get_all(name).iter().map(header_text).collect();
+                map.serialize_entry(name.as_str(), &values)?;
+            }
+            map.end()
+        }
+    }
+
+    struct HeaderPairs<'a>(&'a HeaderMap);
+    impl Serialize for HeaderPairs<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+            for (name, value) in self.0 {
+                seq.serialize_element(&(name.as_str(), header_text(value)))?;
+            }
+            seq.end()
+        }
+    }
+
+    impl Serialize for Reference<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let response = self.0;
+            let source = response.source;
+            let payload_2_0 = matches!(source, Source::HttpApi | Source::FunctionUrl);
+            let mut s = serializer.serialize_struct("EventResponse", 6)?;
+            if source == Source::Proxy {
+                s.serialize_field("grpcLambda", &PROXY_EVENT_VERSION)?;
+            }
+            s.serialize_field("statusCode", &response.status.as_u16())?;
+            if matches!(source, Source::Alb { .. } | Source::VpcLattice) {
+                let description = format!(
+                    "{} {}",
+                    response.status.as_u16(),
+                    response.status.canonical_reason().unwrap_or("")
+                );
+                s.serialize_field("statusDescription", description.trim_end())?;
+            }
+            match source {
+                Source::RestApi {
+                    multi_value_headers: true,
+                }
+                | Source::Alb {
+                    multi_value_headers: true,
+                } => {
+                    s.serialize_field("multiValueHeaders", &MultiValueHeaders(&response.headers))?
+                }
+                Source::Proxy => s.serialize_field("headers", &HeaderPairs(&response.headers))?,
+                _ => {
+                    s.serialize_field("headers", &JoinedHeaders(&response.headers, payload_2_0))?
+                }
+            }
+            if payload_2_0 && response.headers.contains_key(SET_COOKIE) {
+                let cookies: Vec<_> = response
+                    .headers
+                    .get_all(SET_COOKIE)
+                    .iter()
+                    .map(header_text)
+                    .collect();
+                s.serialize_field("cookies", &cookies)?;
+            }
+            s.serialize_field("body", &response.body.text())?;
+            s.serialize_field("isBase64Encoded", &response.body.is_base64_encoded())?;
+            s.end()
+        }
+    }
+
+    const SOURCES: [Source; 9] = [
+        Source::RestApi {
+            multi_value_headers: false,
+        },
+        Source::RestApi {
+            multi_value_headers: true,
+        },
+        Source::HttpApi,
+        Source::FunctionUrl,
+        Source::Alb {
+            multi_value_headers: false,
+        },
+        Source::Alb {
+            multi_value_headers: true,
+        },
+        Source::VpcLattice,
+        Source::Proxy,
+        Source::Proxy,
+    ];
+
+    fn headers(values: &[&[u8]]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/grpc-web+proto"),
+        );
+        for (i, value) in values.iter().enumerate() {
+            let value = HeaderValue::from_bytes(value).unwrap();
+            headers.append(if i % 2 == 0 { "x-a" } else { "x-b" }, value.clone());
+            headers.append(SET_COOKIE, value);
+        }
+        headers
+    }
+
+    #[test]
+    fn the_json_is_what_serde_wrote_byte_for_byte() {
+        // Quotes, backslashes, a tab, UTF-8, bytes that are not UTF-8 (HTTP allows them).
+        let values: [&[u8]; 7] = [
+            b"plain",
+            b"a \"quoted\" \\ value",
+            b"tab\there",
+            b"~ tilde",
+            "caf\u{e9} \u{1f600}".as_bytes(),
+            b"\xff\xfe not UTF-8 \x80",
+            b"",
+        ];
+        let bodies = [
+            ResponseBody::empty(),
+            ResponseBody::text_of("a \"quote\"\n\u{1}\u{1f}\t\\ caf\u{e9}"),
+            ResponseBody::base64([&b"\0\0\0\0\x01"[..], b"\x08"]),
+            ResponseBody::base64_text([&b"\0\0\0\0\x01\x08"[..]]),
+            ResponseBody::chunks(
+                vec![
+                    Bytes::from_static(b"\0\0\0\0\x02\x08"),
+                    Bytes::from_static(b"\x01"),
+                    Bytes::new(),
+                    Bytes::from_static(b"\x80\0\0\0\x0fgrpc-status: 0\r\n"),
+                ],
+                true,
+            ),
+        ];
+        let statuses = [
+            StatusCode::OK,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            StatusCode::from_u16(599).unwrap(),
+        ];
+        for source in SOURCES {
+            for headers in [HeaderMap::new(), headers(&values[..1]), headers(&values)] {
+                for body in &bodies {
+                    for status in statuses {
+                        let response = EventResponse {
+                            source,
+                            status,
+                            headers: headers.clone(),
+                            body: body.clone(),
+                        };
+                        let expected = serde_json::to_string(&Reference(&response)).unwrap();
+                        assert_eq!(response.to_json(), expected);
+                        assert_eq!(serde_json::to_string(&response).unwrap(), expected);
+                        assert_eq!(serde_json::to_vec(&response).unwrap(), expected.as_bytes());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_control_character_is_escaped_as_serde_json_does() {
+        let text: String = (0u8..0x20).map(char::from).collect();
+        let mut out = Vec::new();
+        string(&mut out, &text);
+        assert_eq!(out, serde_json::to_string(&text).unwrap().as_bytes());
+    }
+
+    #[test]
+    fn the_buffer_is_sized_exactly() {
+        let mut response = EventResponse::new(Source::Proxy, StatusCode::OK);
+        response.headers = headers(&[b"a \"b\" \xff", b"\t"]);
+        response.body = ResponseBody::chunks(vec![Bytes::from(vec![7; 1000])], true);
+        let mut len = Len(0);
+        response.write(&mut len);
+        let json = response.to_json();
+        assert_eq!(json.len(), len.0);
+        assert_eq!(json.capacity(), len.0, "one allocation of the exact size");
+    }
+
+    #[test]
+    fn bodies_tell_their_text_and_content() {
+        let body = ResponseBody::chunks(
+            vec![Bytes::from_static(b"\0\0"), Bytes::from_static(b"\0\x01")],
+            true,
+        );
+        assert_eq!(body.text(), "AAAAAQ==");
+        assert_eq!(body.json_len(), 10);
+        assert_eq!(&*body.content(), b"\0\0\0\x01");
+        assert_eq!(body, ResponseBody::base64([&b"\0\0\0\x01"[..]]));
+        let text = ResponseBody::chunks(vec![Bytes::from_static(b"\0\0\0\x01")], false);
+        assert!(!text.is_base64_encoded());
+        assert_eq!(&*text.content(), b"AAAAAQ==");
+        assert_ne!(text, body);
+        assert!(ResponseBody::chunks(vec![Bytes::new()], true).is_empty());
+        assert_eq!(ResponseBody::text_of("\"").json_len(), 4);
+    }
+}

@@ -698,24 +698,47 @@ fn quote_or_backslash(json: &[u8], from: usize) -> Option<usize> {
     memchr::memchr2(b'"', b'\\', json.get(at..).unwrap_or_default()).map(|i| at + i)
 }
 
-/// The names outside `http`'s standard set that front doors and gRPC-Web clients send on every
-/// request, as they arrive from payload 2.0 events (lower case): built without an allocation,
-/// which `HeaderName::from_bytes` makes for every other name outside the standard set.
+/// The names front doors and gRPC-Web clients send on most requests, as payload 2.0 events
+/// carry them (lower case), as constants: `HeaderName::from_bytes` lowercases and matches every
+/// name at run time, and allocates for each name outside `http`'s standard set.
 fn known_name(name: &[u8]) -> Option<HeaderName> {
-    Some(HeaderName::from_static(match name {
-        b"x-amzn-trace-id" => "x-amzn-trace-id",
-        b"x-forwarded-for" => "x-forwarded-for",
-        b"x-forwarded-port" => "x-forwarded-port",
-        b"x-forwarded-proto" => "x-forwarded-proto",
-        b"x-amzn-tls-version" => "x-amzn-tls-version",
-        b"x-amzn-tls-cipher-suite" => "x-amzn-tls-cipher-suite",
-        b"x-grpc-web" => "x-grpc-web",
-        b"x-user-agent" => "x-user-agent",
-        b"grpc-timeout" => "grpc-timeout",
-        b"grpc-encoding" => "grpc-encoding",
-        b"grpc-accept-encoding" => "grpc-accept-encoding",
+    use http::header;
+    const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+    const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+    const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+    const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+    const X_AMZN_TLS_VERSION: HeaderName = HeaderName::from_static("x-amzn-tls-version");
+    const X_AMZN_TLS_CIPHER_SUITE: HeaderName = HeaderName::from_static("x-amzn-tls-cipher-suite");
+    const X_GRPC_WEB: HeaderName = HeaderName::from_static("x-grpc-web");
+    const X_USER_AGENT: HeaderName = HeaderName::from_static("x-user-agent");
+    const GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
+    const GRPC_ENCODING: HeaderName = HeaderName::from_static("grpc-encoding");
+    const GRPC_ACCEPT_ENCODING: HeaderName = HeaderName::from_static("grpc-accept-encoding");
+    Some(match name {
+        b"accept" => header::ACCEPT,
+        b"accept-encoding" => header::ACCEPT_ENCODING,
+        b"accept-language" => header::ACCEPT_LANGUAGE,
+        b"authorization" => header::AUTHORIZATION,
+        b"content-length" => header::CONTENT_LENGTH,
+        b"content-type" => header::CONTENT_TYPE,
+        b"host" => header::HOST,
+        b"origin" => header::ORIGIN,
+        b"referer" => header::REFERER,
+        b"te" => header::TE,
+        b"user-agent" => header::USER_AGENT,
+        b"x-amzn-trace-id" => X_AMZN_TRACE_ID,
+        b"x-forwarded-for" => X_FORWARDED_FOR,
+        b"x-forwarded-port" => X_FORWARDED_PORT,
+        b"x-forwarded-proto" => X_FORWARDED_PROTO,
+        b"x-amzn-tls-version" => X_AMZN_TLS_VERSION,
+        b"x-amzn-tls-cipher-suite" => X_AMZN_TLS_CIPHER_SUITE,
+        b"x-grpc-web" => X_GRPC_WEB,
+        b"x-user-agent" => X_USER_AGENT,
+        b"grpc-timeout" => GRPC_TIMEOUT,
+        b"grpc-encoding" => GRPC_ENCODING,
+        b"grpc-accept-encoding" => GRPC_ACCEPT_ENCODING,
         _ => return None,
-    }))
+    })
 }
 
 const TEXT_PATH: Expected = Expected::field("path", "expected a string or null");

@@ -160,9 +160,9 @@ impl ResponseBody {
             Repr::Empty => out.raw("\"\""),
             Repr::Text(text) => string(out, text),
             Repr::Base64 { chunks, len, .. } => {
-                out.raw("\"");
+                out.byte(b'"');
                 out.base64(chunks, *len);
-                out.raw("\"");
+                out.byte(b'"');
             }
         }
     }
@@ -270,22 +270,44 @@ impl EventResponse {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn to_json(&self) -> String {
-        let mut len = Len(0);
-        self.write(&mut len);
-        let mut out = Vec::with_capacity(len.0);
+        let mut out = Vec::with_capacity(self.json_len_bound());
         self.write(&mut out);
         ascii_string(out)
     }
 
-    /// The JSON, into `out`: the same code measures it ([`Len`]) and writes it.
+    /// At least the length of [`EventResponse::to_json`], found without writing it, so that the
+    /// buffer is allocated once: the body exactly, each header byte as the three a byte that is
+    /// not UTF-8 becomes (no byte a header value may hold escapes to more), and room for the
+    /// punctuation, the names of the fields and the status line.
+    fn json_len_bound(&self) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() * 3 + 16)
+            .sum();
+        // `Set-Cookie` may be written twice (in `cookies` as well, for payload 2.0).
+        let cookies: usize = self
+            .headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|value| value.len() * 3 + 4)
+            .sum();
+        self.body
+            .json_len()
+            .saturating_add(headers)
+            .saturating_add(cookies)
+            .saturating_add(160)
+    }
+
+    /// The JSON, into `out`.
     fn write(&self, out: &mut impl Json) {
         let source = self.source;
         let payload_2_0 = matches!(source, Source::HttpApi | Source::FunctionUrl);
-        out.raw("{");
+        out.byte(b'{');
         if source == Source::Proxy {
             out.raw("\"grpcLambda\":");
             out.raw(PROXY_VERSION_TEXT);
-            out.raw(",");
+            out.byte(b',');
         }
         out.raw("\"statusCode\":");
         out.raw(self.status.as_str());
@@ -294,10 +316,10 @@ impl EventResponse {
             out.raw(",\"statusDescription\":\"");
             out.raw(self.status.as_str());
             if let Some(reason) = self.status.canonical_reason() {
-                out.raw(" ");
+                out.byte(b' ');
                 out.raw(reason);
             }
-            out.raw("\"");
+            out.byte(b'"');
         }
         match source {
             Source::RestApi {
@@ -365,11 +387,13 @@ impl Serialize for EventResponse {
     }
 }
 
-/// Where the JSON goes: a length ([`Len`], to size the buffer) or the buffer itself, so that one
-/// piece of code does both.
+/// Where the JSON goes: a length ([`Len`], for [`ResponseBody::json_len`]) or the buffer itself,
+/// so that one piece of code does both.
 trait Json {
     /// Text that needs no escaping.
     fn raw(&mut self, text: &str);
+    /// One ASCII character that needs no escaping.
+    fn byte(&mut self, byte: u8);
     /// The base64 of the concatenation of `chunks` (`len` bytes).
     fn base64(&mut self, chunks: &[Bytes], len: usize);
 }
@@ -382,6 +406,10 @@ impl Json for Len {
         self.0 = self.0.saturating_add(text.len());
     }
 
+    fn byte(&mut self, _byte: u8) {
+        self.0 = self.0.saturating_add(1);
+    }
+
     fn base64(&mut self, _chunks: &[Bytes], len: usize) {
         self.0 = self.0.saturating_add(base64::encoded_len(len));
     }
@@ -392,6 +420,10 @@ impl Json for Vec<u8> {
         self.extend_from_slice(text.as_bytes());
     }
 
+    fn byte(&mut self, byte: u8) {
+        self.push(byte);
+    }
+
     fn base64(&mut self, chunks: &[Bytes], _len: usize) {
         encode(chunks, self);
     }
@@ -400,7 +432,16 @@ impl Json for Vec<u8> {
 /// `text` as a JSON string literal, escaped as `serde_json` escapes it (the two-character
 /// escapes where JSON has them, `\u00XX` for the other control characters).
 fn string(out: &mut impl Json, text: &str) {
-    out.raw("\"");
+    out.byte(b'"');
+    // Header names and values rarely need an escape: one pass without a branch per byte tells.
+    let escapes = text.bytes().fold(false, |seen, b| {
+        seen | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if !escapes {
+        out.raw(text);
+        out.byte(b'"');
+        return;
+    }
     let mut plain = 0;
     for (at, byte) in text.bytes().enumerate() {
         let escape = match byte {
@@ -421,7 +462,7 @@ fn string(out: &mut impl Json, text: &str) {
         plain = at + 1;
     }
     out.raw(text.get(plain..).unwrap_or_default());
-    out.raw("\"");
+    out.byte(b'"');
 }
 
 /// `\u0000` to `\u001f`, six characters each, indexed by the control character.
@@ -429,25 +470,27 @@ const CONTROL_ESCAPES: &str = "\\u0000\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006
 
 /// A header value as text: HTTP allows bytes from 0x80 that are not UTF-8, which become U+FFFD.
 fn header_text(value: &HeaderValue) -> Cow<'_, str> {
-    String::from_utf8_lossy(value.as_bytes())
+    // `from_utf8` checks ASCII a word at a time; the lossy reading walks characters.
+    std::str::from_utf8(value.as_bytes())
+        .map_or_else(|_| String::from_utf8_lossy(value.as_bytes()), Cow::Borrowed)
 }
 
 /// A JSON list of header values.
 fn list<'a>(out: &mut impl Json, values: impl Iterator<Item = &'a HeaderValue>) {
-    out.raw("[");
+    out.byte(b'[');
     for (i, value) in values.enumerate() {
         if i > 0 {
-            out.raw(",");
+            out.byte(b',');
         }
         string(out, &header_text(value));
     }
-    out.raw("]");
+    out.byte(b']');
 }
 
 /// Headers as one string per name, repeated values joined with `", "` (HTTP's list syntax);
 /// `Set-Cookie` left out when `skip_set_cookie` (payload 2.0 sends it in `cookies`).
 fn joined_headers(out: &mut impl Json, headers: &HeaderMap, skip_set_cookie: bool) {
-    out.raw("{");
+    out.byte(b'{');
     let mut first = true;
     for name in headers.keys() {
         if skip_set_cookie && name == SET_COOKIE {
@@ -456,11 +499,11 @@ fn joined_headers(out: &mut impl Json, headers: &HeaderMap, skip_set_cookie: boo
         let mut values = headers.get_all(name).iter();
         let Some(value) = values.next() else { continue };
         if !first {
-            out.raw(",");
+            out.byte(b',');
         }
         first = false;
         string(out, name.as_str());
-        out.raw(":");
+        out.byte(b':');
         let mut joined = header_text(value);
         for value in values {
             let joined = joined.to_mut();
@@ -469,37 +512,37 @@ fn joined_headers(out: &mut impl Json, headers: &HeaderMap, skip_set_cookie: boo
         }
         string(out, &joined);
     }
-    out.raw("}");
+    out.byte(b'}');
 }
 
 /// Headers as a list of values per name.
 fn multi_value_headers(out: &mut impl Json, headers: &HeaderMap) {
-    out.raw("{");
+    out.byte(b'{');
     for (i, name) in headers.keys().enumerate() {
         if i > 0 {
-            out.raw(",");
+            out.byte(b',');
         }
         string(out, name.as_str());
-        out.raw(":");
+        out.byte(b':');
         list(out, headers.get_all(name).iter());
     }
-    out.raw("}");
+    out.byte(b'}');
 }
 
 /// Headers as ordered `[name, value]` pairs (the proxy's shape).
 fn header_pairs(out: &mut impl Json, headers: &HeaderMap) {
-    out.raw("[");
+    out.byte(b'[');
     for (i, (name, value)) in headers.iter().enumerate() {
         if i > 0 {
-            out.raw(",");
+            out.byte(b',');
         }
-        out.raw("[");
+        out.byte(b'[');
         string(out, name.as_str());
-        out.raw(",");
+        out.byte(b',');
         string(out, &header_text(value));
-        out.raw("]");
+        out.byte(b']');
     }
-    out.raw("]");
+    out.byte(b']');
 }
 
 #[cfg(test)]
@@ -691,15 +734,25 @@ mod tests {
     }
 
     #[test]
-    fn the_buffer_is_sized_exactly() {
-        let mut response = EventResponse::new(Source::Proxy, StatusCode::OK);
-        response.headers = headers(&[b"a \"b\" \xff", b"\t"]);
-        response.body = ResponseBody::chunks(vec![Bytes::from(vec![7; 1000])], true);
-        let mut len = Len(0);
-        response.write(&mut len);
-        let json = response.to_json();
-        assert_eq!(json.len(), len.0);
-        assert_eq!(json.capacity(), len.0, "one allocation of the exact size");
+    fn the_buffer_is_allocated_once() {
+        // The worst a header can do: every byte not UTF-8 (three bytes each once replaced) or a
+        // character JSON escapes, and set-cookie written in `cookies` as well.
+        let worst = [b"\xff\xfe\x80".as_slice(), b"\t\"\\", b"", b"\xc3"];
+        for source in SOURCES {
+            for body in [
+                ResponseBody::empty(),
+                ResponseBody::text_of("\u{1}\u{2}\"\\"),
+                ResponseBody::chunks(vec![Bytes::from(vec![7; 1000])], true),
+            ] {
+                let mut response = EventResponse::new(source, StatusCode::from_u16(599).unwrap());
+                response.headers = headers(&worst);
+                response.body = body;
+                let bound = response.json_len_bound();
+                let json = response.to_json();
+                assert!(json.len() <= bound, "{source:?}: {} > {bound}", json.len());
+                assert_eq!(json.capacity(), bound, "{source:?}: the buffer grew");
+            }
+        }
     }
 
     #[test]

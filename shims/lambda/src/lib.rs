@@ -123,7 +123,7 @@ pub use crate::service::{Body, BoxError, Handler, Trailers};
 pub use grpc_lambda_core::{Code, Status};
 pub use lambda_runtime;
 
-use crate::event::{EventError, HttpRequest, ResponseBody};
+use crate::event::{EventError, HttpRequest, ResponseBody, ResponseJson};
 use crate::service::sealed::{Call, Reply};
 use crate::streaming::{ChunkStream, Sink};
 use lambda_runtime::{FunctionResponse, MetadataPrelude, StreamResponse};
@@ -215,15 +215,27 @@ impl<H: Handler> Shim<H> {
     /// When the Lambda Runtime API cannot be reached.
     pub async fn run(self) -> Result<(), lambda_runtime::Error> {
         let shim = Arc::new(self);
+        // Answers go to the runtime as written JSON (`ResponseJson`), their frames dropped
+        // before the runtime copies it.
         if shim.response_streaming {
             return invocation::run(move |event, context| {
-                Arc::clone(&shim).handle_streaming(event, context)
+                let shim = Arc::clone(&shim);
+                async move {
+                    Ok(match shim.handle_streaming(event, context).await? {
+                        FunctionResponse::BufferedResponse(response) => {
+                            FunctionResponse::BufferedResponse(ResponseJson::from(response))
+                        }
+                        FunctionResponse::StreamingResponse(stream) => {
+                            FunctionResponse::StreamingResponse(stream)
+                        }
+                    })
+                }
             })
             .await;
         }
         invocation::run(move |event, context| {
             let shim = Arc::clone(&shim);
-            async move { shim.handle(event, context).await }
+            async move { shim.handle(event, context).await.map(ResponseJson::from) }
         })
         .await
     }
@@ -294,7 +306,9 @@ impl<H: Handler> Shim<H> {
         }))
     }
 
-    /// One invocation, from the event JSON to the response JSON, as the Lambda runtime does it.
+    /// One invocation, from the event JSON to the response JSON, as the Lambda runtime does it
+    /// (the runtime's own serialization included: it copies the written JSON into a buffer of
+    /// its own).
     ///
     /// # Errors
     ///
@@ -309,7 +323,7 @@ impl<H: Handler> Shim<H> {
             .handle(event, lambda.clone())
             .await
             .map_err(|err| err.to_string())?;
-        serde_json::to_vec(&response).map_err(|err| err.to_string())
+        serde_json::to_vec(&ResponseJson::from(response)).map_err(|err| err.to_string())
     }
 
     /// One invocation: the event in, the response in the event's shape out.

@@ -387,6 +387,25 @@ impl Serialize for EventResponse {
     }
 }
 
+/// A response already written as JSON, for the runtime to send as it is.
+///
+/// What the shim hands `lambda_runtime`, which serializes every answer into a buffer of its own:
+/// the response's frames are dropped once they are written here, so a large answer is held
+/// twice at most (this JSON and the runtime's copy of it), not three times (the frames as well).
+pub(crate) struct ResponseJson(String);
+
+impl From<EventResponse> for ResponseJson {
+    fn from(response: EventResponse) -> Self {
+        Self(response.to_json())
+    }
+}
+
+impl Serialize for ResponseJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        RawJson(&self.0).serialize(serializer)
+    }
+}
+
 /// Where the JSON goes: a length ([`Len`], for [`ResponseBody::json_len`]) or the buffer itself,
 /// so that one piece of code does both.
 trait Json {

@@ -143,24 +143,28 @@ impl futures_core::Stream for ChunkStream {
             Poll::Ready(None) => return Poll::Ready(None),
             Poll::Pending => return Poll::Pending,
         };
-        let mut joined: Option<BytesMut> = None;
-        while joined.as_ref().map_or(first.len(), BytesMut::len) < COALESCE_MAX {
+        if first.len() >= COALESCE_MAX {
+            return Poll::Ready(Some(Ok(first)));
+        }
+        let Ok(second) = self.rx.try_recv() else {
+            return Poll::Ready(Some(Ok(first)));
+        };
+        // Messages that were ready together go as one write (one HTTP chunk) instead of one
+        // each: copied once into a buffer of their exact joint size.
+        let mut ready = vec![first, second];
+        let mut len = ready.iter().map(Bytes::len).sum::<usize>();
+        while len < COALESCE_MAX {
             let Ok(next) = self.rx.try_recv() else {
                 break;
             };
-            // A copy of messages that were ready together: one write (one HTTP chunk) for
-            // many small messages instead of one each.
-            let buffer = joined.get_or_insert_with(|| {
-                let mut buffer = BytesMut::with_capacity(COALESCE_MAX.max(first.len()));
-                buffer.extend_from_slice(&first);
-                buffer
-            });
-            buffer.extend_from_slice(&next);
+            len += next.len();
+            ready.push(next);
         }
-        Poll::Ready(Some(Ok(match joined {
-            Some(joined) => joined.freeze(),
-            None => first,
-        })))
+        let mut joined = BytesMut::with_capacity(len);
+        for chunk in &ready {
+            joined.extend_from_slice(chunk);
+        }
+        Poll::Ready(Some(Ok(joined.freeze())))
     }
 }
 
@@ -193,6 +197,19 @@ mod tests {
             next(&mut stream).await.unwrap(),
             &b"\0\0\0\0\x01b\0\0\0\0\x01c\x80\0\0\0\0"[..]
         );
+        assert_eq!(next(&mut stream).await, None);
+    }
+
+    #[tokio::test]
+    async fn a_large_message_goes_as_it_is() {
+        let (mut sink, _head, mut stream) = Sink::new(false);
+        let large = Bytes::from(vec![0; COALESCE_MAX]);
+        sink.send(&HeaderMap::new(), large.clone());
+        sink.finish(&HeaderMap::new(), Some(Bytes::from_static(b"\x80\0\0\0\0")));
+        let first = next(&mut stream).await.unwrap();
+        assert_eq!(first.as_ptr(), large.as_ptr(), "not copied");
+        assert_eq!(first.len(), COALESCE_MAX);
+        assert_eq!(next(&mut stream).await.unwrap(), &b"\x80\0\0\0\0"[..]);
         assert_eq!(next(&mut stream).await, None);
     }
 

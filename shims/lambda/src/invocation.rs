@@ -119,7 +119,10 @@ where
     let waiting = handoff.clone();
     let handler = lambda_runtime::service_fn(move |invocation: LambdaEvent<()>| {
         let event = waiting.take(&invocation.context.request_id);
-        let answer = event.map(|event| event.map(|event| handle(event, invocation.context)));
+        // Boxed: the handler's future (several KB) is then moved as a pointer through the
+        // runtime's layers, each of which wraps the future it is handed by value.
+        let answer =
+            event.map(|event| event.map(|event| Box::pin(handle(event, invocation.context))));
         async move {
             let Some(answer) = answer else {
                 return Err(Diagnostic {

@@ -614,9 +614,10 @@ fn encode_reply(source: Source, content_type: ContentType, mut reply: Reply) -> 
     if web {
         encode_trailer_frame(&trailers, &mut trailer_frame);
     }
-    let json_len = response.envelope_len()
-        + header_len(&reply.headers)
-        + encoded_len(reply.len.saturating_add(trailer_frame.len()));
+    let json_len = response
+        .envelope_len_bound()
+        .saturating_add(event::headers_len_bound(&reply.headers))
+        .saturating_add(encoded_len(reply.len.saturating_add(trailer_frame.len())));
     let trailers = if json_len > source.response_limit() {
         // Too large for the front door: no message goes, the status says why.
         reply.chunks.clear();
@@ -669,13 +670,6 @@ fn encode_trailer_frame(trailers: &Metadata, out: &mut BytesMut) {
         );
         let _ = FrameEncoder::new().encode_trailers(&status.to_trailers(), out);
     }
-}
-
-fn header_len(headers: &HeaderMap) -> usize {
-    headers
-        .iter()
-        .map(|(n, v)| n.as_str().len() + v.len() + 8)
-        .sum()
 }
 
 fn extend_headers(into: &mut HeaderMap, from: HeaderMap) {

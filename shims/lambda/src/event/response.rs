@@ -1,6 +1,6 @@
 //! The response to an event, written as JSON in the shape its front door expects.
 //!
-//! The JSON is written by hand into one buffer of its exact size, the body base64-encoded
+//! The JSON is written by hand into one buffer, sized beforehand, the body base64-encoded
 //! straight into it from the answer's frames: the frames are kept as they were produced (tonic's
 //! buffers, the trailer frame) until then, never copied into a body of their own. The runtime's
 //! serializer then takes the whole text as it is (the raw-JSON token), with no second pass over
@@ -43,7 +43,7 @@ enum Repr {
     #[default]
     Empty,
     /// Text sent as it is (escaped for JSON when written).
-    Text(Cow<'static, str>),
+    Text(String),
     /// The concatenation of `chunks`, sent as base64: binary content (`isBase64Encoded: true`),
     /// or a gRPC-Web-text body (`false`).
     Base64 {
@@ -68,7 +68,7 @@ impl ResponseBody {
     /// A text body, sent as is (`isBase64Encoded: false`).
     pub fn text_of(text: &str) -> Self {
         Self {
-            repr: Repr::Text(Cow::Owned(text.to_owned())),
+            repr: Repr::Text(text.to_owned()),
         }
     }
 
@@ -115,7 +115,7 @@ impl ResponseBody {
             Repr::Base64 { chunks, len, .. } => {
                 let mut text = Vec::with_capacity(base64::encoded_len(*len));
                 encode(chunks, &mut text);
-                Cow::Owned(ascii_string(text))
+                Cow::Owned(into_string(text))
             }
         }
     }
@@ -189,7 +189,7 @@ fn encode(chunks: &[Bytes], out: &mut Vec<u8>) {
 /// Text this module wrote: UTF-8 by construction (base64, JSON punctuation and escapes, and
 /// strings that were `str`s). The check is one ASCII fast-path scan, and keeps `String`'s
 /// invariant without trusting the writer.
-fn ascii_string(bytes: Vec<u8>) -> String {
+fn into_string(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes)
         .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
 }
@@ -239,20 +239,13 @@ impl EventResponse {
         self.body.content()
     }
 
-    /// An upper bound of the JSON this response serializes to, without the body, in bytes.
-    pub(crate) fn envelope_len(&self) -> usize {
-        // Field names, punctuation and the status line: under 120 bytes in every shape.
-        let fixed = 120;
-        self.headers
-            .iter()
-            .map(|(name, value)| name.as_str().len() + value.len() + 8)
-            .sum::<usize>()
-            + fixed
+    /// At least the length of the JSON this response serializes to, without the body.
+    pub(crate) fn envelope_len_bound(&self) -> usize {
+        headers_len_bound(&self.headers).saturating_add(ENVELOPE_LEN_BOUND)
     }
 
-    /// The response JSON, as the front door expects it: written into one buffer of its exact
-    /// length, the body base64-encoded straight into it. This is what serializing the
-    /// response writes.
+    /// The response JSON, as the front door expects it: written into one buffer, allocated once,
+    /// the body base64-encoded straight into it. This is what serializing the response writes.
     ///
     /// # Examples
     ///
@@ -272,31 +265,15 @@ impl EventResponse {
     pub fn to_json(&self) -> String {
         let mut out = Vec::with_capacity(self.json_len_bound());
         self.write(&mut out);
-        ascii_string(out)
+        into_string(out)
     }
 
     /// At least the length of [`EventResponse::to_json`], found without writing it, so that the
-    /// buffer is allocated once: the body exactly, each header byte as the three a byte that is
-    /// not UTF-8 becomes (no byte a header value may hold escapes to more), and room for the
-    /// punctuation, the names of the fields and the status line.
+    /// buffer is allocated once.
     fn json_len_bound(&self) -> usize {
-        let headers: usize = self
-            .headers
-            .iter()
-            .map(|(name, value)| name.as_str().len() + value.len() * 3 + 16)
-            .sum();
-        // `Set-Cookie` may be written twice (in `cookies` as well, for payload 2.0).
-        let cookies: usize = self
-            .headers
-            .get_all(SET_COOKIE)
-            .iter()
-            .map(|value| value.len() * 3 + 4)
-            .sum();
         self.body
             .json_len()
-            .saturating_add(headers)
-            .saturating_add(cookies)
-            .saturating_add(160)
+            .saturating_add(self.envelope_len_bound())
     }
 
     /// The JSON, into `out`.
@@ -353,6 +330,28 @@ impl EventResponse {
             ",\"isBase64Encoded\":false}"
         });
     }
+}
+
+/// Room for everything in the JSON but the headers and the body: the fields' names, their
+/// punctuation, the status code and line, `isBase64Encoded`.
+const ENVELOPE_LEN_BOUND: usize = 160;
+
+/// At least the length `headers` take in the JSON, in any shape: each byte of a value as the
+/// three a byte that is not UTF-8 becomes (no byte a header value may hold escapes to more),
+/// room for the name's quotes and the punctuation around the value, and `Set-Cookie` twice (in
+/// `cookies` as well, for payload 2.0).
+pub(crate) fn headers_len_bound(headers: &HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let once = name.as_str().len() + value.len() * 3 + 16;
+            if name == SET_COOKIE {
+                once + value.len() * 3 + 4
+            } else {
+                once
+            }
+        })
+        .fold(0, usize::saturating_add)
 }
 
 /// `grpcLambda`'s value as JSON.

@@ -235,12 +235,34 @@ pub(crate) fn metadata_from_headers(headers: &HeaderMap) -> Metadata {
     let mut metadata = Metadata::with_capacity(headers.len());
     for (name, value) in headers {
         // Names are already lowercase tokens; one outside gRPC's narrower alphabet is dropped.
-        let _ = metadata.append_bytes(
-            Bytes::copy_from_slice(name.as_str().as_bytes()),
-            Bytes::copy_from_slice(value.as_bytes()),
-        );
+        let _ = metadata.append_bytes(metadata_name(name), metadata_value(name, value));
     }
     metadata
+}
+
+/// A header's name as metadata: the names every call ends with are not copied.
+fn metadata_name(name: &HeaderName) -> Bytes {
+    use grpc_lambda_core::status::{GRPC_MESSAGE, GRPC_STATUS, GRPC_STATUS_DETAILS_BIN};
+    match name.as_str() {
+        GRPC_STATUS => Bytes::from_static(GRPC_STATUS.as_bytes()),
+        GRPC_MESSAGE => Bytes::from_static(GRPC_MESSAGE.as_bytes()),
+        GRPC_STATUS_DETAILS_BIN => Bytes::from_static(GRPC_STATUS_DETAILS_BIN.as_bytes()),
+        other => Bytes::copy_from_slice(other.as_bytes()),
+    }
+}
+
+/// A header's value as metadata: a `grpc-status` code (every call ends with one) is not copied.
+fn metadata_value(name: &HeaderName, value: &HeaderValue) -> Bytes {
+    if name == grpc_lambda_core::status::GRPC_STATUS {
+        if let Some(code) = grpc_lambda_core::Code::parse(value.as_bytes()) {
+            let text = code.as_header_value();
+            // The code's own text, unless the value spelled it otherwise (`07`).
+            if text.as_bytes() == value.as_bytes() {
+                return Bytes::from_static(text.as_bytes());
+            }
+        }
+    }
+    Bytes::copy_from_slice(value.as_bytes())
 }
 
 /// gRPC metadata into HTTP headers.
@@ -406,7 +428,11 @@ mod tests {
         headers.append("x-a", HeaderValue::from_static("1"));
         headers.append("x-a", HeaderValue::from_static("2"));
         headers.append("x-b-bin", HeaderValue::from_static("AQI"));
+        headers.append("grpc-status", HeaderValue::from_static("13"));
+        headers.append("grpc-message", HeaderValue::from_static("no%20luck"));
         let metadata = metadata_from_headers(&headers);
+        assert_eq!(metadata.get("grpc-status"), Some(&b"13"[..]));
+        assert_eq!(metadata.get("grpc-message"), Some(&b"no%20luck"[..]));
         assert_eq!(
             metadata.get_all("x-a").collect::<Vec<_>>(),
             [&b"1"[..], b"2"]

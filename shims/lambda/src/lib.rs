@@ -598,6 +598,11 @@ fn finish_stream(content_type: ContentType, mut reply: Reply) {
 /// The reply in the caller's protocol, as the event response.
 fn encode_reply(source: Source, content_type: ContentType, mut reply: Reply) -> EventResponse {
     let mut response = EventResponse::new(source, StatusCode::OK);
+    if reply.headers.is_empty() {
+        // The service's header map, emptied of its framing headers (tonic allocates one for
+        // every answer): the response's headers take its allocation instead of making one.
+        response.headers = std::mem::take(&mut reply.headers);
+    }
     let trailers = reply.trailers.take().unwrap_or_else(|| {
         Status::new(
             Code::Unknown,

@@ -152,7 +152,7 @@ pub(crate) mod sealed {
         /// Initial metadata (no `content-type`).
         pub headers: HeaderMap,
         /// Framed response messages, in order.
-        pub chunks: Vec<Bytes>,
+        pub chunks: crate::event::Chunks,
         /// Bytes in `chunks`.
         pub len: usize,
         /// The status and trailing metadata, once the handler ended.
@@ -170,7 +170,7 @@ pub(crate) mod sealed {
         pub fn new(source: Source, max_len: usize) -> Self {
             Self {
                 headers: HeaderMap::new(),
-                chunks: Vec::new(),
+                chunks: crate::event::Chunks::new(),
                 len: 0,
                 trailers: None,
                 max_len,
@@ -320,6 +320,10 @@ fn take_response_headers(
         .count();
     if metadata_len == 0 {
         return if status == StatusCode::OK {
+            // Kept empty for its allocation, which the response's headers then use.
+            let mut headers = headers;
+            headers.clear();
+            reply.headers = headers;
             Ok(())
         } else {
             Err(Error::NotGrpc {

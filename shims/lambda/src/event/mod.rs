@@ -77,7 +77,7 @@ use serde::Deserialize;
 mod json;
 mod response;
 pub use json::{EventJsonError, MAX_DEPTH, MAX_HEADER_ENTRIES};
-pub(crate) use response::{headers_len_bound, ResponseJson};
+pub(crate) use response::{headers_len_bound, Chunks, ResponseJson};
 pub use response::{EventResponse, ResponseBody};
 
 /// The value of `grpcLambda` in the proxy's events: the version of that event format.

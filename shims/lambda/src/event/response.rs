@@ -37,6 +37,10 @@ pub struct ResponseBody {
     repr: Repr,
 }
 
+/// The pieces of a body as they came: a unary answer's message and its trailer frame fit in
+/// place, with no allocation for the list.
+pub(crate) type Chunks = smallvec::SmallVec<[Bytes; 2]>;
+
 #[derive(Clone, Debug, Default)]
 enum Repr {
     /// `"body": ""`.
@@ -47,7 +51,7 @@ enum Repr {
     /// The concatenation of `chunks`, sent as base64: binary content (`isBase64Encoded: true`),
     /// or a gRPC-Web-text body (`false`).
     Base64 {
-        chunks: Vec<Bytes>,
+        chunks: Chunks,
         len: usize,
         is_base64_encoded: bool,
     },
@@ -74,18 +78,18 @@ impl ResponseBody {
 
     /// The concatenation of `chunks` as a binary body: base64, `isBase64Encoded: true`.
     pub fn base64<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Self {
-        Self::chunks(vec![concat(chunks)], true)
+        Self::chunks(smallvec::smallvec![concat(chunks)], true)
     }
 
     /// The concatenation of `chunks`, base64-encoded, as a text body (`isBase64Encoded:
     /// false`): a gRPC-Web-text body.
     pub fn base64_text<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Self {
-        Self::chunks(vec![concat(chunks)], false)
+        Self::chunks(smallvec::smallvec![concat(chunks)], false)
     }
 
     /// The concatenation of `chunks`, kept as they are until the response is written, then
     /// base64-encoded into it: a binary body (`is_base64_encoded`) or a gRPC-Web-text body.
-    pub(crate) fn chunks(chunks: Vec<Bytes>, is_base64_encoded: bool) -> Self {
+    pub(crate) fn chunks(chunks: Chunks, is_base64_encoded: bool) -> Self {
         let len = chunks.iter().map(Bytes::len).sum();
         Self {
             repr: Repr::Base64 {
@@ -709,7 +713,7 @@ mod tests {
             ResponseBody::base64([&b"\0\0\0\0\x01"[..], b"\x08"]),
             ResponseBody::base64_text([&b"\0\0\0\0\x01\x08"[..]]),
             ResponseBody::chunks(
-                vec![
+                smallvec::smallvec![
                     Bytes::from_static(b"\0\0\0\0\x02\x08"),
                     Bytes::from_static(b"\x01"),
                     Bytes::new(),
@@ -760,7 +764,7 @@ mod tests {
             for body in [
                 ResponseBody::empty(),
                 ResponseBody::text_of("\u{1}\u{2}\"\\"),
-                ResponseBody::chunks(vec![Bytes::from(vec![7; 1000])], true),
+                ResponseBody::chunks(smallvec::smallvec![Bytes::from(vec![7; 1000])], true),
             ] {
                 let mut response = EventResponse::new(source, StatusCode::from_u16(599).unwrap());
                 response.headers = headers(&worst);
@@ -776,18 +780,21 @@ mod tests {
     #[test]
     fn bodies_tell_their_text_and_content() {
         let body = ResponseBody::chunks(
-            vec![Bytes::from_static(b"\0\0"), Bytes::from_static(b"\0\x01")],
+            smallvec::smallvec![Bytes::from_static(b"\0\0"), Bytes::from_static(b"\0\x01")],
             true,
         );
         assert_eq!(body.text(), "AAAAAQ==");
         assert_eq!(body.json_len(), 10);
         assert_eq!(&*body.content(), b"\0\0\0\x01");
         assert_eq!(body, ResponseBody::base64([&b"\0\0\0\x01"[..]]));
-        let text = ResponseBody::chunks(vec![Bytes::from_static(b"\0\0\0\x01")], false);
+        let text = ResponseBody::chunks(
+            smallvec::smallvec![Bytes::from_static(b"\0\0\0\x01")],
+            false,
+        );
         assert!(!text.is_base64_encoded());
         assert_eq!(&*text.content(), b"AAAAAQ==");
         assert_ne!(text, body);
-        assert!(ResponseBody::chunks(vec![Bytes::new()], true).is_empty());
+        assert!(ResponseBody::chunks(smallvec::smallvec![Bytes::new()], true).is_empty());
         assert_eq!(ResponseBody::text_of("\"").json_len(), 4);
     }
 }

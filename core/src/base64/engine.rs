@@ -2,10 +2,12 @@
 //!
 //! - Our own kernels ([`super::kernel`]), on x86_64 CPUs with AVX-512 VBMI or AVX2,
 //!   detected at runtime under `std`: they decode every length, SIMD to the last byte, into
-//!   uninitialized memory. Where one runs, nothing below decodes.
+//!   uninitialized memory. Where one runs, nothing below decodes. The AVX-512 VBMI one encodes
+//!   too.
 //! - [base64-simd](https://docs.rs/base64-simd): AVX2/SSSE3/NEON/WASM chosen at runtime under
 //!   `std` (from the compile-time target features without it). It writes into uninitialized
-//!   memory and has the smallest fixed cost per call of the two crates: it encodes everything,
+//!   memory and has the smallest fixed cost per call of the two crates: it encodes everything
+//!   our AVX-512 VBMI kernel does not,
 //!   decodes short runs, and decodes everything in a build without the `base64` crate's engine.
 //! - The `base64` crate's `engine::Simd` (AVX2 on x86_64, NEON on aarch64, detected at runtime,
 //!   so only under `std`): the faster decoding kernel of the two crates on long runs, even though
@@ -58,12 +60,14 @@ pub(super) fn decode_run(input: &[u8], out: &mut impl Output) -> bool {
     })
 }
 
-/// Encodes `input` with padding, appending to `out`.
+/// Encodes `input` with padding, appending to `out`: with our AVX-512 VBMI kernel where the CPU
+/// runs it, else with base64-simd.
 #[inline]
 pub(super) fn encode(input: &[u8], out: &mut impl Output) {
     let len = super::encoded_len(input.len());
-    let written = append_uninit(out, len, |spare| {
-        Some(STANDARD.encode(input, Out::from_uninit_slice(spare)))
+    let written = append_uninit(out, len, |spare| match kernel::Kernel::detect() {
+        Some(kernel) if kernel.encodes() => kernel.encode(input, spare),
+        _ => Some(STANDARD.encode(input, Out::from_uninit_slice(spare))),
     });
     if !written {
         // base64-simd hands back the prefix of the buffer it was given, so this is never taken;

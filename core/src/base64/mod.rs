@@ -27,7 +27,9 @@
 //! bytes up even though its output must be zeroed first. The environment variable
 //! `GRPC_LAMBDA_BASE64_KERNEL` (`avx512vbmi`, `avx2` or `none`), read once, caps the kernel used,
 //! for comparing them.
-//! Encoding is base64-simd's at every length: it measured faster throughout.
+//! Encoding runs on our AVX-512 VBMI kernel where the CPU has it (48 bytes to 64 characters a
+//! step: two byte permutes and a multishift, about 4× base64-simd's AVX2 encoder on 1 MiB), and
+//! on base64-simd's everywhere else, which measured faster than the `base64` crate's throughout.
 //!
 //! Padding in the middle of a run costs nothing until it is there: the engines refuse it, and
 //! only then is the run decoded segment by segment. The next boundary is predicted from the last

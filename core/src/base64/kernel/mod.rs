@@ -1,5 +1,6 @@
-//! Our own decoding kernels for x86_64, chosen at runtime under `std`: AVX-512 VBMI (Ice Lake and
-//! later, Zen 4 and later) and AVX2 (everything x86_64 Lambda runs on).
+//! Our own kernels for x86_64, chosen at runtime under `std`: AVX-512 VBMI (Ice Lake and later,
+//! Zen 4 and later), which decodes and encodes, and AVX2 (everything x86_64 Lambda runs on), which
+//! decodes (base64-simd's AVX2 encoder encodes there).
 //!
 //! Why our own: the engines we measured pay a fixed cost per call that streaming multiplies. They
 //! decode whole 32-character blocks with SIMD and finish each call's last partial block one
@@ -27,6 +28,13 @@
 //!
 //! A kernel answers like the other engines: whole groups in, padding only in the last group, `None`
 //! for anything else, leaving error location to the scalar reference.
+//!
+//! Encoding, AVX-512 VBMI, 48 bytes to 64 characters a block: one `vpermb` spreads each group's
+//! three bytes over a 32-bit lane so that its 24 bits read from the top, one `vpmultishiftqb`
+//! lifts the four 6-bit values into bytes, and a second `vpermb` looks each up in the alphabet,
+//! which fits in one register. The last, shorter block is loaded masked to the bytes left and
+//! stored masked to its characters; a last partial group (1 or 2 bytes, padded) is the scalar
+//! reference's.
 //!
 //! `GRPC_LAMBDA_BASE64_KERNEL` (`avx512vbmi`, `avx2` or `none`), read once, picks a kernel below
 //! the best the CPU has, or none (the crates' engines then decode): for comparing them, and as a
@@ -123,6 +131,55 @@ impl Kernel {
         init::initialized(out, len)
     }
 
+    /// Whether this kernel encodes: AVX-512 VBMI does; on AVX2, base64-simd's AVX2 encoder runs.
+    #[inline]
+    pub(super) fn encodes(self) -> bool {
+        self.isa == Isa::Avx512Vbmi
+    }
+
+    /// Encodes `input` with padding into the start of `out`, which must have room for
+    /// `4 * ceil(input.len() / 3)` characters, and answers the initialized prefix; `None` when
+    /// this kernel has no encoder ([`Kernel::encodes`]) or `out` is too short.
+    #[inline]
+    pub(super) fn encode<'a>(
+        self,
+        input: &[u8],
+        out: &'a mut [MaybeUninit<u8>],
+    ) -> Option<&'a mut [u8]> {
+        let whole = input.len() / 3 * 3;
+        let (body, tail) = input.split_at(whole);
+        let body_len = whole / 3 * 4;
+        let len = super::encoded_len(input.len());
+        if out.len() < len {
+            return None;
+        }
+        let (encoded, rest) = out.split_at_mut(body_len);
+        if !self.encode_body(body, encoded) {
+            return None;
+        }
+        if let Some(last) = scalar::encode_tail(tail) {
+            for (slot, &char) in rest.iter_mut().zip(&last) {
+                slot.write(char);
+            }
+        }
+        init::initialized(out, len)
+    }
+
+    /// Encodes whole groups into all of `out`, exactly `input.len() / 3 * 4` characters long;
+    /// `false` (nothing written) when this kernel has no encoder.
+    #[inline]
+    fn encode_body(self, input: &[u8], out: &mut [MaybeUninit<u8>]) -> bool {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        {
+            x86::encode_body(self, input, out)
+        }
+        #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
+        {
+            let _ = (input, out);
+            false
+        }
+    }
+
     /// Decodes whole unpadded groups into all of `out`, exactly `input.len() / 4 * 3` bytes
     /// long; `false` for a byte outside the alphabet.
     #[inline]
@@ -140,7 +197,7 @@ impl Kernel {
 }
 
 /// The one `unsafe` step outside the kernels: the prefix of `out` both parts of
-/// [`Kernel::decode`] initialized, as bytes.
+/// [`Kernel::decode`] (or of [`Kernel::encode`]) initialized, as bytes.
 mod init {
     use core::mem::MaybeUninit;
 
@@ -148,9 +205,9 @@ mod init {
     #[allow(unsafe_code)]
     pub(super) fn initialized(out: &mut [MaybeUninit<u8>], len: usize) -> Option<&mut [u8]> {
         let prefix = out.get_mut(..len)?;
-        // SAFETY: the caller (only `Kernel::decode`) initialized `out[..len]`: the body bytes by
-        // a kernel that answered true (so wrote all of them), the last group's bytes by
-        // `MaybeUninit::write`. `MaybeUninit<u8>` has the
+        // SAFETY: the caller (only `Kernel::decode` and `Kernel::encode`) initialized
+        // `out[..len]`: the body bytes by a kernel that answered true (so wrote all of them), the
+        // last group's bytes by `MaybeUninit::write`. `MaybeUninit<u8>` has the
         // layout of `u8`.
         Some(unsafe { &mut *(prefix as *mut [MaybeUninit<u8>] as *mut [u8]) })
     }
@@ -224,15 +281,18 @@ mod tests {
             .collect()
     }
 
-    /// Runs `kernel` into a buffer whose every byte was set to `0xee` first, and checks that it
-    /// wrote nothing past what it answers.
-    fn run(kernel: Kernel, input: &[u8]) -> Option<Vec<u8>> {
-        let room = input.len() / 4 * 3;
+    /// Runs `call` (one kernel's) into a buffer of `room` bytes whose every byte was set to `0xee`
+    /// first, and checks that it wrote nothing past what it answers.
+    fn in_fresh_buffer(
+        kernel: Kernel,
+        room: usize,
+        call: impl FnOnce(&mut [MaybeUninit<u8>]) -> Option<&mut [u8]>,
+    ) -> Option<Vec<u8>> {
         let mut buffer = vec![0xeeu8; room + 70];
         buffer.clear();
-        let decoded = kernel.decode(input, buffer.spare_capacity_mut())?.to_vec();
+        let written = call(buffer.spare_capacity_mut())?.to_vec();
         let spare = buffer.spare_capacity_mut();
-        let past = spare.get(decoded.len()..).unwrap_or_default();
+        let past = spare.get(written.len()..).unwrap_or_default();
         // SAFETY: every byte of the buffer was initialized to 0xee before `clear`, which only
         // shortens the length; the kernels only write initialized bytes.
         let past: Vec<u8> = past
@@ -243,7 +303,12 @@ mod tests {
             past.iter().all(|&byte| byte == 0xee),
             "{kernel:?} wrote past the output"
         );
-        Some(decoded)
+        Some(written)
+    }
+
+    /// Decodes with `kernel` ([`in_fresh_buffer`]).
+    fn run(kernel: Kernel, input: &[u8]) -> Option<Vec<u8>> {
+        in_fresh_buffer(kernel, input.len() / 4 * 3, |out| kernel.decode(input, out))
     }
 
     #[test]
@@ -323,6 +388,71 @@ mod tests {
             assert_eq!(run(kernel, b"AAAAAAA"), None, "not whole groups");
             let mut short = [MaybeUninit::new(0u8); 2];
             assert_eq!(kernel.decode(b"AAAA", &mut short), None, "no room");
+        }
+    }
+
+    /// Encodes with `kernel` ([`in_fresh_buffer`]).
+    fn run_encode(kernel: Kernel, input: &[u8]) -> Option<Vec<u8>> {
+        let room = super::super::encoded_len(input.len());
+        in_fresh_buffer(kernel, room, |out| kernel.encode(input, out))
+    }
+
+    #[test]
+    fn encoders_agree_with_the_base64_crate_at_every_length() {
+        for kernel in kernels().into_iter().filter(|kernel| kernel.encodes()) {
+            for len in 0..700usize {
+                let data: Vec<u8> = (0..len).map(|i| (i * 131 + 7) as u8).collect();
+                let expected = STANDARD.encode(&data).into_bytes();
+                assert_eq!(
+                    run_encode(kernel, &data),
+                    Some(expected.clone()),
+                    "{kernel:?} len {len}"
+                );
+                // From an odd address too.
+                let mut shifted = vec![0u8];
+                shifted.extend_from_slice(&data);
+                assert_eq!(
+                    run_encode(kernel, &shifted[1..]),
+                    Some(expected),
+                    "{kernel:?} len {len}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn encoders_give_every_symbol_in_every_lane() {
+        // Every 6-bit value at each of the 64 character positions of a block, and of a short
+        // block: the bytes of a text of all 64 symbols, rotated.
+        for kernel in kernels().into_iter().filter(|kernel| kernel.encodes()) {
+            for shift in 0..64 {
+                for len in [128, 60] {
+                    let text: Vec<u8> = (0..len)
+                        .map(|i| super::super::ALPHABET[(i + shift) % 64])
+                        .collect();
+                    let data = STANDARD.decode(&text).unwrap();
+                    assert_eq!(
+                        run_encode(kernel, &data),
+                        Some(text),
+                        "{kernel:?} shift {shift} len {len}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn encoders_need_room_and_avx2_has_none() {
+        for kernel in kernels() {
+            let mut short = [MaybeUninit::new(0u8); 3];
+            assert_eq!(kernel.encode(b"abc", &mut short), None, "no room");
+            let mut room = [MaybeUninit::new(0u8); 4];
+            let encoded = kernel.encode(b"abc", &mut room).map(|text| text.to_vec());
+            if kernel.encodes() {
+                assert_eq!(encoded.as_deref(), Some(&b"YWJj"[..]));
+            } else {
+                assert_eq!(encoded, None, "{kernel:?} has no encoder");
+            }
         }
     }
 

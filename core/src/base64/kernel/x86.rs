@@ -10,8 +10,10 @@ use core::arch::x86_64::{
     _mm256_setr_epi32, _mm256_setr_epi8, _mm256_shuffle_epi8, _mm256_srli_epi32,
     _mm256_storeu_si256, _mm256_testz_si256, _mm512_loadu_si512, _mm512_madd_epi16,
     _mm512_maddubs_epi16, _mm512_mask_loadu_epi8, _mm512_mask_storeu_epi8, _mm512_movepi8_mask,
-    _mm512_or_si512, _mm512_permutex2var_epi8, _mm512_permutexvar_epi8, _mm512_set1_epi32,
-    _mm512_set1_epi8, _mm_prefetch, _mm_storel_epi64, _mm_storeu_si128, _MM_HINT_T0,
+    _mm512_multishift_epi64_epi8, _mm512_or_si512, _mm512_permutex2var_epi8,
+    _mm512_permutexvar_epi8, _mm512_set1_epi32, _mm512_set1_epi64, _mm512_set1_epi8,
+    _mm512_setzero_si512, _mm512_storeu_si512, _mm_prefetch, _mm_storel_epi64, _mm_storeu_si128,
+    _MM_HINT_T0,
 };
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU8, Ordering};
@@ -82,6 +84,95 @@ pub(super) fn decode_body(kernel: Kernel, input: &[u8], out: &mut [MaybeUninit<u
         match kernel.isa {
             Isa::Avx512Vbmi => avx512vbmi(input, dst),
             Isa::Avx2 => avx2(input, dst),
+        }
+    }
+}
+
+/// Encodes `input`, whole groups of 3 bytes, into all of `out`, exactly `input.len() / 3 * 4`
+/// characters long; `false` (nothing written) when the lengths do not match or `kernel` has no
+/// encoder (AVX2: base64-simd's encoder is as fast).
+#[inline]
+pub(super) fn encode_body(kernel: Kernel, input: &[u8], out: &mut [MaybeUninit<u8>]) -> bool {
+    if kernel.isa != Isa::Avx512Vbmi
+        || !input.len().is_multiple_of(3)
+        || out.len() != input.len() / 3 * 4
+    {
+        return false;
+    }
+    // SAFETY: a `Kernel` is only made after `supports` answered true for its instruction set, so
+    // the CPU has AVX-512 F, BW and VBMI; `input.len()` is a multiple of 3 and `out` is valid for
+    // writes of exactly `input.len() / 3 * 4` bytes (both checked just above), which is what the
+    // body requires; it writes all of them.
+    unsafe { avx512vbmi_encode(input, out.as_mut_ptr().cast()) };
+    true
+}
+
+/// For byte `i` of a register, the byte of a 48-byte block it takes: group `g` (bytes `a b c`)
+/// fills 32-bit lane `g` as `[c, b, a, a]`, so the lane's low 24 bits read `a b c` from the top,
+/// the order base64 takes its four 6-bit values in. The lane's top byte is never looked at.
+#[allow(clippy::indexing_slicing)]
+static VBMI_SPREAD: [u8; 64] = {
+    let mut spread = [0; 64];
+    let mut i = 0;
+    while i < 64 {
+        let group = i / 4 * 3;
+        spread[i] = match i % 4 {
+            0 => group + 2,
+            1 => group + 1,
+            _ => group,
+        } as u8;
+        i += 1;
+    }
+    spread
+};
+
+/// `vpmultishiftqb`'s bit offsets for each byte of a 64-bit word (two lanes): a lane's four
+/// characters are its bits 18, 12, 6 and 0 up (the two bits above each value are ignored by
+/// the lookup, which reads six), the second lane's the same 32 bits further.
+const VBMI_SEXTETS: i64 = i64::from_le_bytes([18, 12, 6, 0, 50, 44, 38, 32]);
+
+/// AVX-512 VBMI: 48 bytes to 64 characters a block. `vpermb` spreads each group's 3 bytes into a
+/// 32-bit lane, `vpmultishiftqb` lifts its four 6-bit values into bytes, and a second `vpermb`
+/// looks each up in the 64-character alphabet, which fits in one register.
+///
+/// # Safety
+///
+/// The CPU has AVX-512 F, BW and VBMI; `input.len()` is a multiple of 3; `out` is valid for
+/// writes of `input.len() / 3 * 4` bytes. Exactly those bytes are written, no others.
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+unsafe fn avx512vbmi_encode(input: &[u8], out: *mut u8) {
+    // SAFETY (whole body): a full load reads 64 bytes at `src` only while 64 remain; a block
+    // with fewer left is loaded masked to the bytes that remain (masked-off bytes are not read).
+    // A block of 48 bytes writes its 64 characters at `dst`, where 64 characters of room remain;
+    // the last, shorter block writes exactly its whole groups' characters. `src` and `dst`
+    // advance together, 48 bytes for 64 characters.
+    unsafe {
+        let spread = _mm512_loadu_si512(VBMI_SPREAD.as_ptr().cast());
+        let sextets = _mm512_set1_epi64(VBMI_SEXTETS);
+        let alphabet = _mm512_loadu_si512(ALPHABET.as_ptr().cast());
+        let encode = |bytes: __m512i| -> __m512i {
+            let lanes = _mm512_permutexvar_epi8(spread, bytes);
+            let values = _mm512_multishift_epi64_epi8(sextets, lanes);
+            _mm512_permutexvar_epi8(values, alphabet)
+        };
+
+        let mut src = input.as_ptr();
+        let mut dst = out;
+        let mut left = input.len();
+        while left >= 64 {
+            _mm512_storeu_si512(dst.cast(), encode(_mm512_loadu_si512(src.cast())));
+            src = src.add(48);
+            dst = dst.add(64);
+            left -= 48;
+        }
+        while left > 0 {
+            let take = left.min(48);
+            let bytes = _mm512_mask_loadu_epi8(_mm512_setzero_si512(), (1 << take) - 1, src.cast());
+            let chars = take / 3 * 4;
+            _mm512_mask_storeu_epi8(dst.cast(), u64::MAX >> (64 - chars), encode(bytes));
+            src = src.add(take);
+            dst = dst.add(chars);
+            left -= take;
         }
     }
 }

@@ -90,7 +90,7 @@ pub(super) fn decode_body(kernel: Kernel, input: &[u8], out: &mut [MaybeUninit<u
 
 /// Encodes `input`, whole groups of 3 bytes, into all of `out`, exactly `input.len() / 3 * 4`
 /// characters long; `false` (nothing written) when the lengths do not match or `kernel` has no
-/// encoder (AVX2: base64-simd's encoder is as fast).
+/// encoder (on AVX2, base64-simd's AVX2 encoder runs).
 #[inline]
 pub(super) fn encode_body(kernel: Kernel, input: &[u8], out: &mut [MaybeUninit<u8>]) -> bool {
     if kernel.isa != Isa::Avx512Vbmi

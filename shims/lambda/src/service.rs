@@ -308,7 +308,7 @@ fn add_trailers(reply: &mut Reply, trailers: Metadata) {
 /// Takes the headers of a service's response into `reply`.
 fn take_response_headers(
     status: StatusCode,
-    headers: HeaderMap,
+    mut headers: HeaderMap,
     reply: &mut Reply,
 ) -> Result<(), Error> {
     // Rebuilt rather than `remove`d from: removal swaps the last entry into the hole, and the
@@ -321,7 +321,6 @@ fn take_response_headers(
     if metadata_len == 0 {
         return if status == StatusCode::OK {
             // Kept empty for its allocation, which the response's headers then use.
-            let mut headers = headers;
             headers.clear();
             reply.headers = headers;
             Ok(())

@@ -220,8 +220,7 @@ impl<'a> Reader<'a> {
     /// The rest of a string that starts at `start`, from `found`, the first `\\` in it (or
     /// `None`: the string is not closed).
     #[inline(never)]
-    fn escaped_string(&mut self, start: usize, found: Option<usize>) -> Result<RawStr> {
-        let mut found = found;
+    fn escaped_string(&mut self, start: usize, mut found: Option<usize>) -> Result<RawStr> {
         loop {
             let Some(at) = found else {
                 self.pos = self.json.len();

@@ -235,7 +235,7 @@ impl<H: Handler> Shim<H> {
         }
         invocation::run(move |event, context| {
             let shim = Arc::clone(&shim);
-            async move { shim.handle(event, &context).await.map(ResponseJson::from) }
+            async move { shim.handle(event, context).await.map(ResponseJson::from) }
         })
         .await
     }
@@ -255,14 +255,14 @@ impl<H: Handler> Shim<H> {
         let request = event.into_request()?;
         if !matches!(request.source, Source::FunctionUrl | Source::Proxy) {
             return Ok(FunctionResponse::BufferedResponse(
-                self.handle_request(request, &lambda).await,
+                self.handle_request(request, lambda).await,
             ));
         }
         let content_type = match event::content_type(&request.headers).map(ContentType::parse) {
             Some(Ok(content_type)) if request.method == Method::POST => content_type,
             // A preflight or a request that is not a gRPC call: the buffered answer, streamed.
             _ => {
-                let response = self.handle_request(request, &lambda).await;
+                let response = self.handle_request(request, lambda).await;
                 let body = response.decoded_body().into_owned();
                 return Ok(FunctionResponse::StreamingResponse(StreamResponse {
                     metadata_prelude: MetadataPrelude {
@@ -281,7 +281,7 @@ impl<H: Handler> Shim<H> {
         tokio::spawn(async move {
             let mut reply = Reply::new(source, streaming::LAMBDA_STREAMING_RESPONSE_LIMIT);
             reply.sink = Some(sink);
-            if let Err(err) = shim.call(request, content_type, &lambda, &mut reply).await {
+            if let Err(err) = shim.call(request, content_type, lambda, &mut reply).await {
                 fail(&mut reply, &err);
             }
             finish_stream(content_type, reply);
@@ -319,8 +319,9 @@ impl<H: Handler> Shim<H> {
         lambda: &lambda_runtime::Context,
     ) -> Result<Vec<u8>, String> {
         let event = Event::from_slice(event_json).map_err(|err| err.to_string())?;
+        // The runtime hands each invocation a context of its own.
         let response = self
-            .handle(event, lambda)
+            .handle(event, lambda.clone())
             .await
             .map_err(|err| err.to_string())?;
         serde_json::to_vec(&ResponseJson::from(response)).map_err(|err| err.to_string())
@@ -335,7 +336,7 @@ impl<H: Handler> Shim<H> {
     pub async fn handle(
         &self,
         event: Event,
-        lambda: &lambda_runtime::Context,
+        lambda: lambda_runtime::Context,
     ) -> Result<EventResponse, EventError> {
         let request = event.into_request()?;
         Ok(self.handle_request(request, lambda).await)
@@ -344,7 +345,7 @@ impl<H: Handler> Shim<H> {
     async fn handle_request(
         &self,
         request: HttpRequest,
-        lambda: &lambda_runtime::Context,
+        lambda: lambda_runtime::Context,
     ) -> EventResponse {
         let source = request.source;
         if request.method == Method::OPTIONS {
@@ -386,7 +387,7 @@ impl<H: Handler> Shim<H> {
         &self,
         request: HttpRequest,
         content_type: ContentType,
-        lambda: &lambda_runtime::Context,
+        lambda: lambda_runtime::Context,
         reply: &mut Reply,
     ) -> Result<(), Error> {
         let HttpRequest {
@@ -443,7 +444,7 @@ impl<H: Handler> Shim<H> {
             body,
             frames,
             deadline,
-            lambda: lambda.clone(),
+            lambda,
             source,
             max_message_len: self.max_message_len,
         };

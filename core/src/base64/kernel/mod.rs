@@ -307,6 +307,14 @@ mod tests {
     }
 
     /// Decodes with `kernel` ([`in_fresh_buffer`]).
+    /// `len` base64 symbols in alphabet order from symbol `shift` on, wrapping: every symbol
+    /// meets every lane as `shift` runs over 0..64.
+    fn symbols_from(shift: usize, len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|i| super::super::ALPHABET[(i + shift) % 64])
+            .collect()
+    }
+
     fn run(kernel: Kernel, input: &[u8]) -> Option<Vec<u8>> {
         in_fresh_buffer(kernel, input.len() / 4 * 3, |out| kernel.decode(input, out))
     }
@@ -361,9 +369,7 @@ mod tests {
         // Each of the 64 symbols at each position of a 128-character run decodes to its value.
         for kernel in kernels() {
             for shift in 0..64 {
-                let text: Vec<u8> = (0..128)
-                    .map(|i| super::super::ALPHABET[(i + shift) % 64])
-                    .collect();
+                let text = symbols_from(shift, 128);
                 let expected = STANDARD.decode(&text).unwrap();
                 assert_eq!(
                     run(kernel, &text),
@@ -427,9 +433,7 @@ mod tests {
         for kernel in kernels().into_iter().filter(|kernel| kernel.encodes()) {
             for shift in 0..64 {
                 for len in [128, 60] {
-                    let text: Vec<u8> = (0..len)
-                        .map(|i| super::super::ALPHABET[(i + shift) % 64])
-                        .collect();
+                    let text = symbols_from(shift, len);
                     let data = STANDARD.decode(&text).unwrap();
                     assert_eq!(
                         run_encode(kernel, &data),

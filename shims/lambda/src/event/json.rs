@@ -6,6 +6,8 @@ use std::fmt;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
+use grpc_lambda_core::ContentType;
+
 use super::{Event, EventBody, RequestContext};
 
 /// Header entries (values) in one header map past this are refused: `http`'s `HeaderMap` holds
@@ -749,13 +751,6 @@ fn known_name(name: &[u8]) -> Option<HeaderName> {
 /// one of these costs neither an allocation nor a check of its bytes (it is checked when the
 /// crate is compiled), and is freed for nothing.
 fn known_value(value: &[u8]) -> Option<HeaderValue> {
-    const GRPC_WEB: HeaderValue = HeaderValue::from_static("application/grpc-web");
-    const GRPC_WEB_PROTO: HeaderValue = HeaderValue::from_static("application/grpc-web+proto");
-    const GRPC_WEB_TEXT: HeaderValue = HeaderValue::from_static("application/grpc-web-text");
-    const GRPC_WEB_TEXT_PROTO: HeaderValue =
-        HeaderValue::from_static("application/grpc-web-text+proto");
-    const GRPC: HeaderValue = HeaderValue::from_static("application/grpc");
-    const GRPC_PROTO: HeaderValue = HeaderValue::from_static("application/grpc+proto");
     const GRPC_WEB_JAVASCRIPT: HeaderValue = HeaderValue::from_static("grpc-web-javascript/0.1");
     const ONE: HeaderValue = HeaderValue::from_static("1");
     const HTTPS: HeaderValue = HeaderValue::from_static("https");
@@ -764,13 +759,14 @@ fn known_value(value: &[u8]) -> Option<HeaderValue> {
     const PORT_80: HeaderValue = HeaderValue::from_static("80");
     const TRAILERS: HeaderValue = HeaderValue::from_static("trailers");
     const IDENTITY: HeaderValue = HeaderValue::from_static("identity");
+    // The gRPC media types, as the core spells them.
+    if let Some(content_type) = ContentType::ALL
+        .into_iter()
+        .find(|content_type| content_type.as_str().as_bytes() == value)
+    {
+        return Some(content_type_value(content_type));
+    }
     Some(match value {
-        b"application/grpc-web" => GRPC_WEB,
-        b"application/grpc-web+proto" => GRPC_WEB_PROTO,
-        b"application/grpc-web-text" => GRPC_WEB_TEXT,
-        b"application/grpc-web-text+proto" => GRPC_WEB_TEXT_PROTO,
-        b"application/grpc" => GRPC,
-        b"application/grpc+proto" => GRPC_PROTO,
         b"grpc-web-javascript/0.1" => GRPC_WEB_JAVASCRIPT,
         b"1" => ONE,
         b"https" => HTTPS,
@@ -781,6 +777,28 @@ fn known_value(value: &[u8]) -> Option<HeaderValue> {
         b"identity" => IDENTITY,
         _ => return None,
     })
+}
+
+/// A gRPC media type as a header value, made when the crate is compiled: `from_static` at run
+/// time checks every byte of it on every call.
+fn content_type_value(content_type: ContentType) -> HeaderValue {
+    const fn value(content_type: ContentType) -> HeaderValue {
+        HeaderValue::from_static(content_type.as_str())
+    }
+    const GRPC: HeaderValue = value(ContentType::Grpc);
+    const GRPC_PROTO: HeaderValue = value(ContentType::GrpcProto);
+    const GRPC_WEB: HeaderValue = value(ContentType::GrpcWeb);
+    const GRPC_WEB_PROTO: HeaderValue = value(ContentType::GrpcWebProto);
+    const GRPC_WEB_TEXT: HeaderValue = value(ContentType::GrpcWebText);
+    const GRPC_WEB_TEXT_PROTO: HeaderValue = value(ContentType::GrpcWebTextProto);
+    match content_type {
+        ContentType::Grpc => GRPC,
+        ContentType::GrpcProto => GRPC_PROTO,
+        ContentType::GrpcWeb => GRPC_WEB,
+        ContentType::GrpcWebProto => GRPC_WEB_PROTO,
+        ContentType::GrpcWebText => GRPC_WEB_TEXT,
+        ContentType::GrpcWebTextProto => GRPC_WEB_TEXT_PROTO,
+    }
 }
 
 const TEXT_PATH: Expected = Expected::field("path", "expected a string or null");

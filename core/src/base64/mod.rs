@@ -791,8 +791,12 @@ impl Encoder {
         if !body.is_empty() {
             engine::encode(body, out);
         }
-        if let Some(slot) = self.pending.get_mut(..tail.len()) {
-            slot.copy_from_slice(tail);
+        // One or two bytes, stored as such: `copy_from_slice` of a length known only at run
+        // time is a call to `memcpy`, twice per answer (the message, then its trailer frame).
+        match *tail {
+            [first] => self.pending[0] = first,
+            [first, second] => self.pending = [first, second],
+            _ => {}
         }
         self.pending_len = tail.len() as u8;
     }

@@ -24,7 +24,7 @@ use crate::service::BoxFuture;
 pub struct Request<M> {
     message: M,
     metadata: HeaderMap,
-    lambda: lambda_runtime::Context,
+    lambda: Box<lambda_runtime::Context>,
     source: Source,
     deadline: Option<Instant>,
 }

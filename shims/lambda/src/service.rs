@@ -138,8 +138,8 @@ pub(crate) mod sealed {
         pub frames: Vec<Frame>,
         /// The deadline the call runs under.
         pub deadline: Option<Deadline>,
-        /// The invocation's Lambda context.
-        pub lambda: lambda_runtime::Context,
+        /// The invocation's Lambda context (boxed: it is large, and moves with the call).
+        pub lambda: Box<lambda_runtime::Context>,
         /// The front door.
         pub source: Source,
         /// The message limit, for handlers that decode or encode messages themselves.
@@ -290,7 +290,7 @@ impl Call {
         *request.headers_mut() = self.headers;
         // Three extensions: a fourth would cost the map a regrowth on every call.
         let extensions = request.extensions_mut();
-        extensions.insert(self.lambda);
+        extensions.insert(*self.lambda);
         extensions.insert(self.source);
         extensions.insert(trailers);
         Ok(request)

@@ -1,9 +1,9 @@
 //! P5, the Lambda shim: one whole invocation, event JSON in → response JSON out, for the example
 //! service at 1 KiB and 1 MiB messages; ours and `lambda_http` + `tonic-web` in the same group,
-//! on the same event.
+//! on the same event; and tonic's own call, which both make, alone.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use grpc_lambda_benches::lambda::{check, event, LambdaHttpTonicWeb, Ours, SIZES};
+use grpc_lambda_benches::lambda::{check, event, LambdaHttpTonicWeb, Ours, TonicCall, SIZES};
 use std::time::Duration;
 
 fn invocation(c: &mut Criterion) {
@@ -11,7 +11,8 @@ fn invocation(c: &mut Criterion) {
     let anchor = LambdaHttpTonicWeb::default();
     let mut group = c.benchmark_group("lambda invocation");
     for len in SIZES {
-        check(len, &ours, &anchor);
+        let tonic = TonicCall::new(len);
+        check(len, &ours, &anchor, &tonic);
         let event = event(len);
         let label = grpc_lambda_benches::size_label(len);
         group.throughput(Throughput::Bytes(event.len() as u64));
@@ -23,6 +24,9 @@ fn invocation(c: &mut Criterion) {
             &event,
             |b, event| b.iter(|| anchor.invoke(event)),
         );
+        group.bench_function(BenchmarkId::new("tonic's own call", &label), |b| {
+            b.iter(|| tonic.call())
+        });
     }
     group.finish();
 }

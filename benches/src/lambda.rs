@@ -182,6 +182,81 @@ impl OursProst {
     }
 }
 
+/// Context: tonic's own call, which both sides make: the request the event stands for built
+/// (the event's 11 headers into a `HeaderMap`, each value checked and copied, as both sides
+/// read them; the gRPC frames as the body), the example's tonic server called, its answer
+/// drained (the message frame, then the trailers). No event JSON, no base64, no answer JSON,
+/// no extensions: what is left of an invocation once the adapter's own work is taken away.
+pub struct TonicCall {
+    runtime: tokio::runtime::Runtime,
+    service: ProdServer<ProdService>,
+    headers: Vec<(http::HeaderName, Vec<u8>)>,
+    frames: Bytes,
+}
+
+impl TonicCall {
+    /// The call `event(len)` stands for.
+    pub fn new(len: usize) -> Self {
+        let json: serde_json::Value = serde_json::from_slice(&event(len)).expect("the event");
+        let headers = json["headers"]
+            .as_object()
+            .expect("headers")
+            .iter()
+            .map(|(name, value)| {
+                let value = value.as_str().expect("a header value");
+                (
+                    http::HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+                    value.as_bytes().to_vec(),
+                )
+            })
+            .collect();
+        let body = json["body"].as_str().expect("a body");
+        Self {
+            runtime: runtime(),
+            service: ProdServer::new(ProdService),
+            headers,
+            frames: base64::decode(body.as_bytes()).expect("base64"),
+        }
+    }
+
+    /// One call: the request built, the service called, the answer drained; the answer's
+    /// length.
+    pub fn call(&self) -> usize {
+        use http_body_util::BodyExt;
+        self.runtime.block_on(async {
+            let mut headers = http::HeaderMap::with_capacity(16);
+            for (name, value) in &self.headers {
+                let value = http::HeaderValue::from_bytes(value).expect("a header value");
+                headers.append(name.clone(), value);
+            }
+            let mut request = http::Request::new(http_body_util::Full::new(self.frames.clone()));
+            *request.method_mut() = http::Method::POST;
+            *request.uri_mut() = http::Uri::from_static("/api.Prod/Alive");
+            *request.headers_mut() = headers;
+            request.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/grpc"),
+            );
+            let mut service = self.service.clone();
+            let response =
+                ServiceExt::<http::Request<http_body_util::Full<Bytes>>>::ready(&mut service)
+                    .await
+                    .expect("ready")
+                    .call(request)
+                    .await
+                    .expect("an answer");
+            let mut body = response.into_body();
+            let mut len = 0;
+            while let Some(frame) = body.frame().await {
+                if let Ok(data) = frame.expect("a frame").into_data() {
+                    len += data.len();
+                }
+            }
+            len
+        })
+    }
+}
+
 /// The anchor: `lambda_http`'s adapter around `tonic-web` around the same tonic server.
 pub struct LambdaHttpTonicWeb {
     runtime: tokio::runtime::Runtime,
@@ -232,13 +307,24 @@ pub fn response_frames(response: &[u8]) -> Vec<u8> {
     base64::decode(body.as_bytes()).expect("base64").to_vec()
 }
 
-/// Checks both sides answer the same message for `event(len)`.
-pub fn check(len: usize, ours: &Ours, anchor: &LambdaHttpTonicWeb) {
-    let event = event(len);
-    let mut expected = BytesMut::new();
+/// The gRPC frame of [`expected_reply`].
+pub fn expected_frame(len: usize) -> BytesMut {
+    let mut frame = BytesMut::new();
     FrameEncoder::with_max_message_len(usize::MAX)
-        .encode_prost(&expected_reply(len), &mut expected)
+        .encode_prost(&expected_reply(len), &mut frame)
         .expect("a frame");
+    frame
+}
+
+/// Checks both sides answer the same message for `event(len)`, and tonic's own call its frame.
+pub fn check(len: usize, ours: &Ours, anchor: &LambdaHttpTonicWeb, tonic: &TonicCall) {
+    let event = event(len);
+    let expected = expected_frame(len);
+    assert_eq!(
+        tonic.call(),
+        expected.len(),
+        "tonic's own call answers the expected message"
+    );
     for (side, response) in [
         ("ours", ours.invoke(&event)),
         ("lambda_http", anchor.invoke(&event)),
@@ -259,7 +345,8 @@ pub fn report(settings: &Settings) -> Vec<Line> {
     SIZES
         .iter()
         .map(|&len| {
-            check(len, &ours, &anchor);
+            let tonic = TonicCall::new(len);
+            check(len, &ours, &anchor, &tonic);
             let event = event(len);
             let comparison = compare(
                 settings,
@@ -269,16 +356,32 @@ pub fn report(settings: &Settings) -> Vec<Line> {
                     Op::context("ours, Alive as a prost handler (no tonic)", || {
                         consume(prost.invoke(&event))
                     }),
+                    Op::context("tonic's own call: request built, answer drained", || {
+                        consume(tonic.call())
+                    }),
                 ],
             );
             let size = crate::size_label(len);
-            Line::from_comparison(
+            let mut line = Line::from_comparison(
                 "P5",
                 format!("shim invocation time, ours ÷ lambda_http+tonic-web, {size}"),
                 0.33,
                 event.len(),
                 &comparison,
-            )
+            );
+            // What each adapter adds to the call both make: the part that is the adapter's own.
+            if let [(_, _, anchor), _, (_, _, tonic)] = comparison.anchors[..] {
+                let ours = comparison.ours - tonic;
+                let anchor = anchor - tonic;
+                line.details.push(format!(
+                    "above tonic's own call: ours {:.2} µs, lambda_http + tonic-web {:.2} µs, \
+                     ratio {:.3}",
+                    ours / 1e3,
+                    anchor / 1e3,
+                    ours / anchor
+                ));
+            }
+            line
         })
         .collect()
 }

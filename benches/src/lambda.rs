@@ -219,9 +219,22 @@ impl TonicCall {
         }
     }
 
-    /// One call: the request built, the service called, the answer drained; the answer's
-    /// length.
+    /// One call: the request built, the service called, the answer drained; the length of its
+    /// messages' frames.
     pub fn call(&self) -> usize {
+        let mut len = 0;
+        self.run(|data| len += data.len());
+        len
+    }
+
+    /// The frames of one call's answer, joined.
+    pub fn answer(&self) -> Vec<u8> {
+        let mut frames = Vec::new();
+        self.run(|data| frames.extend_from_slice(data));
+        frames
+    }
+
+    fn run(&self, mut each: impl FnMut(&Bytes)) {
         use http_body_util::BodyExt;
         self.runtime.block_on(async {
             let mut headers = http::HeaderMap::with_capacity(16);
@@ -246,14 +259,12 @@ impl TonicCall {
                     .await
                     .expect("an answer");
             let mut body = response.into_body();
-            let mut len = 0;
             while let Some(frame) = body.frame().await {
                 if let Ok(data) = frame.expect("a frame").into_data() {
-                    len += data.len();
+                    each(&data);
                 }
             }
-            len
-        })
+        });
     }
 }
 
@@ -321,8 +332,8 @@ pub fn check(len: usize, ours: &Ours, anchor: &LambdaHttpTonicWeb, tonic: &Tonic
     let event = event(len);
     let expected = expected_frame(len);
     assert_eq!(
-        tonic.call(),
-        expected.len(),
+        tonic.answer(),
+        expected,
         "tonic's own call answers the expected message"
     );
     for (side, response) in [

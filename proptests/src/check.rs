@@ -904,7 +904,7 @@ pub fn check_base64_decode(text: &[u8], chunking: &Chunking) {
 }
 
 /// Bytes, encoded: in one call, into a `String`, appended to a buffer, and streamed under
-/// `chunking`, the text is what the `base64` crate writes; `encoded_len` is its length; each
+/// `chunking` (into buffers and onto a `String`), the text is what the `base64` crate writes; `encoded_len` is its length; each
 /// chunk finished as its own padded segment (as a gRPC-Web-text server flushes) decodes back to
 /// the bytes, in one call and streamed under `chunking`.
 pub fn check_base64_encode(data: &[u8], chunking: &Chunking) {
@@ -942,6 +942,15 @@ pub fn check_base64_encode(data: &[u8], chunking: &Chunking) {
     }
     pieces.extend_from_slice(&encoder.finish_bytes());
     assert_eq!(pieces, expected.as_bytes());
+
+    // Streamed onto text that is not ASCII, which stays as it was.
+    let mut encoder = Encoder::new();
+    let mut text = String::from("«kept»");
+    for chunk in &chunks {
+        encoder.encode_chunk_str(chunk, &mut text);
+    }
+    encoder.finish_str(&mut text);
+    assert_eq!(text.strip_prefix("«kept»"), Some(expected.as_str()));
 
     // Every chunk its own padded segment.
     let mut encoder = Encoder::new();

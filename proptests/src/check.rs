@@ -904,9 +904,10 @@ pub fn check_base64_decode(text: &[u8], chunking: &Chunking) {
 }
 
 /// Bytes, encoded: in one call, into a `String`, appended to a buffer, and streamed under
-/// `chunking` (into buffers and onto a `String`), the text is what the `base64` crate writes; `encoded_len` is its length; each
-/// chunk finished as its own padded segment (as a gRPC-Web-text server flushes) decodes back to
-/// the bytes, in one call and streamed under `chunking`.
+/// `chunking` (into buffers and onto a `String`), the text is what the `base64` crate writes;
+/// `encoded_len` is its length; each chunk finished as its own padded segment (as a
+/// gRPC-Web-text server flushes) decodes back to the bytes, in one call and streamed under
+/// `chunking`.
 pub fn check_base64_encode(data: &[u8], chunking: &Chunking) {
     use base64::engine::general_purpose::STANDARD;
     use base64::Engine as _;

@@ -165,6 +165,13 @@ impl ContentType {
     /// [`ContentTypeError::UnsupportedCodec`] for a gRPC media type with a codec other than
     /// `proto` (`+json`, `+thrift`…).
     pub fn parse(value: &str) -> Result<ContentType, ContentTypeError> {
+        // Most clients spell it exactly as `as_str` does.
+        if let Some(content_type) = ContentType::ALL
+            .into_iter()
+            .find(|content_type| content_type.as_str() == value)
+        {
+            return Ok(content_type);
+        }
         let not_grpc = || ContentTypeError::NotGrpc {
             value: value.into(),
         };

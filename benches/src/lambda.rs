@@ -143,7 +143,7 @@ impl Ours {
     /// One invocation, from the event's bytes as the Lambda runtime received them.
     pub fn invoke(&self, event: &Bytes) -> Vec<u8> {
         self.runtime
-            .block_on(self.shim.invoke(event, &self.context))
+            .block_on(self.shim.invoke(event.clone(), &self.context))
             .expect("an answer")
     }
 }
@@ -177,7 +177,7 @@ impl OursProst {
     /// One invocation, from the event's bytes as the Lambda runtime received them.
     pub fn invoke(&self, event: &Bytes) -> Vec<u8> {
         self.runtime
-            .block_on(self.shim.invoke(event, &self.context))
+            .block_on(self.shim.invoke(event.clone(), &self.context))
             .expect("an answer")
     }
 }

@@ -332,6 +332,7 @@ fn request_context(value: &Json) -> Option<RequestContext> {
 
 /// The contract of the event reader on any bytes.
 ///
+/// - [`Event::from_bytes`] reads what [`Event::from_slice`] reads.
 /// - An error names a byte within the input, and its message names that byte.
 /// - Bytes `serde_json` reads as JSON are read as the [reference](reading) reads them: the same
 ///   event, or an error exactly when the reference refuses them; the `Deserialize` impl agrees.
@@ -339,6 +340,12 @@ fn request_context(value: &Json) -> Option<RequestContext> {
 ///   text, so it may accept bytes `serde_json` refuses).
 pub fn check_event_json(json: &[u8]) {
     let read = Event::from_slice(json);
+    // Read from a buffer header values may share, the event is the same.
+    assert_eq!(
+        Event::from_bytes(&bytes::Bytes::copy_from_slice(json)),
+        read,
+        "from_bytes disagrees with from_slice"
+    );
     if let Err(err) = &read {
         let message = err.to_string();
         assert!(

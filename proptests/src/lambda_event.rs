@@ -435,7 +435,7 @@ fn invoke(json: &[u8]) -> Result<Vec<u8>, String> {
     static SHIM: OnceLock<Shim<Router>> = OnceLock::new();
     let shim = SHIM.get_or_init(|| Shim::new(Router::new().unary(ECHO_PATH, say)));
     let context = lambda_runtime::Context::default();
-    block_on(shim.invoke(json, &context))
+    block_on(shim.invoke(bytes::Bytes::copy_from_slice(json), &context))
 }
 
 /// A response header in any of the shapes: a map of strings, a map of lists, or pairs.

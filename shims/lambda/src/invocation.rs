@@ -81,7 +81,7 @@ impl<S: Service<LambdaInvocation>> Service<LambdaInvocation> for ReadEvent<S> {
     fn call(&mut self, mut invocation: LambdaInvocation) -> S::Future {
         // This runs before the runtime's panic guard: a panic here would end the function.
         // The reader is fuzzed not to panic; should it, the invocation fails instead.
-        let event = std::panic::catch_unwind(|| Event::from_slice(&invocation.body))
+        let event = std::panic::catch_unwind(|| Event::from_bytes(&invocation.body))
             .unwrap_or_else(|_| Err(EventJsonError::reader_panicked()))
             .map_err(EventError::Json);
         self.handoff

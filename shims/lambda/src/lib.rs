@@ -105,13 +105,13 @@ pub mod streaming;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use grpc_lambda_core::base64::encoded_len;
 use grpc_lambda_core::metadata::{format_timeout, parse_timeout};
 use grpc_lambda_core::{
     ContentType, FrameEncoder, Metadata, Protocol, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN,
 };
-use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
 
 pub use crate::cors::Cors;
@@ -307,19 +307,19 @@ impl<H: Handler> Shim<H> {
         }))
     }
 
-    /// One invocation, from the event JSON to the response JSON, as the Lambda runtime does it
-    /// (the runtime's own serialization included: it copies the written JSON into a buffer of
-    /// its own).
+    /// One invocation, from the event JSON to the response JSON, as the Lambda runtime does it:
+    /// the event read from its buffer ([`Event::from_bytes`]), the response serialized as the
+    /// runtime serializes it (it copies the written JSON into a buffer of its own).
     ///
     /// # Errors
     ///
     /// A message when the JSON is not an event this crate knows.
     pub async fn invoke(
         &self,
-        event_json: &[u8],
+        event_json: impl Into<Bytes>,
         lambda: &lambda_runtime::Context,
     ) -> Result<Vec<u8>, String> {
-        let event = Event::from_slice(event_json).map_err(|err| err.to_string())?;
+        let event = Event::from_bytes(&event_json.into()).map_err(|err| err.to_string())?;
         let request = event.into_request().map_err(|err| err.to_string())?;
         // The runtime hands each invocation a context of its own.
         let response = self.handle_request(request, Box::new(lambda.clone())).await;
@@ -413,7 +413,7 @@ impl<H: Handler> Shim<H> {
                 frames.push(frame.share(&body));
             }
         }
-        let grpc_timeout = match headers.get("grpc-timeout") {
+        let grpc_timeout = match headers.get(deadline::GRPC_TIMEOUT) {
             Some(value) => Some(parse_timeout(value.as_bytes()).map_err(Error::InvalidTimeout)?),
             None => None,
         };
@@ -437,7 +437,7 @@ impl<H: Handler> Shim<H> {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
         if let Some(deadline) = deadline {
             if let Ok(value) = HeaderValue::try_from(format_timeout(deadline.budget).as_str()) {
-                headers.insert(HeaderName::from_static("grpc-timeout"), value);
+                headers.insert(deadline::GRPC_TIMEOUT, value);
             }
         }
         let call = Call {
@@ -587,9 +587,7 @@ fn finish_stream(content_type: ContentType, mut reply: Reply) {
     });
     let mut headers = std::mem::take(&mut reply.headers);
     if content_type.protocol().is_web() {
-        let mut frame = BytesMut::new();
-        encode_trailer_frame(&trailers, &mut frame);
-        sink.finish(&headers, Some(frame.freeze()));
+        sink.finish(&headers, Some(trailer_frame(&trailers)));
     } else {
         if !sink.sent_any() {
             service::headers_from_metadata(&trailers, &mut headers);
@@ -618,10 +616,11 @@ fn encode_reply(source: Source, content_type: ContentType, mut reply: Reply) -> 
         HeaderValue::from_static(content_type.response_content_type()),
     );
     let web = content_type.protocol().is_web();
-    let mut trailer_frame = BytesMut::new();
-    if web {
-        encode_trailer_frame(&trailers, &mut trailer_frame);
-    }
+    let mut trailer_frame = if web {
+        self::trailer_frame(&trailers)
+    } else {
+        Bytes::new()
+    };
     let json_len = response
         .envelope_len_bound()
         .saturating_add(event::headers_len_bound(&reply.headers))
@@ -635,10 +634,11 @@ fn encode_reply(source: Source, content_type: ContentType, mut reply: Reply) -> 
             source,
         }
         .to_status();
-        trailer_frame.clear();
-        if web {
-            encode_trailer_frame(&status.to_trailers(), &mut trailer_frame);
-        }
+        trailer_frame = if web {
+            self::trailer_frame(&status.to_trailers())
+        } else {
+            Bytes::new()
+        };
         status.to_trailers()
     } else {
         trailers
@@ -649,7 +649,7 @@ fn encode_reply(source: Source, content_type: ContentType, mut reply: Reply) -> 
     let mut chunks = reply.chunks;
     let protocol = content_type.protocol();
     if web {
-        chunks.push(trailer_frame.freeze());
+        chunks.push(trailer_frame);
     }
     response.body = match protocol {
         Protocol::GrpcWeb => ResponseBody::chunks(chunks, true),
@@ -666,19 +666,40 @@ fn encode_reply(source: Source, content_type: ContentType, mut reply: Reply) -> 
 }
 
 /// The gRPC-Web trailer frame for `trailers`.
-fn encode_trailer_frame(trailers: &Metadata, out: &mut BytesMut) {
+fn trailer_frame(trailers: &Metadata) -> Bytes {
+    // The trailers of most calls: `OK`, nothing else.
+    if trailers.len() == 1
+        && trailers.iter().all(|entry| {
+            entry
+                == (
+                    grpc_lambda_core::status::GRPC_STATUS,
+                    Code::Ok.as_header_value().as_bytes(),
+                )
+        })
+    {
+        return Bytes::from_static(OK_TRAILER_FRAME);
+    }
     // Reserved once: written piece by piece, the block would grow the buffer several times.
-    out.reserve(grpc_lambda_core::trailers::encoded_len(trailers).saturating_add(HEADER_LEN));
-    if FrameEncoder::new().encode_trailers(trailers, out).is_err() {
+    let mut out = BytesMut::with_capacity(
+        grpc_lambda_core::trailers::encoded_len(trailers).saturating_add(HEADER_LEN),
+    );
+    if FrameEncoder::new()
+        .encode_trailers(trailers, &mut out)
+        .is_err()
+    {
         // A trailer block past 4 GiB cannot be framed; the status alone can.
         out.clear();
         let status = Status::new(
             Code::Internal,
             "the response trailers are too large to frame",
         );
-        let _ = FrameEncoder::new().encode_trailers(&status.to_trailers(), out);
+        let _ = FrameEncoder::new().encode_trailers(&status.to_trailers(), &mut out);
     }
+    out.freeze()
 }
+
+/// The trailer frame of a call that ended `OK` with no other trailers.
+const OK_TRAILER_FRAME: &[u8] = b"\x80\0\0\0\x10grpc-status: 0\r\n";
 
 fn extend_headers(into: &mut HeaderMap, from: HeaderMap) {
     let mut last = None;
@@ -695,6 +716,25 @@ fn extend_headers(into: &mut HeaderMap, from: HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ok_trailer_frame_is_what_the_encoder_writes() {
+        let mut encoded = BytesMut::new();
+        FrameEncoder::new()
+            .encode_trailers(&Status::new(Code::Ok, "").to_trailers(), &mut encoded)
+            .unwrap();
+        assert_eq!(OK_TRAILER_FRAME, &encoded[..]);
+        assert_eq!(
+            trailer_frame(&Status::new(Code::Ok, "").to_trailers()),
+            encoded
+        );
+        // Anything more than the bare status is encoded.
+        let mut with_message = Status::new(Code::Ok, "fine").to_trailers();
+        assert_ne!(trailer_frame(&with_message), encoded);
+        with_message = Metadata::new();
+        with_message.append("grpc-status", "00").unwrap();
+        assert_eq!(&trailer_frame(&with_message)[5..], b"grpc-status: 00\r\n");
+    }
 
     #[test]
     fn the_method_is_the_last_two_segments() {

@@ -282,11 +282,17 @@ impl Call {
         let mut request = http::Request::new(Body::new(self.body));
         *request.method_mut() = http::Method::POST;
         *request.version_mut() = Version::HTTP_2;
-        // The path was checked to be `/service/method`: it parses as a URI path, from the
-        // string's own buffer.
-        let path = Bytes::from(self.path);
-        *request.uri_mut() = http::Uri::from_maybe_shared(path.clone())
-            .map_err(|err| Error::Service(format!("path {path:?} is not a URI path: {err}")))?;
+        // The path was checked to be `/service/method`. One of URI path characters only (every
+        // gRPC method's) parses from the string's own buffer; any other is parsed from a copy,
+        // so that the error can name it.
+        let not_a_path =
+            |path: &str, err| Error::Service(format!("path {path:?} is not a URI path: {err}"));
+        *request.uri_mut() = if self.path.bytes().all(is_path_char) {
+            http::Uri::from_maybe_shared(Bytes::from(self.path))
+                .map_err(|err| not_a_path("", err))?
+        } else {
+            http::Uri::try_from(self.path.as_str()).map_err(|err| not_a_path(&self.path, err))?
+        };
         *request.headers_mut() = self.headers;
         // Three extensions: a fourth would cost the map a regrowth on every call.
         let extensions = request.extensions_mut();
@@ -295,6 +301,11 @@ impl Call {
         extensions.insert(trailers);
         Ok(request)
     }
+}
+
+/// A byte a URI path may hold as it is (RFC 3986 `pchar` and `/`).
+fn is_path_char(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&byte)
 }
 
 /// Adds trailing metadata to what `reply` holds (the first block is taken as it is).

@@ -139,7 +139,7 @@ fn web(path: &str, body: &[u8]) -> Value {
 
 async fn invoke_with(shim: &Shim<Router>, event: &Value, context: &Context) -> Value {
     let json = serde_json::to_vec(event).unwrap();
-    serde_json::from_slice(&shim.invoke(&json, context).await.unwrap()).unwrap()
+    serde_json::from_slice(&shim.invoke(json, context).await.unwrap()).unwrap()
 }
 
 async fn invoke(shim: &Shim<Router>, event: &Value) -> Value {
@@ -615,7 +615,7 @@ async fn requests_that_are_not_grpc_get_http_answers() {
 async fn an_event_from_no_front_door_is_an_invocation_error() {
     let err = shim()
         .invoke(
-            br#"{"detail-type": "Scheduled Event"}"#,
+            &br#"{"detail-type": "Scheduled Event"}"#[..],
             &Context::default(),
         )
         .await
@@ -651,7 +651,7 @@ async fn tower_service_failures_become_statuses() {
         let json = serde_json::to_vec(&web(path, &frame(&Echo::default()))).unwrap();
         let shim = &shim;
         async move {
-            serde_json::from_slice::<Value>(&shim.invoke(&json, &Context::default()).await.unwrap())
+            serde_json::from_slice::<Value>(&shim.invoke(json, &Context::default()).await.unwrap())
                 .unwrap()
         }
     };
@@ -710,7 +710,7 @@ async fn tower_services_find_the_lambda_context_source_and_trailers_in_the_exten
     context.request_id = "8476a536-e9f4-11e8-9739-2dfe598c3fcd".to_owned();
     let json = serde_json::to_vec(&web("/x.Y/Z", &frame(&Echo::default()))).unwrap();
     let response: Value =
-        serde_json::from_slice(&Shim::new(RequestId).invoke(&json, &context).await.unwrap())
+        serde_json::from_slice(&Shim::new(RequestId).invoke(json, &context).await.unwrap())
             .unwrap();
     let (_, trailers) = read_web(&response);
     assert_eq!(

@@ -19,8 +19,10 @@
 //! and stepping over the rest (most of `requestContext`, query strings, stage variables). A
 //! string is found with one vectorised search for its closing quote, so a 1 MiB base64 body
 //! costs that scan, then one decode straight from the event's bytes into the buffer the call
-//! uses. Header values are copied (small), so nothing the call keeps holds on to the event's
-//! buffer.
+//! uses. Read with [`Event::from_bytes`] from an event of up to 64 KiB
+//! ([`MAX_SHARED_EVENT`]), header values are slices of the event's buffer (a reference count
+//! each, not an allocation and a copy); from a larger event, or with [`Event::from_slice`], they
+//! are copied, so that a call does not hold on to a large event's buffer.
 //!
 //! The JSON's grammar is checked as it is read (nesting up to [`MAX_DEPTH`], punctuation,
 //! escapes, numbers, literals, nothing after the event), as are raw control characters in the
@@ -76,7 +78,7 @@ use serde::Deserialize;
 
 mod json;
 mod response;
-pub use json::{EventJsonError, MAX_DEPTH, MAX_HEADER_ENTRIES};
+pub use json::{EventJsonError, MAX_DEPTH, MAX_HEADER_ENTRIES, MAX_SHARED_EVENT};
 pub(crate) use response::{headers_len_bound, Chunks, ResponseJson};
 pub use response::{EventResponse, ResponseBody};
 
@@ -293,6 +295,17 @@ impl Event {
     /// reads has the wrong type.
     pub fn from_slice(json: &[u8]) -> Result<Self, EventJsonError> {
         json::read(json)
+    }
+
+    /// [`Event::from_slice`], from the buffer the event arrived in: header values are slices of
+    /// it when the event is at most [`MAX_SHARED_EVENT`] bytes (see
+    /// [reading an event](self#reading-an-event)).
+    ///
+    /// # Errors
+    ///
+    /// As [`Event::from_slice`].
+    pub fn from_bytes(json: &Bytes) -> Result<Self, EventJsonError> {
+        json::read_shared(json)
     }
 }
 
@@ -531,6 +544,34 @@ mod tests {
             assert_eq!(event.source(), Ok(source), "{name}");
             let request = event.into_request().unwrap();
             assert_eq!(request.source, source);
+        }
+    }
+
+    #[test]
+    fn a_small_event_lends_its_buffer_to_header_values_a_large_one_does_not() {
+        let event = |body_len: usize| {
+            Bytes::from(format!(
+                r#"{{"version": "2.0", "rawPath": "/a.B/C", "requestContext": {{"http": {{"method": "POST"}}}},
+                    "headers": {{"x-name": "a value", "x-escaped": "a \"quoted\" value", "x-one": "1"}},
+                    "body": "{}"}}"#,
+                "A".repeat(body_len)
+            ))
+        };
+        let within = |buffer: &Bytes, value: &HeaderValue| {
+            buffer.as_ptr_range().contains(&value.as_bytes().as_ptr())
+        };
+        for (body_len, shared) in [(0, true), (MAX_SHARED_EVENT, false)] {
+            let json = event(body_len);
+            assert_eq!(json.len() <= MAX_SHARED_EVENT, shared);
+            let from_bytes = Event::from_bytes(&json).unwrap();
+            assert_eq!(from_bytes, Event::from_slice(&json).unwrap());
+            let headers = from_bytes.headers.unwrap();
+            assert_eq!(headers["x-name"], "a value");
+            assert_eq!(within(&json, &headers["x-name"]), shared);
+            // An escaped value is unescaped into a buffer of its own; a constant is a constant.
+            assert_eq!(headers["x-escaped"], "a \"quoted\" value");
+            assert!(!within(&json, &headers["x-escaped"]));
+            assert!(!within(&json, &headers["x-one"]));
         }
     }
 

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use bytes::{Bytes, BytesMut};
 use grpc_lambda_core::base64::{self, Encoder};
-use http::header::{HeaderValue, SET_COOKIE};
+use http::header::{HeaderName, HeaderValue, SET_COOKIE};
 use http::{HeaderMap, StatusCode};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
@@ -450,13 +450,18 @@ impl Json for String {
 /// escapes where JSON has them, `\u00XX` for the other control characters).
 fn string(out: &mut impl Json, text: &str) {
     out.byte(b'"');
+    escaped(out, text);
+    out.byte(b'"');
+}
+
+/// `text` inside a JSON string literal, escaped.
+fn escaped(out: &mut impl Json, text: &str) {
     // Header names and values rarely need an escape: one pass without a branch per byte tells.
     let escapes = text.bytes().fold(false, |seen, b| {
         seen | (b < 0x20) | (b == b'"') | (b == b'\\')
     });
     if !escapes {
         out.raw(text);
-        out.byte(b'"');
         return;
     }
     let mut plain = 0;
@@ -479,7 +484,6 @@ fn string(out: &mut impl Json, text: &str) {
         plain = at + 1;
     }
     out.raw(text.get(plain..).unwrap_or_default());
-    out.byte(b'"');
 }
 
 /// `\u0000` to `\u001f`, six characters each, indexed by the control character.
@@ -507,41 +511,71 @@ fn list<'a>(out: &mut impl Json, values: impl Iterator<Item = &'a HeaderValue>) 
 /// Headers as one string per name, repeated values joined with `", "` (HTTP's list syntax);
 /// `Set-Cookie` left out when `skip_set_cookie` (payload 2.0 sends it in `cookies`).
 fn joined_headers(out: &mut impl Json, headers: &HeaderMap, skip_set_cookie: bool) {
-    out.byte(b'{');
-    let mut first = true;
-    for name in headers.keys() {
-        if skip_set_cookie && name == SET_COOKIE {
-            continue;
-        }
-        let mut values = headers.get_all(name).iter();
-        let Some(value) = values.next() else { continue };
-        if !first {
-            out.byte(b',');
-        }
-        first = false;
-        string(out, name.as_str());
-        out.byte(b':');
-        let mut joined = header_text(value);
-        for value in values {
-            let joined = joined.to_mut();
-            joined.push_str(", ");
-            joined.push_str(&header_text(value));
-        }
-        string(out, &joined);
-    }
-    out.byte(b'}');
+    const JOINED: PerName = PerName {
+        open: ":\"",
+        between: ", ",
+        close: "\"",
+    };
+    per_name(out, headers, skip_set_cookie, JOINED, |out, value| {
+        escaped(out, &header_text(value));
+    });
 }
 
 /// Headers as a list of values per name.
 fn multi_value_headers(out: &mut impl Json, headers: &HeaderMap) {
+    per_name(out, headers, false, PerName::LIST, |out, value| {
+        string(out, &header_text(value));
+    });
+}
+
+/// What goes around and between one name's values.
+struct PerName {
+    open: &'static str,
+    between: &'static str,
+    close: &'static str,
+}
+
+impl PerName {
+    /// A JSON list of values.
+    const LIST: PerName = PerName {
+        open: ":[",
+        between: ",",
+        close: "]",
+    };
+}
+
+/// An object of one entry per header name, its values written by `value` in `shape`.
+fn per_name<J: Json>(
+    out: &mut J,
+    headers: &HeaderMap,
+    skip_set_cookie: bool,
+    shape: PerName,
+    value: impl Fn(&mut J, &HeaderValue),
+) {
     out.byte(b'{');
-    for (i, name) in headers.keys().enumerate() {
-        if i > 0 {
-            out.byte(b',');
+    // The map iterates each name's values one after the other, under the same name: a name is
+    // written once, its values as they come, with no lookup by name.
+    let mut open: Option<&HeaderName> = None;
+    for (name, each) in headers {
+        if skip_set_cookie && name == SET_COOKIE {
+            continue;
         }
-        string(out, name.as_str());
-        out.byte(b':');
-        list(out, headers.get_all(name).iter());
+        match open {
+            Some(held) if std::ptr::eq(held, name) => out.raw(shape.between),
+            _ => {
+                if open.is_some() {
+                    out.raw(shape.close);
+                    out.byte(b',');
+                }
+                string(out, name.as_str());
+                out.raw(shape.open);
+                open = Some(name);
+            }
+        }
+        value(out, each);
+    }
+    if open.is_some() {
+        out.raw(shape.close);
     }
     out.byte(b'}');
 }

@@ -18,7 +18,10 @@ use support::{
 
 async fn invoke(shim: &Shim<ProdServer<ProdService>>, event: &Value) -> Value {
     let json = serde_json::to_vec(event).unwrap();
-    let response = shim.invoke(&json, &Context::default()).await.unwrap();
+    let response = shim
+        .invoke(json.clone(), &Context::default())
+        .await
+        .unwrap();
     serde_json::from_slice(&response).unwrap()
 }
 

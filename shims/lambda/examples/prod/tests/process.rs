@@ -192,7 +192,7 @@ async fn the_example_answers_through_cargo_lambda_watch_byte_for_byte() {
     };
     assert_eq!(String::from_utf8_lossy(&first), expected);
     let in_process = shim
-        .invoke(literal_event, &Context::default())
+        .invoke(&literal_event[..], &Context::default())
         .await
         .unwrap();
     assert_eq!(first, in_process);
@@ -220,7 +220,10 @@ async fn the_example_answers_through_cargo_lambda_watch_byte_for_byte() {
                         )
                     });
                 warm.push(sent.elapsed());
-                let expected = shim.invoke(&event, &Context::default()).await.unwrap();
+                let expected = shim
+                    .invoke(event.clone(), &Context::default())
+                    .await
+                    .unwrap();
                 assert_eq!(
                     String::from_utf8_lossy(&answer),
                     String::from_utf8_lossy(&expected),

@@ -587,7 +587,7 @@ fn finish_stream(content_type: ContentType, mut reply: Reply) {
     });
     let mut headers = std::mem::take(&mut reply.headers);
     if content_type.protocol().is_web() {
-        sink.finish(&headers, Some(trailer_frame(&trailers)));
+        sink.finish(&headers, Some(encode_trailer_frame(&trailers)));
     } else {
         if !sink.sent_any() {
             service::headers_from_metadata(&trailers, &mut headers);
@@ -617,7 +617,7 @@ fn encode_reply(source: Source, content_type: ContentType, mut reply: Reply) -> 
     );
     let web = content_type.protocol().is_web();
     let mut trailer_frame = if web {
-        self::trailer_frame(&trailers)
+        encode_trailer_frame(&trailers)
     } else {
         Bytes::new()
     };
@@ -635,7 +635,7 @@ fn encode_reply(source: Source, content_type: ContentType, mut reply: Reply) -> 
         }
         .to_status();
         trailer_frame = if web {
-            self::trailer_frame(&status.to_trailers())
+            encode_trailer_frame(&status.to_trailers())
         } else {
             Bytes::new()
         };
@@ -666,7 +666,7 @@ fn encode_reply(source: Source, content_type: ContentType, mut reply: Reply) -> 
 }
 
 /// The gRPC-Web trailer frame for `trailers`.
-fn trailer_frame(trailers: &Metadata) -> Bytes {
+fn encode_trailer_frame(trailers: &Metadata) -> Bytes {
     // The trailers of most calls: `OK`, nothing else.
     if trailers.len() == 1
         && trailers.iter().all(|entry| {
@@ -725,15 +725,18 @@ mod tests {
             .unwrap();
         assert_eq!(OK_TRAILER_FRAME, &encoded[..]);
         assert_eq!(
-            trailer_frame(&Status::new(Code::Ok, "").to_trailers()),
+            encode_trailer_frame(&Status::new(Code::Ok, "").to_trailers()),
             encoded
         );
         // Anything more than the bare status is encoded.
         let mut with_message = Status::new(Code::Ok, "fine").to_trailers();
-        assert_ne!(trailer_frame(&with_message), encoded);
+        assert_ne!(encode_trailer_frame(&with_message), encoded);
         with_message = Metadata::new();
         with_message.append("grpc-status", "00").unwrap();
-        assert_eq!(&trailer_frame(&with_message)[5..], b"grpc-status: 00\r\n");
+        assert_eq!(
+            &encode_trailer_frame(&with_message)[5..],
+            b"grpc-status: 00\r\n"
+        );
     }
 
     #[test]

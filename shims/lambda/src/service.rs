@@ -285,14 +285,15 @@ impl Call {
         // The path was checked to be `/service/method`. One of URI path characters only (every
         // gRPC method's) parses from the string's own buffer; any other is parsed from a copy,
         // so that the error can name it.
-        let not_a_path =
-            |path: &str, err| Error::Service(format!("path {path:?} is not a URI path: {err}"));
-        *request.uri_mut() = if self.path.bytes().all(is_path_char) {
+        let uri = if self.path.bytes().all(is_path_char) {
             http::Uri::from_maybe_shared(Bytes::from(self.path))
-                .map_err(|err| not_a_path("", err))?
+                .map_err(|err| Error::Service(format!("the path is not a URI path: {err}")))
         } else {
-            http::Uri::try_from(self.path.as_str()).map_err(|err| not_a_path(&self.path, err))?
+            http::Uri::try_from(self.path.as_str()).map_err(|err| {
+                Error::Service(format!("path {:?} is not a URI path: {err}", self.path))
+            })
         };
+        *request.uri_mut() = uri?;
         *request.headers_mut() = self.headers;
         // Three extensions: a fourth would cost the map a regrowth on every call.
         let extensions = request.extensions_mut();
@@ -434,6 +435,41 @@ mod tests {
             .build()
             .unwrap();
         runtime.block_on(async { body.collect().await.unwrap().to_bytes() })
+    }
+
+    fn call(path: &str) -> Call {
+        Call {
+            path: path.to_owned(),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            frames: Vec::new(),
+            deadline: None,
+            lambda: Box::default(),
+            source: Source::HttpApi,
+            max_message_len: 1024,
+        }
+    }
+
+    #[test]
+    fn the_request_uri_is_the_path_whichever_way_it_is_parsed() {
+        // URI path characters only: parsed from the path's own buffer.
+        let request = call("/api.Prod/Alive")
+            .into_http_request(Trailers::default())
+            .unwrap();
+        assert_eq!(request.uri().path(), "/api.Prod/Alive");
+        // Others: parsed from a copy, and the error names the path.
+        let request = call("/a%20b/C{1}")
+            .into_http_request(Trailers::default())
+            .unwrap();
+        assert_eq!(request.uri().path(), "/a%20b/C{1}");
+        let err = call("/a b/C")
+            .into_http_request(Trailers::default())
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(r#"path "/a b/C" is not a URI path"#),
+            "{err}"
+        );
     }
 
     #[test]

@@ -166,10 +166,7 @@ impl ContentType {
     /// `proto` (`+json`, `+thrift`…).
     pub fn parse(value: &str) -> Result<ContentType, ContentTypeError> {
         // Most clients spell it exactly as `as_str` does.
-        if let Some(content_type) = ContentType::ALL
-            .into_iter()
-            .find(|content_type| content_type.as_str() == value)
-        {
+        if let Some(content_type) = ContentType::from_canonical(value.as_bytes()) {
             return Ok(content_type);
         }
         let not_grpc = || ContentTypeError::NotGrpc {
@@ -208,6 +205,26 @@ impl ContentType {
             (Protocol::GrpcWebText, false) => ContentType::GrpcWebText,
             (Protocol::GrpcWebText, true) => ContentType::GrpcWebTextProto,
         })
+    }
+
+    /// The content type whose [`ContentType::as_str`] is exactly `value`, with no parameters,
+    /// spacing or case folding: how most clients send it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grpc_lambda_core::ContentType;
+    ///
+    /// assert_eq!(
+    ///     ContentType::from_canonical(b"application/grpc-web+proto"),
+    ///     Some(ContentType::GrpcWebProto)
+    /// );
+    /// assert_eq!(ContentType::from_canonical(b"Application/grpc"), None);
+    /// ```
+    pub fn from_canonical(value: &[u8]) -> Option<ContentType> {
+        ContentType::ALL
+            .into_iter()
+            .find(|content_type| content_type.as_str().as_bytes() == value)
     }
 
     /// Reads a `content-type` header value given as bytes, as HTTP libraries hand them out.

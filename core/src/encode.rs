@@ -1,11 +1,11 @@
 //! [`FrameEncoder`]: length-prefixed messages and gRPC-Web trailer frames into any [`BufMut`].
 
-use bytes::{BufMut, Bytes};
+use bytes::{BufMut, Bytes, BytesMut};
 use core::fmt;
 
 use crate::frame::{Frame, FrameHeader, DEFAULT_MAX_MESSAGE_LEN, FLAG_COMPRESSED, HEADER_LEN};
 use crate::metadata::Metadata;
-use crate::status::Status;
+use crate::status::{Code, Status, GRPC_STATUS};
 use crate::trailers;
 
 /// Why a frame was not encoded. Nothing was written to the destination.
@@ -238,7 +238,38 @@ impl FrameEncoder {
         trailers.extend(extra.clone());
         self.encode_trailers(&trailers, dst)
     }
+
+    /// The gRPC-Web trailer frame carrying `trailers`, in a [`Bytes`] of its own, allocated at
+    /// its size. The frame of a call that ended `OK` with no other trailers (most calls) is a
+    /// constant: no allocation, no encoding.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grpc_lambda_core::{Code, FrameEncoder, Status};
+    ///
+    /// let ok = FrameEncoder::new().trailer_frame(&Status::new(Code::Ok, "").to_trailers())?;
+    /// assert_eq!(&ok[..], b"\x80\0\0\0\x10grpc-status: 0\r\n");
+    /// # Ok::<(), grpc_lambda_core::EncodeError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError::MessageTooLarge`] for a trailer block past `u32::MAX` bytes.
+    pub fn trailer_frame(&self, trailers: &Metadata) -> Result<Bytes, EncodeError> {
+        let ok = Code::Ok.as_header_value().as_bytes();
+        if trailers.len() == 1 && trailers.iter().all(|entry| entry == (GRPC_STATUS, ok)) {
+            return Ok(Bytes::from_static(OK_TRAILER_FRAME));
+        }
+        let mut frame =
+            BytesMut::with_capacity(HEADER_LEN.saturating_add(trailers::encoded_len(trailers)));
+        self.encode_trailers(trailers, &mut frame)?;
+        Ok(frame.freeze())
+    }
 }
+
+/// The trailer frame of a call that ended `OK` with nothing else.
+const OK_TRAILER_FRAME: &[u8] = b"\x80\0\0\0\x10grpc-status: 0\r\n";
 
 fn check_room(needed: usize, dst: &impl BufMut) -> Result<(), EncodeError> {
     let remaining = dst.remaining_mut();
@@ -251,7 +282,35 @@ fn check_room(needed: usize, dst: &impl BufMut) -> Result<(), EncodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::BytesMut;
+
+    #[test]
+    fn the_ok_trailer_frame_is_what_the_encoder_writes() {
+        let ok = Status::new(Code::Ok, "").to_trailers();
+        let mut encoded = BytesMut::new();
+        FrameEncoder::new()
+            .encode_trailers(&ok, &mut encoded)
+            .unwrap();
+        assert_eq!(OK_TRAILER_FRAME, &encoded[..]);
+        assert_eq!(FrameEncoder::new().trailer_frame(&ok).unwrap(), encoded);
+        // Anything more than the bare status is encoded.
+        let with_message = Status::new(Code::Ok, "fine").to_trailers();
+        let mut expected = BytesMut::new();
+        FrameEncoder::new()
+            .encode_trailers(&with_message, &mut expected)
+            .unwrap();
+        assert_eq!(
+            FrameEncoder::new().trailer_frame(&with_message).unwrap(),
+            expected
+        );
+        let mut spelled_otherwise = Metadata::new();
+        spelled_otherwise.append("grpc-status", "00").unwrap();
+        assert_eq!(
+            &FrameEncoder::new()
+                .trailer_frame(&spelled_otherwise)
+                .unwrap()[5..],
+            b"grpc-status: 00\r\n"
+        );
+    }
 
     #[test]
     fn message_bytes_are_exact() {

@@ -105,12 +105,10 @@ pub mod streaming;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use grpc_lambda_core::base64::encoded_len;
 use grpc_lambda_core::metadata::{format_timeout, parse_timeout};
-use grpc_lambda_core::{
-    ContentType, FrameEncoder, Metadata, Protocol, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN,
-};
+use grpc_lambda_core::{ContentType, FrameEncoder, Metadata, Protocol, DEFAULT_MAX_MESSAGE_LEN};
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
 
@@ -667,39 +665,19 @@ fn encode_reply(source: Source, content_type: ContentType, mut reply: Reply) -> 
 
 /// The gRPC-Web trailer frame for `trailers`.
 fn encode_trailer_frame(trailers: &Metadata) -> Bytes {
-    // The trailers of most calls: `OK`, nothing else.
-    if trailers.len() == 1
-        && trailers.iter().all(|entry| {
-            entry
-                == (
-                    grpc_lambda_core::status::GRPC_STATUS,
-                    Code::Ok.as_header_value().as_bytes(),
-                )
+    FrameEncoder::new()
+        .trailer_frame(trailers)
+        .unwrap_or_else(|_| {
+            // A trailer block past 4 GiB cannot be framed; the status alone can.
+            let status = Status::new(
+                Code::Internal,
+                "the response trailers are too large to frame",
+            );
+            FrameEncoder::new()
+                .trailer_frame(&status.to_trailers())
+                .unwrap_or_default()
         })
-    {
-        return Bytes::from_static(OK_TRAILER_FRAME);
-    }
-    // Reserved once: written piece by piece, the block would grow the buffer several times.
-    let mut out = BytesMut::with_capacity(
-        grpc_lambda_core::trailers::encoded_len(trailers).saturating_add(HEADER_LEN),
-    );
-    if FrameEncoder::new()
-        .encode_trailers(trailers, &mut out)
-        .is_err()
-    {
-        // A trailer block past 4 GiB cannot be framed; the status alone can.
-        out.clear();
-        let status = Status::new(
-            Code::Internal,
-            "the response trailers are too large to frame",
-        );
-        let _ = FrameEncoder::new().encode_trailers(&status.to_trailers(), &mut out);
-    }
-    out.freeze()
 }
-
-/// The trailer frame of a call that ended `OK` with no other trailers.
-const OK_TRAILER_FRAME: &[u8] = b"\x80\0\0\0\x10grpc-status: 0\r\n";
 
 fn extend_headers(into: &mut HeaderMap, from: HeaderMap) {
     let mut last = None;
@@ -716,28 +694,6 @@ fn extend_headers(into: &mut HeaderMap, from: HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_ok_trailer_frame_is_what_the_encoder_writes() {
-        let mut encoded = BytesMut::new();
-        FrameEncoder::new()
-            .encode_trailers(&Status::new(Code::Ok, "").to_trailers(), &mut encoded)
-            .unwrap();
-        assert_eq!(OK_TRAILER_FRAME, &encoded[..]);
-        assert_eq!(
-            encode_trailer_frame(&Status::new(Code::Ok, "").to_trailers()),
-            encoded
-        );
-        // Anything more than the bare status is encoded.
-        let mut with_message = Status::new(Code::Ok, "fine").to_trailers();
-        assert_ne!(encode_trailer_frame(&with_message), encoded);
-        with_message = Metadata::new();
-        with_message.append("grpc-status", "00").unwrap();
-        assert_eq!(
-            &encode_trailer_frame(&with_message)[5..],
-            b"grpc-status: 00\r\n"
-        );
-    }
 
     #[test]
     fn the_method_is_the_last_two_segments() {

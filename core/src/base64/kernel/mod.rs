@@ -306,7 +306,6 @@ mod tests {
         Some(written)
     }
 
-    /// Decodes with `kernel` ([`in_fresh_buffer`]).
     /// `len` base64 symbols in alphabet order from symbol `shift` on, wrapping: every symbol
     /// meets every lane as `shift` runs over 0..64.
     fn symbols_from(shift: usize, len: usize) -> Vec<u8> {
@@ -315,6 +314,7 @@ mod tests {
             .collect()
     }
 
+    /// Decodes with `kernel` ([`in_fresh_buffer`]).
     fn run(kernel: Kernel, input: &[u8]) -> Option<Vec<u8>> {
         in_fresh_buffer(kernel, input.len() / 4 * 3, |out| kernel.decode(input, out))
     }

@@ -786,10 +786,7 @@ fn known_value(value: &[u8]) -> Option<HeaderValue> {
     const TRAILERS: HeaderValue = HeaderValue::from_static("trailers");
     const IDENTITY: HeaderValue = HeaderValue::from_static("identity");
     // The gRPC media types, as the core spells them.
-    if let Some(content_type) = ContentType::ALL
-        .into_iter()
-        .find(|content_type| content_type.as_str().as_bytes() == value)
-    {
+    if let Some(content_type) = ContentType::from_canonical(value) {
         return Some(content_type_value(content_type));
     }
     Some(match value {

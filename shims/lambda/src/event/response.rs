@@ -511,14 +511,15 @@ fn list<'a>(out: &mut impl Json, values: impl Iterator<Item = &'a HeaderValue>) 
 /// Headers as one string per name, repeated values joined with `", "` (HTTP's list syntax);
 /// `Set-Cookie` left out when `skip_set_cookie` (payload 2.0 sends it in `cookies`).
 fn joined_headers(out: &mut impl Json, headers: &HeaderMap, skip_set_cookie: bool) {
-    const JOINED: PerName = PerName {
-        open: ":\"",
-        between: ", ",
-        close: "\"",
-    };
-    per_name(out, headers, skip_set_cookie, JOINED, |out, value| {
-        escaped(out, &header_text(value));
-    });
+    per_name(
+        out,
+        headers,
+        skip_set_cookie,
+        PerName::JOINED,
+        |out, value| {
+            escaped(out, &header_text(value));
+        },
+    );
 }
 
 /// Headers as a list of values per name.
@@ -536,6 +537,13 @@ struct PerName {
 }
 
 impl PerName {
+    /// One JSON string, the values joined with `", "`.
+    const JOINED: PerName = PerName {
+        open: ":\"",
+        between: ", ",
+        close: "\"",
+    };
+
     /// A JSON list of values.
     const LIST: PerName = PerName {
         open: ":[",

@@ -276,16 +276,21 @@ impl fmt::Debug for TimeoutValue {
 /// ```
 pub fn format_timeout(duration: Duration) -> TimeoutValue {
     let nanos = duration.as_nanos();
+    // The finest unit whose rounded-up count fits: `count <= MAX` exactly when
+    // `nanos <= MAX * unit`, so the unit is picked by comparisons and only it divides, in 64
+    // bits when the duration fits (any shorter than 584 years). A 128-bit division for each
+    // unit tried cost a 15-minute deadline three of them.
     let (unit, count) = UNITS
         .iter()
-        .find_map(|&(unit, unit_nanos)| {
-            let count = nanos.div_ceil(u128::from(unit_nanos));
-            u64::try_from(count)
-                .ok()
-                .filter(|&count| count <= MAX_TIMEOUT_VALUE)
-                .map(|count| (unit, count))
-        })
-        .unwrap_or((b'H', MAX_TIMEOUT_VALUE));
+        .find(|&&(_, unit_nanos)| nanos <= u128::from(MAX_TIMEOUT_VALUE) * u128::from(unit_nanos))
+        .map_or((b'H', MAX_TIMEOUT_VALUE), |&(unit, unit_nanos)| {
+            let count = match u64::try_from(nanos) {
+                Ok(nanos) => nanos.div_ceil(unit_nanos),
+                Err(_) => u64::try_from(nanos.div_ceil(u128::from(unit_nanos)))
+                    .unwrap_or(MAX_TIMEOUT_VALUE),
+            };
+            (unit, count)
+        });
     encode_value(count, unit)
 }
 

@@ -109,7 +109,7 @@ use bytes::Bytes;
 use grpc_lambda_core::base64::encoded_len;
 use grpc_lambda_core::metadata::{format_timeout, parse_timeout};
 use grpc_lambda_core::{ContentType, FrameEncoder, Metadata, Protocol, DEFAULT_MAX_MESSAGE_LEN};
-use http::header::{HeaderValue, CONTENT_TYPE};
+use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
 
 pub use crate::cors::Cors;
@@ -397,7 +397,14 @@ impl<H: Handler> Shim<H> {
             body,
             ..
         } = request;
-        let body = body::decode_request(body, content_type.protocol().is_text())?;
+        let web_text = content_type.protocol().is_text();
+        let body = body::decode_request(body, web_text)?;
+        // A gRPC-Web-text body reaches the handler decoded from its base64: the client's
+        // `content-length` counted the text, so it goes rather than describe a body it no longer
+        // measures (a length limit in the service would read it as a third larger).
+        if web_text {
+            headers.remove(CONTENT_LENGTH);
+        }
         // Every frame is checked here, whoever decodes the messages; they are kept (slices of
         // the body, not copies) only for a handler that reads them.
         let mut frames = Vec::new();

@@ -722,6 +722,66 @@ async fn tower_services_find_the_lambda_context_source_and_trailers_in_the_exten
     assert_eq!(trailers.get_str("x-source"), Some("API Gateway HTTP API"));
 }
 
+/// A `tower::Service` that answers with the `content-length` its request carried.
+#[derive(Clone)]
+struct ContentLength;
+
+impl tower_service::Service<http::Request<Body>> for ContentLength {
+    type Response = http::Response<Body>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+    fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let seen = request
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .cloned()
+            .unwrap_or(http::HeaderValue::from_static("none"));
+        let mut response = http::Response::new(Body::default());
+        response
+            .headers_mut()
+            .insert("grpc-status", http::HeaderValue::from_static("0"));
+        response.headers_mut().insert("x-content-length", seen);
+        std::future::ready(Ok(response))
+    }
+}
+
+#[tokio::test]
+async fn the_service_sees_content_length_only_when_it_still_measures_the_body() {
+    let frames = frame(&Echo {
+        message: "measured".into(),
+        ..Echo::default()
+    });
+    let seen = |event: Value| async move {
+        let json = serde_json::to_vec(&event).unwrap();
+        let response = Shim::new(ContentLength)
+            .invoke(json, &Context::default())
+            .await
+            .unwrap();
+        let response: Value = serde_json::from_slice(&response).unwrap();
+        // Binary: the front door's base64; text: the answer's own (sent as text).
+        let body = base64::decode(response["body"].as_str().unwrap().as_bytes()).unwrap();
+        let frames = grpc_lambda_core::decode::decode_all(body, 1 << 20).unwrap();
+        let trailers = frames[0].trailers().unwrap();
+        trailers.get_str("x-content-length").unwrap().to_owned()
+    };
+    // Binary gRPC-Web: the front door's base64 undone, the body is the client's own bytes.
+    let mut binary = web("/x.Y/Z", &frames);
+    binary["headers"]["content-length"] = json!(frames.len().to_string());
+    assert_eq!(seen(binary).await, frames.len().to_string());
+    // gRPC-Web-text: the client counted its base64 text, which the service never sees.
+    let text = b64(&frames);
+    let mut web_text = http_api(
+        "/x.Y/Z",
+        json!({"content-type": "application/grpc-web-text+proto"}),
+        &b64(text.as_bytes()),
+    );
+    web_text["headers"]["content-length"] = json!(text.len().to_string());
+    assert_eq!(seen(web_text).await, "none");
+}
+
 #[cfg(feature = "gzip")]
 #[tokio::test]
 async fn gzip_request_messages_are_decompressed() {

@@ -667,11 +667,12 @@ async fn tower_service_failures_become_statuses() {
     );
 }
 
-/// A `tower::Service` that answers with the Lambda request id it finds in its extensions.
+/// A `tower::Service` that answers `OK` with headers telling what it found in its request
+/// (which the shim sends as trailers: the answer has no message).
 #[derive(Clone)]
-struct RequestId;
+struct Probe(fn(&http::Request<Body>, &mut http::HeaderMap));
 
-impl tower_service::Service<http::Request<Body>> for RequestId {
+impl tower_service::Service<http::Request<Body>> for Probe {
     type Response = http::Response<Body>;
     type Error = std::convert::Infallible;
     type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
@@ -679,29 +680,34 @@ impl tower_service::Service<http::Request<Body>> for RequestId {
         Poll::Ready(Ok(()))
     }
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let id = request
-            .extensions()
-            .get::<Context>()
-            .map_or_else(|| "none".to_owned(), |context| context.request_id.clone());
-        let has_trailers = request
-            .extensions()
-            .get::<grpc_lambda::Trailers>()
-            .is_some();
-        let source = request
-            .extensions()
-            .get::<grpc_lambda::Source>()
-            .map_or("none", |source| source.name());
         let mut response = http::Response::new(Body::default());
         let headers = response.headers_mut();
         headers.insert("grpc-status", http::HeaderValue::from_static("0"));
-        headers.insert("x-request-id", id.parse().unwrap());
-        headers.insert(
-            "x-has-trailers",
-            http::HeaderValue::from_static(if has_trailers { "yes" } else { "no" }),
-        );
-        headers.insert("x-source", http::HeaderValue::from_static(source));
+        (self.0)(&request, headers);
         std::future::ready(Ok(response))
     }
+}
+
+/// The Lambda request id, the trailers handle and the source in the request's extensions.
+fn extensions_seen(request: &http::Request<Body>, headers: &mut http::HeaderMap) {
+    let id = request
+        .extensions()
+        .get::<Context>()
+        .map_or_else(|| "none".to_owned(), |context| context.request_id.clone());
+    let has_trailers = request
+        .extensions()
+        .get::<grpc_lambda::Trailers>()
+        .is_some();
+    let source = request
+        .extensions()
+        .get::<grpc_lambda::Source>()
+        .map_or("none", |source| source.name());
+    headers.insert("x-request-id", id.parse().unwrap());
+    headers.insert(
+        "x-has-trailers",
+        http::HeaderValue::from_static(if has_trailers { "yes" } else { "no" }),
+    );
+    headers.insert("x-source", http::HeaderValue::from_static(source));
 }
 
 #[tokio::test]
@@ -709,9 +715,13 @@ async fn tower_services_find_the_lambda_context_source_and_trailers_in_the_exten
     let mut context = Context::default();
     context.request_id = "8476a536-e9f4-11e8-9739-2dfe598c3fcd".to_owned();
     let json = serde_json::to_vec(&web("/x.Y/Z", &frame(&Echo::default()))).unwrap();
-    let response: Value =
-        serde_json::from_slice(&Shim::new(RequestId).invoke(json, &context).await.unwrap())
-            .unwrap();
+    let response: Value = serde_json::from_slice(
+        &Shim::new(Probe(extensions_seen))
+            .invoke(json, &context)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
     let (_, trailers) = read_web(&response);
     assert_eq!(
         trailers.get_str("x-request-id"),
@@ -722,30 +732,14 @@ async fn tower_services_find_the_lambda_context_source_and_trailers_in_the_exten
     assert_eq!(trailers.get_str("x-source"), Some("API Gateway HTTP API"));
 }
 
-/// A `tower::Service` that answers with the `content-length` its request carried.
-#[derive(Clone)]
-struct ContentLength;
-
-impl tower_service::Service<http::Request<Body>> for ContentLength {
-    type Response = http::Response<Body>;
-    type Error = std::convert::Infallible;
-    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
-    fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let seen = request
-            .headers()
-            .get(http::header::CONTENT_LENGTH)
-            .cloned()
-            .unwrap_or(http::HeaderValue::from_static("none"));
-        let mut response = http::Response::new(Body::default());
-        response
-            .headers_mut()
-            .insert("grpc-status", http::HeaderValue::from_static("0"));
-        response.headers_mut().insert("x-content-length", seen);
-        std::future::ready(Ok(response))
-    }
+/// The request's `content-length`, or `none`.
+fn content_length_seen(request: &http::Request<Body>, headers: &mut http::HeaderMap) {
+    let seen = request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .cloned()
+        .unwrap_or(http::HeaderValue::from_static("none"));
+    headers.insert("x-content-length", seen);
 }
 
 #[tokio::test]
@@ -756,7 +750,7 @@ async fn the_service_sees_content_length_only_when_it_still_measures_the_body() 
     });
     let seen = |event: Value| async move {
         let json = serde_json::to_vec(&event).unwrap();
-        let response = Shim::new(ContentLength)
+        let response = Shim::new(Probe(content_length_seen))
             .invoke(json, &Context::default())
             .await
             .unwrap();

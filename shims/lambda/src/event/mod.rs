@@ -377,27 +377,25 @@ impl Event {
     /// # Errors
     ///
     /// [`EventError`] when the source cannot be told, or the event names no method.
-    pub fn into_request(self) -> Result<HttpRequest, EventError> {
+    pub fn into_request(mut self) -> Result<HttpRequest, EventError> {
         let source = self.source()?;
-        let mut event = self;
         // The event is lent, not moved, to the functions that take its parts: it is 376 bytes,
         // and each move is a copy.
-        let event = &mut event;
         match source {
             Source::RestApi { .. } | Source::Alb { .. } => {
-                let method = event.http_method.take();
-                with_path(event, source, method)
+                let method = self.http_method.take();
+                with_path(&mut self, source, method)
             }
-            Source::HttpApi | Source::FunctionUrl => http_api(event, source),
+            Source::HttpApi | Source::FunctionUrl => http_api(&mut self, source),
             // VPC Lattice: headers as lists (v2) or strings (v1).
             Source::VpcLattice => {
-                let method = event.method.take();
-                with_path(event, source, method)
+                let method = self.method.take();
+                with_path(&mut self, source, method)
             }
             // The proxy: a POST unless it says otherwise; ordered header pairs.
             Source::Proxy => {
-                let method = event.http_method.take().unwrap_or(Method::POST);
-                with_path(event, source, Some(method))
+                let method = self.http_method.take().unwrap_or(Method::POST);
+                with_path(&mut self, source, Some(method))
             }
         }
     }

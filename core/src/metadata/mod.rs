@@ -13,7 +13,7 @@ pub mod binary;
 pub mod timeout;
 
 pub use binary::{decode_binary_value, encode_binary_value, BinaryValueError};
-pub use timeout::{format_timeout, parse_timeout, TimeoutError};
+pub use timeout::{format_timeout, parse_timeout, TimeoutError, GRPC_TIMEOUT};
 
 /// An ordered multimap of metadata entries, names lowercase, repeated names kept.
 ///

@@ -8,6 +8,9 @@
 use core::fmt;
 use core::time::Duration;
 
+/// The header's name.
+pub const GRPC_TIMEOUT: &str = "grpc-timeout";
+
 /// The most digits a `grpc-timeout` value may have (PROTOCOL-HTTP2.md: "at most 8 digits").
 pub const MAX_TIMEOUT_DIGITS: usize = 8;
 

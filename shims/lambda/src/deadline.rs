@@ -9,7 +9,8 @@ use crate::error::human_duration;
 
 /// The `grpc-timeout` header's name, made when the crate is compiled (`from_static` checks the
 /// name at run time, and a `&str` key is parsed on every lookup).
-pub(crate) const GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
+pub(crate) const GRPC_TIMEOUT: http::HeaderName =
+    http::HeaderName::from_static(grpc_lambda_core::metadata::GRPC_TIMEOUT);
 
 /// The default time kept back from the Lambda deadline to frame, encode and post the answer.
 pub const DEFAULT_SAFETY_MARGIN: Duration = Duration::from_millis(50);

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use grpc_lambda_core::base64;
 use grpc_lambda_core::decode::FrameCounter;
-use grpc_lambda_core::metadata::parse_timeout;
+use grpc_lambda_core::metadata::{parse_timeout, GRPC_TIMEOUT};
 use grpc_lambda_core::status::GRPC_STATUS;
 use grpc_lambda_core::{
     Code, ContentType, DecodeError, FrameDecoder, FrameEncoder, Metadata, Status,
@@ -164,7 +164,7 @@ impl Proxy {
             return Err(refusal);
         }
         let (parts, body) = request.into_parts();
-        let timeout = match parts.headers.get("grpc-timeout") {
+        let timeout = match parts.headers.get(GRPC_TIMEOUT) {
             Some(value) => Some(parse_timeout(value.as_bytes()).map_err(|err| {
                 InvokeError::InvalidRequest {
                     code: Code::InvalidArgument,
@@ -395,7 +395,7 @@ fn forwarded_metadata(mut headers: HeaderMap) -> HeaderMap {
     let mut dropped: Vec<HeaderName> = Vec::new();
     for name in headers.keys() {
         let text = name.as_str();
-        if HOP_BY_HOP.contains(&text) || text == "grpc-timeout" || text == "content-type" {
+        if HOP_BY_HOP.contains(&text) || text == GRPC_TIMEOUT || text == "content-type" {
             dropped.push(name.clone());
         }
     }

@@ -29,7 +29,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use grpc_lambda_core::base64;
-use grpc_lambda_core::metadata::format_timeout;
+use grpc_lambda_core::metadata::{format_timeout, GRPC_TIMEOUT};
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
@@ -153,7 +153,7 @@ pub fn encode_event(request: &UpstreamRequest) -> Vec<u8> {
 fn forwarded_names(metadata: &HeaderMap) -> impl Iterator<Item = &HeaderName> {
     metadata
         .keys()
-        .filter(|name| *name != CONTENT_TYPE && name.as_str() != "grpc-timeout")
+        .filter(|name| *name != CONTENT_TYPE && name.as_str() != GRPC_TIMEOUT)
 }
 
 fn header_text(value: &HeaderValue) -> Cow<'_, str> {

@@ -4,7 +4,7 @@
 //! application/grpc-web+proto`; the response body (messages, then the trailer frame) is read as
 //! it arrives, never buffered whole.
 
-use grpc_lambda_core::metadata::format_timeout;
+use grpc_lambda_core::metadata::{format_timeout, GRPC_TIMEOUT};
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request};
 use http_body_util::{BodyExt, Full};
@@ -49,7 +49,7 @@ impl FrontDoorTarget {
         headers.insert("x-grpc-web", HeaderValue::from_static("1"));
         if let Some(left) = request.time_left() {
             if let Ok(value) = HeaderValue::try_from(format_timeout(left).as_str()) {
-                headers.insert("grpc-timeout", value);
+                headers.insert(GRPC_TIMEOUT, value);
             }
         }
         let response =

@@ -101,6 +101,8 @@ mod invocation;
 mod router;
 mod service;
 pub mod streaming;
+#[cfg(feature = "tonic")]
+mod tonic_routes;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -451,6 +453,7 @@ impl<H: Handler> Shim<H> {
             body,
             frames,
             deadline,
+            started,
             lambda,
             source,
             max_message_len: self.max_message_len,

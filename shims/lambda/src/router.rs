@@ -6,7 +6,7 @@ use std::future::{poll_fn, Future};
 use std::marker::PhantomData;
 use std::pin::pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
@@ -18,15 +18,19 @@ use crate::event::Source;
 use crate::service::metadata_from_headers;
 use crate::service::sealed::{Call, Reply, Serve};
 use crate::service::BoxFuture;
+use crate::service::Handler;
 
 /// A call's request: the decoded message and what came with it.
 #[derive(Debug)]
 pub struct Request<M> {
-    message: M,
-    metadata: HeaderMap,
-    lambda: Box<lambda_runtime::Context>,
-    source: Source,
-    deadline: Option<Instant>,
+    pub(crate) message: M,
+    pub(crate) metadata: HeaderMap,
+    pub(crate) lambda: Box<lambda_runtime::Context>,
+    pub(crate) source: Source,
+    /// The call's time budget, from `started`.
+    pub(crate) budget: Option<Duration>,
+    /// When the shim took the call; the budget runs from here.
+    pub(crate) started: SystemTime,
 }
 
 impl<M> Request<M> {
@@ -59,13 +63,15 @@ impl<M> Request<M> {
     /// Lambda time left less the safety margin. Past it the call is stopped and answers
     /// `DEADLINE_EXCEEDED`.
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        // Read from the clock when asked, not for every call.
+        Instant::now().checked_add(self.time_remaining()?)
     }
 
     /// The time left before [`Request::deadline`].
     pub fn time_remaining(&self) -> Option<Duration> {
-        self.deadline
-            .map(|d| d.saturating_duration_since(Instant::now()))
+        let budget = self.budget?;
+        let spent = self.started.elapsed().unwrap_or(Duration::ZERO);
+        Some(budget.saturating_sub(spent))
     }
 }
 
@@ -123,7 +129,8 @@ impl<M> From<M> for Response<M> {
 
 /// Routes `/package.Service/Method` to async functions over prost messages.
 ///
-/// Any other method answers `UNIMPLEMENTED`.
+/// Any other method answers `UNIMPLEMENTED`, or goes to the [fallback](Router::fallback) when
+/// there is one.
 ///
 /// # Examples
 ///
@@ -145,13 +152,17 @@ impl<M> From<M> for Response<M> {
 #[derive(Clone, Default)]
 pub struct Router {
     routes: HashMap<String, Arc<dyn Route>>,
+    fallback: Option<Arc<dyn Fallback>>,
 }
 
 impl fmt::Debug for Router {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut paths: Vec<_> = self.routes.keys().collect();
         paths.sort();
-        f.debug_struct("Router").field("routes", &paths).finish()
+        f.debug_struct("Router")
+            .field("routes", &paths)
+            .field("fallback", &self.fallback.is_some())
+            .finish()
     }
 }
 
@@ -162,24 +173,19 @@ impl Router {
     }
 
     /// Routes `path` (`/package.Service/Method`) to a unary handler.
-    pub fn unary<Req, Resp, F, Fut>(mut self, path: &str, handler: F) -> Self
+    pub fn unary<Req, Resp, F, Fut>(self, path: &str, handler: F) -> Self
     where
         Req: prost::Message + Default + Send + 'static,
         Resp: prost::Message + Send + 'static,
         F: Fn(Request<Req>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
     {
-        let route = Unary {
-            handler,
-            _types: PhantomData,
-        };
-        self.routes.insert(path.to_owned(), Arc::new(route));
-        self
+        self.route(path, Unary::<F, Req, Resp, Ours>::new(handler))
     }
 
     /// Routes `path` to a server-streaming handler: it answers a stream of messages, sent in
     /// order; a stream item that is an error ends the call with that status.
-    pub fn server_streaming<Req, Resp, F, Fut, S>(mut self, path: &str, handler: F) -> Self
+    pub fn server_streaming<Req, Resp, F, Fut, S>(self, path: &str, handler: F) -> Self
     where
         Req: prost::Message + Default + Send + 'static,
         Resp: prost::Message + Send + 'static,
@@ -187,10 +193,21 @@ impl Router {
         Fut: Future<Output = Result<Response<S>, Status>> + Send + 'static,
         S: Stream<Item = Result<Resp, Status>> + Send + 'static,
     {
-        let route = ServerStreaming {
-            handler,
-            _types: PhantomData,
-        };
+        self.route(path, ServerStreaming::<F, Req, Resp, S, Ours>::new(handler))
+    }
+
+    /// Serves every call whose path no route names with `handler`: a tonic-generated server (any
+    /// `tower::Service` the shim serves) or another `Router`.
+    ///
+    /// The routes then take the methods they name, and the fallback the rest, such as the
+    /// client-streaming methods of a tonic service whose other methods are routed; without a
+    /// fallback those answer `UNIMPLEMENTED`.
+    pub fn fallback<H: Handler>(mut self, handler: H) -> Self {
+        self.fallback = Some(Arc::new(handler));
+        self
+    }
+
+    pub(crate) fn route(mut self, path: &str, route: impl Route + 'static) -> Self {
         self.routes.insert(path.to_owned(), Arc::new(route));
         self
     }
@@ -206,32 +223,126 @@ impl Serve for Router {
         call: Call,
         reply: &'a mut Reply,
     ) -> impl std::future::Future<Output = Result<(), Error>> + Send + 'a {
-        match self.routes.get(call.path.as_str()) {
-            Some(route) => route.call(call, reply),
-            None => {
-                let status = Status::new(
-                    Code::Unimplemented,
-                    format!("method {} is not implemented", call.path),
-                );
-                reply.finish(&status, Metadata::new());
-                Box::pin(std::future::ready(Ok(())))
-            }
+        if let Some(route) = self.routes.get(call.path.as_str()) {
+            return route.call(call, reply);
+        }
+        if let Some(fallback) = &self.fallback {
+            return fallback.serve_boxed(call, reply);
+        }
+        let status = Status::new(
+            Code::Unimplemented,
+            format!("method {} is not implemented", call.path),
+        );
+        reply.finish(&status, Metadata::new());
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// One routed method: decodes the call's request, runs the handler, writes the reply.
+pub(crate) trait Route: Send + Sync {
+    fn call<'a>(&'a self, call: Call, reply: &'a mut Reply) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+/// A [`Handler`] behind a pointer: the router's fallback.
+trait Fallback: Send + Sync {
+    fn serve_boxed<'a>(
+        &'a self,
+        call: Call,
+        reply: &'a mut Reply,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+impl<H: Handler> Fallback for H {
+    fn serve_boxed<'a>(
+        &'a self,
+        call: Call,
+        reply: &'a mut Reply,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(self.serve(call, reply))
+    }
+}
+
+/// The types a route's handler speaks, and how they meet the wire: the shim's own
+/// ([`Request`], [`Response`], [`Status`]), or tonic's (feature `tonic`).
+pub(crate) trait Api: Send + Sync + 'static {
+    /// The request the handler takes.
+    type Request<M>;
+    /// The response the handler answers with.
+    type Response<M>;
+    /// The status a failed handler (or stream item) answers with.
+    type Status;
+    /// What the handler may still add to the trailers, read when the call ends.
+    type Added: Send;
+
+    /// The handler's request, and where it adds trailers.
+    fn request<M>(request: Request<M>) -> (Self::Request<M>, Self::Added);
+
+    /// Takes the response's headers into `reply`; the message, and the trailing metadata that
+    /// follows the status.
+    fn respond<M>(response: Self::Response<M>, reply: &mut Reply) -> Result<(M, Metadata), Error>;
+
+    /// Ends the call with the handler's `status`.
+    fn fail(reply: &mut Reply, status: &Self::Status);
+
+    /// Adds what the handler added to the trailers, once the call ended.
+    fn added(reply: &mut Reply, added: Self::Added);
+}
+
+/// The shim's own types.
+pub(crate) struct Ours;
+
+impl Api for Ours {
+    type Request<M> = Request<M>;
+    type Response<M> = Response<M>;
+    type Status = Status;
+    type Added = ();
+
+    fn request<M>(request: Request<M>) -> (Request<M>, ()) {
+        (request, ())
+    }
+
+    fn respond<M>(response: Response<M>, reply: &mut Reply) -> Result<(M, Metadata), Error> {
+        reply.headers = response.headers;
+        Ok((response.message, metadata_from_headers(&response.trailers)))
+    }
+
+    fn fail(reply: &mut Reply, status: &Status) {
+        fail(reply, status);
+    }
+
+    fn added(_: &mut Reply, (): ()) {}
+}
+
+/// A route's message and API types, as a function pointer: the route is `Send + Sync` whatever
+/// they are.
+type Types<Req, Resp, A> = PhantomData<fn(Req, A) -> Resp>;
+
+pub(crate) struct Unary<F, Req, Resp, A> {
+    handler: F,
+    _types: Types<Req, Resp, A>,
+}
+
+impl<F, Req, Resp, A> Unary<F, Req, Resp, A> {
+    pub(crate) fn new(handler: F) -> Self {
+        Self {
+            handler,
+            _types: PhantomData,
         }
     }
 }
 
-trait Route: Send + Sync {
-    fn call<'a>(&'a self, call: Call, reply: &'a mut Reply) -> BoxFuture<'a, Result<(), Error>>;
+pub(crate) struct ServerStreaming<F, Req, Resp, S, A> {
+    handler: F,
+    _types: Types<Req, (Resp, S), A>,
 }
 
-struct Unary<F, Req, Resp> {
-    handler: F,
-    _types: PhantomData<fn(Req) -> Resp>,
-}
-
-struct ServerStreaming<F, Req, Resp, S> {
-    handler: F,
-    _types: PhantomData<fn(Req) -> (Resp, S)>,
+impl<F, Req, Resp, S, A> ServerStreaming<F, Req, Resp, S, A> {
+    pub(crate) fn new(handler: F) -> Self {
+        Self {
+            handler,
+            _types: PhantomData,
+        }
+    }
 }
 
 /// The one request message of a unary or server-streaming call, decoded.
@@ -262,13 +373,13 @@ fn request<M: prost::Message + Default>(call: Call) -> Result<Request<M>, Status
             ),
         )
     })?;
-    let deadline = call.deadline.map(|d| Instant::now() + d.budget);
     Ok(Request {
         message,
         metadata: call.headers,
         lambda: call.lambda,
         source: call.source,
-        deadline,
+        budget: call.deadline.map(|d| d.budget),
+        started: call.started,
     })
 }
 
@@ -306,23 +417,26 @@ fn encode<M: prost::Message>(message: &M, max: usize, buf: &mut BytesMut) -> Res
 }
 
 /// Ends a call the handler failed: the status alone, as Trailers-Only when nothing was sent.
-fn fail(reply: &mut Reply, status: &Status) {
+pub(crate) fn fail(reply: &mut Reply, status: &Status) {
     reply.finish(status, Metadata::new());
 }
 
-impl<F, Req, Resp, Fut> Route for Unary<F, Req, Resp>
+impl<F, Req, Resp, Fut, A> Route for Unary<F, Req, Resp, A>
 where
     Req: prost::Message + Default + Send + 'static,
     Resp: prost::Message + Send + 'static,
-    F: Fn(Request<Req>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
+    A: Api,
+    A::Request<Req>: Send,
+    A::Status: Send,
+    F: Fn(A::Request<Req>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<A::Response<Resp>, A::Status>> + Send + 'static,
 {
     fn call<'a>(&'a self, call: Call, reply: &'a mut Reply) -> BoxFuture<'a, Result<(), Error>> {
         let max = call.max_message_len;
         let request = request::<Req>(call);
         Box::pin(async move {
-            let request = match request {
-                Ok(request) => request,
+            let (request, added) = match request {
+                Ok(request) => A::request(request),
                 Err(status) => {
                     fail(reply, &status);
                     return Ok(());
@@ -330,58 +444,74 @@ where
             };
             match (self.handler)(request).await {
                 Ok(response) => {
-                    reply.headers = response.headers;
+                    let (message, trailers) = A::respond(response, reply)?;
                     let mut buf = BytesMut::new();
-                    reply.push(encode(&response.message, max, &mut buf)?)?;
-                    reply.finish(&Status::ok(), metadata_from_headers(&response.trailers));
+                    reply.push(encode(&message, max, &mut buf)?)?;
+                    reply.finish(&Status::ok(), trailers);
                 }
-                Err(status) => fail(reply, &status),
+                Err(status) => A::fail(reply, &status),
             }
+            A::added(reply, added);
             Ok(())
         })
     }
 }
 
-impl<F, Req, Resp, Fut, S> Route for ServerStreaming<F, Req, Resp, S>
+impl<F, Req, Resp, Fut, S, A> Route for ServerStreaming<F, Req, Resp, S, A>
 where
     Req: prost::Message + Default + Send + 'static,
     Resp: prost::Message + Send + 'static,
-    F: Fn(Request<Req>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Response<S>, Status>> + Send + 'static,
-    S: Stream<Item = Result<Resp, Status>> + Send + 'static,
+    A: Api,
+    A::Request<Req>: Send,
+    A::Response<S>: Send,
+    A::Status: Send,
+    F: Fn(A::Request<Req>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<A::Response<S>, A::Status>> + Send + 'static,
+    S: Stream<Item = Result<Resp, A::Status>> + Send + 'static,
 {
     fn call<'a>(&'a self, call: Call, reply: &'a mut Reply) -> BoxFuture<'a, Result<(), Error>> {
         let max = call.max_message_len;
         let request = request::<Req>(call);
         Box::pin(async move {
-            let request = match request {
-                Ok(request) => request,
+            let (request, added) = match request {
+                Ok(request) => A::request(request),
                 Err(status) => {
                     fail(reply, &status);
                     return Ok(());
                 }
             };
-            let response = match (self.handler)(request).await {
-                Ok(response) => response,
-                Err(status) => {
-                    fail(reply, &status);
-                    return Ok(());
-                }
+            let outcome = match (self.handler)(request).await {
+                Ok(response) => stream(A::respond(response, reply)?, max, reply).await?,
+                Err(status) => Err(status),
             };
-            reply.headers = response.headers;
-            let mut stream = pin!(response.message);
-            let mut buf = BytesMut::new();
-            while let Some(item) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
-                match item {
-                    Ok(message) => reply.push(encode(&message, max, &mut buf)?)?,
-                    Err(status) => {
-                        fail(reply, &status);
-                        return Ok(());
-                    }
-                }
+            if let Err(status) = outcome {
+                A::fail(reply, &status);
             }
-            reply.finish(&Status::ok(), metadata_from_headers(&response.trailers));
+            A::added(reply, added);
             Ok(())
         })
     }
+}
+
+/// Sends every message of `stream`, then `OK` with `trailers`; or stops at the first item that
+/// is an error, and returns its status.
+async fn stream<Resp, E, S>(
+    (stream, trailers): (S, Metadata),
+    max: usize,
+    reply: &mut Reply,
+) -> Result<Result<(), E>, Error>
+where
+    Resp: prost::Message,
+    S: Stream<Item = Result<Resp, E>>,
+{
+    let mut stream = pin!(stream);
+    let mut buf = BytesMut::new();
+    while let Some(item) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+        match item {
+            Ok(message) => reply.push(encode(&message, max, &mut buf)?)?,
+            Err(status) => return Ok(Err(status)),
+        }
+    }
+    reply.finish(&Status::ok(), trailers);
+    Ok(Ok(()))
 }

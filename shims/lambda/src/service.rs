@@ -138,6 +138,8 @@ pub(crate) mod sealed {
         pub frames: Vec<Frame>,
         /// The deadline the call runs under.
         pub deadline: Option<Deadline>,
+        /// When the shim took the call: the deadline's budget runs from here.
+        pub started: std::time::SystemTime,
         /// The invocation's Lambda context (boxed: it is large, and moves with the call).
         pub lambda: Box<lambda_runtime::Context>,
         /// The front door.
@@ -310,7 +312,7 @@ fn is_path_char(byte: u8) -> bool {
 }
 
 /// Adds trailing metadata to what `reply` holds (the first block is taken as it is).
-fn add_trailers(reply: &mut Reply, trailers: Metadata) {
+pub(crate) fn add_trailers(reply: &mut Reply, trailers: Metadata) {
     match reply.trailers.as_mut() {
         Some(held) => held.extend(trailers),
         None => reply.trailers = Some(trailers),
@@ -318,7 +320,7 @@ fn add_trailers(reply: &mut Reply, trailers: Metadata) {
 }
 
 /// Takes the headers of a service's response into `reply`.
-fn take_response_headers(
+pub(crate) fn take_response_headers(
     status: StatusCode,
     mut headers: HeaderMap,
     reply: &mut Reply,
@@ -444,6 +446,7 @@ mod tests {
             body: Bytes::new(),
             frames: Vec::new(),
             deadline: None,
+            started: std::time::SystemTime::UNIX_EPOCH,
             lambda: Box::default(),
             source: Source::HttpApi,
             max_message_len: 1024,

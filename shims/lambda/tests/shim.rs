@@ -137,12 +137,16 @@ fn web(path: &str, body: &[u8]) -> Value {
     )
 }
 
-async fn invoke_with(shim: &Shim<Router>, event: &Value, context: &Context) -> Value {
+async fn invoke_with<H: grpc_lambda::Handler>(
+    shim: &Shim<H>,
+    event: &Value,
+    context: &Context,
+) -> Value {
     let json = serde_json::to_vec(event).unwrap();
     serde_json::from_slice(&shim.invoke(json, context).await.unwrap()).unwrap()
 }
 
-async fn invoke(shim: &Shim<Router>, event: &Value) -> Value {
+async fn invoke<H: grpc_lambda::Handler>(shim: &Shim<H>, event: &Value) -> Value {
     invoke_with(shim, event, &Context::default()).await
 }
 
@@ -730,6 +734,29 @@ async fn tower_services_find_the_lambda_context_source_and_trailers_in_the_exten
     );
     assert_eq!(trailers.get_str("x-has-trailers"), Some("yes"));
     assert_eq!(trailers.get_str("x-source"), Some("API Gateway HTTP API"));
+}
+
+#[tokio::test]
+async fn a_router_sends_what_no_route_names_to_its_fallback() {
+    let shim = Shim::new(
+        Router::new()
+            .unary("/test.Echo/Echo", echo)
+            .fallback(Probe(extensions_seen)),
+    );
+    let sent = Echo {
+        message: "routed".into(),
+        ..Echo::default()
+    };
+    let (messages, trailers) =
+        read_web(&invoke(&shim, &web("/test.Echo/Echo", &frame(&sent))).await);
+    assert_eq!(messages, [Bytes::from(frame(&sent)[5..].to_vec())]);
+    assert_eq!(trailers.get_str("x-source"), None, "the route answered");
+    let (messages, trailers) =
+        read_web(&invoke(&shim, &web("/test.Echo/Other", &frame(&sent))).await);
+    assert!(messages.is_empty());
+    assert_eq!(trailers.get_str("grpc-status"), Some("0"));
+    assert_eq!(trailers.get_str("x-source"), Some("API Gateway HTTP API"));
+    assert_eq!(trailers.get_str("x-has-trailers"), Some("yes"));
 }
 
 /// The request's `content-length`, or `none`.

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use grpc_lambda::{lambda_runtime::Context, Shim};
 use grpc_lambda_example_prod::{api::prod_server::ProdServer, ProdService};
-use support::{call_headers, cases, event_body, grpc_event, FIXTURES, PROTOCOLS};
+use support::matrix;
 
 /// Where cargo-lambda is: `$CARGO_LAMBDA`, PATH, or the Python user base.
 fn cargo_lambda() -> Option<PathBuf> {
@@ -198,43 +198,24 @@ async fn the_example_answers_through_cargo_lambda_watch_byte_for_byte() {
     assert_eq!(first, in_process);
 
     let mut warm = Vec::new();
-    let mut checked = 0;
-    for (fixture, text, _) in FIXTURES {
-        for protocol in PROTOCOLS {
-            for case in cases() {
-                let event = grpc_event(
-                    text,
-                    case.path,
-                    &call_headers(protocol),
-                    &event_body(protocol, &case.request),
-                );
-                let event = serde_json::to_vec(&event).unwrap();
-                let sent = Instant::now();
-                let answer = watch
-                    .invoke(&event, Duration::from_secs(30))
-                    .unwrap_or_else(|err| {
-                        panic!(
-                            "{fixture} × {protocol:?} × {}: {err}\n{}",
-                            case.name,
-                            watch.log()
-                        )
-                    });
-                warm.push(sent.elapsed());
-                let expected = shim
-                    .invoke(event.clone(), &Context::default())
-                    .await
-                    .unwrap();
-                assert_eq!(
-                    String::from_utf8_lossy(&answer),
-                    String::from_utf8_lossy(&expected),
-                    "{fixture} × {protocol:?} × {}",
-                    case.name
-                );
-                checked += 1;
-            }
-        }
+    for call in matrix() {
+        let event = serde_json::to_vec(&call.event).unwrap();
+        let sent = Instant::now();
+        let answer = watch
+            .invoke(&event, Duration::from_secs(30))
+            .unwrap_or_else(|err| panic!("{}: {err}\n{}", call.context, watch.log()));
+        warm.push(sent.elapsed());
+        let expected = shim
+            .invoke(event.clone(), &Context::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&answer),
+            String::from_utf8_lossy(&expected),
+            "{}",
+            call.context
+        );
     }
-    assert_eq!(checked, FIXTURES.len() * 3 * 4);
 
     // Events the shim cannot serve are the invocation's error, named, through the real runtime.
     for (event, error_type, message) in [
@@ -260,7 +241,8 @@ async fn the_example_answers_through_cargo_lambda_watch_byte_for_byte() {
     }
     warm.sort();
     eprintln!(
-        "{checked} invocations through cargo lambda watch: median {:?}, max {:?} per call (loopback, debug build)",
+        "{} invocations through cargo lambda watch: median {:?}, max {:?} per call (loopback, debug build)",
+        warm.len(),
         warm[warm.len() / 2],
         warm[warm.len() - 1]
     );

@@ -477,3 +477,39 @@ pub fn assert_answer(answer: &Answer, case: &Case, protocol: Protocol, context: 
     headers.sort_unstable();
     assert_eq!(got, headers, "{context}: headers");
 }
+
+/// One call of the matrix: a fixture's event carrying one case in one protocol.
+pub struct MatrixCall {
+    /// `fixture × protocol × case`, for messages.
+    pub context: String,
+    pub event: Value,
+    pub shape: Shape,
+    pub protocol: Protocol,
+    pub case: Case,
+}
+
+/// Every fixture × every protocol × every case of the example.
+pub fn matrix() -> Vec<MatrixCall> {
+    let mut calls = Vec::new();
+    for (fixture, text, shape) in FIXTURES {
+        for protocol in PROTOCOLS {
+            for case in cases() {
+                let event = grpc_event(
+                    text,
+                    case.path,
+                    &call_headers(protocol),
+                    &event_body(protocol, &case.request),
+                );
+                calls.push(MatrixCall {
+                    context: format!("{fixture} × {protocol:?} × {}", case.name),
+                    event,
+                    shape: *shape,
+                    protocol,
+                    case,
+                });
+            }
+        }
+    }
+    assert_eq!(calls.len(), FIXTURES.len() * PROTOCOLS.len() * 4);
+    calls
+}

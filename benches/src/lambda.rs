@@ -10,8 +10,9 @@
 use crate::{compare, consume, Line, Op, Settings};
 use bytes::{Bytes, BytesMut};
 use grpc_lambda::lambda_runtime::{Context, LambdaEvent};
-use grpc_lambda::{Router, Shim};
+use grpc_lambda::{Handler, Router, Shim};
 use grpc_lambda_core::{base64, FrameEncoder};
+use grpc_lambda_example_prod::api::prod_lambda;
 use grpc_lambda_example_prod::api::prod_server::ProdServer;
 use grpc_lambda_example_prod::api::{AliveRequest, AliveResponse};
 use grpc_lambda_example_prod::ProdService;
@@ -122,64 +123,58 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a runtime")
 }
 
-/// Ours: `grpc_lambda::Shim` around the example's tonic server.
-pub struct Ours {
+/// The shim in process around a handler, invoked as the Lambda runtime invokes it.
+pub struct Invoker<H: Handler> {
     runtime: tokio::runtime::Runtime,
-    shim: Shim<ProdServer<ProdService>>,
+    shim: Shim<H>,
     context: Context,
 }
+
+impl<H: Handler> Invoker<H> {
+    /// The shim around `handler`, with [`lambda_context`].
+    pub fn new(handler: H) -> Self {
+        Self {
+            runtime: runtime(),
+            shim: Shim::new(handler),
+            context: lambda_context(),
+        }
+    }
+
+    /// One invocation, from the event's bytes as the Lambda runtime received them.
+    pub fn invoke(&self, event: &Bytes) -> Vec<u8> {
+        self.runtime
+            .block_on(self.shim.invoke(event.clone(), &self.context))
+            .expect("an answer")
+    }
+}
+
+/// Ours: the example function as its `main` serves it, the routes `grpc-lambda-build` generates
+/// for the example's tonic service (`api::prod_lambda::router`): its trait called without
+/// tonic's HTTP server.
+pub type Ours = Invoker<Router>;
 
 impl Default for Ours {
     fn default() -> Self {
-        Self {
-            runtime: runtime(),
-            shim: Shim::new(ProdServer::new(ProdService)),
-            context: lambda_context(),
-        }
+        Self::new(prod_lambda::router(ProdService))
     }
 }
 
-impl Ours {
-    /// One invocation, from the event's bytes as the Lambda runtime received them.
-    pub fn invoke(&self, event: &Bytes) -> Vec<u8> {
-        self.runtime
-            .block_on(self.shim.invoke(event.clone(), &self.context))
-            .expect("an answer")
-    }
+/// Context: the same tonic service as a `tower::Service` (its generated server, `ProdServer`),
+/// the way the shim serves any tonic server and the way the anchor serves it.
+pub fn ours_tower() -> Invoker<ProdServer<ProdService>> {
+    Invoker::new(ProdServer::new(ProdService))
 }
 
-/// Context: the same `Alive` as a plain prost handler ([`Router`]) rather than a tonic service,
-/// to show how much of ours is tonic's own call.
-pub struct OursProst {
-    runtime: tokio::runtime::Runtime,
-    shim: Shim<Router>,
-    context: Context,
-}
-
-impl Default for OursProst {
-    fn default() -> Self {
-        let router = Router::new().unary(
-            "/api.Prod/Alive",
-            |request: grpc_lambda::Request<AliveRequest>| async move {
-                let message = format!("Hello, world.{}", request.message().message);
-                Ok(grpc_lambda::Response::new(AliveResponse { message }))
-            },
-        );
-        Self {
-            runtime: runtime(),
-            shim: Shim::new(router),
-            context: lambda_context(),
-        }
-    }
-}
-
-impl OursProst {
-    /// One invocation, from the event's bytes as the Lambda runtime received them.
-    pub fn invoke(&self, event: &Bytes) -> Vec<u8> {
-        self.runtime
-            .block_on(self.shim.invoke(event.clone(), &self.context))
-            .expect("an answer")
-    }
+/// Context: the same `Alive` as a plain prost handler ([`Router::unary`]) rather than a tonic
+/// service: the shim with no tonic at all.
+pub fn ours_prost() -> Invoker<Router> {
+    Invoker::new(Router::new().unary(
+        "/api.Prod/Alive",
+        |request: grpc_lambda::Request<AliveRequest>| async move {
+            let message = format!("Hello, world.{}", request.message().message);
+            Ok(grpc_lambda::Response::new(AliveResponse { message }))
+        },
+    ))
 }
 
 /// Context: tonic's own call, which both sides make: the request the event stands for built
@@ -349,11 +344,13 @@ pub fn check(len: usize, ours: &Ours, anchor: &LambdaHttpTonicWeb, tonic: &Tonic
     }
 }
 
-/// P5.
+/// P5: ours is the example function as its `main` serves it (the generated routes); the same
+/// service as a `tower::Service` is context, with its own ratio in the details.
 pub fn report(settings: &Settings) -> Vec<Line> {
     let ours = Ours::default();
     let anchor = LambdaHttpTonicWeb::default();
-    let prost = OursProst::default();
+    let tower = ours_tower();
+    let prost = ours_prost();
     SIZES
         .iter()
         .map(|&len| {
@@ -365,6 +362,7 @@ pub fn report(settings: &Settings) -> Vec<Line> {
                 Op::new("ours", || consume(ours.invoke(&event))),
                 vec![
                     Op::new("lambda_http + tonic-web", || consume(anchor.invoke(&event))),
+                    Op::context(TOWER, || consume(tower.invoke(&event))),
                     Op::context("ours, Alive as a prost handler (no tonic)", || {
                         consume(prost.invoke(&event))
                     }),
@@ -381,19 +379,21 @@ pub fn report(settings: &Settings) -> Vec<Line> {
                 event.len(),
                 &comparison,
             );
-            // What each adapter adds to the call both make: the part that is the adapter's own.
-            if let [(_, _, anchor), _, (_, _, tonic)] = comparison.anchors[..] {
-                let ours = comparison.ours - tonic;
-                let anchor = anchor - tonic;
+            if let [(_, _, anchor), (_, _, tower), _, (_, _, tonic)] = comparison.anchors[..] {
                 line.details.push(format!(
-                    "above tonic's own call: ours {:.2} µs, lambda_http + tonic-web {:.2} µs, \
+                    "the service as a tower service: ratio {:.3} (medians); above tonic's own \
+                     call, which both it and the anchor make: {:.2} µs against {:.2} µs, \
                      ratio {:.3}",
-                    ours / 1e3,
-                    anchor / 1e3,
-                    ours / anchor
+                    tower / anchor,
+                    (tower - tonic) / 1e3,
+                    (anchor - tonic) / 1e3,
+                    (tower - tonic) / (anchor - tonic)
                 ));
             }
             line
         })
         .collect()
 }
+
+/// The name of the tower-service context line.
+const TOWER: &str = "ours, the same service as a tower service (ProdServer)";

@@ -41,6 +41,7 @@ use bytes::{Bytes, BytesMut};
 use grpc_lambda::lambda_runtime::{self, LambdaEvent, MetadataPrelude, StreamResponse};
 use grpc_lambda::Shim;
 use grpc_lambda_core::{base64, FrameEncoder};
+use grpc_lambda_example_prod::api::prod_lambda;
 use grpc_lambda_example_prod::api::prod_server::ProdServer;
 use grpc_lambda_example_prod::ProdService;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
@@ -365,10 +366,11 @@ impl Function {
     }
 }
 
-/// Ours: `grpc_lambda::Shim` around the example's tonic server, with response streaming.
+/// Ours: the example function as its `main` serves it (the generated routes), with response
+/// streaming.
 pub fn ours(cpu: Option<usize>) -> Result<Function, String> {
     Function::start("grpc-lambda-prod", cpu, || {
-        Shim::new(ProdServer::new(ProdService))
+        Shim::new(prod_lambda::router(ProdService))
             .response_streaming(true)
             .run()
     })

@@ -1,33 +1,5 @@
 //! A tonic service's methods as [`Router`] routes: the generated trait called directly, with
 //! tonic's own request, response and status types (feature `tonic`).
-//!
-//! Serving the generated server as a `tower::Service` runs tonic's HTTP-level machinery on each
-//! call: the body polled and re-buffered, the message framed into a response body, the trailers
-//! built as a header map and read back. A route does that work once, in the shim, and leaves
-//! only the method itself to tonic's types. What the client receives is the same, byte for
-//! byte; what does not run is any `tower` layer wrapped around the server.
-//!
-//! `grpc-lambda-build` generates the routes for every method of a service (see the crate's
-//! README); by hand, one method is:
-//!
-//! ```
-//! # #[derive(Clone, PartialEq, prost::Message)] struct AliveRequest { #[prost(string, tag = "1")] message: String }
-//! # #[derive(Clone, PartialEq, prost::Message)] struct AliveResponse { #[prost(string, tag = "1")] message: String }
-//! # struct MyProd;
-//! # impl MyProd {
-//! #     async fn alive(&self, request: tonic::Request<AliveRequest>)
-//! #         -> Result<tonic::Response<AliveResponse>, tonic::Status> {
-//! #         Ok(tonic::Response::new(AliveResponse { message: request.into_inner().message }))
-//! #     }
-//! # }
-//! use std::sync::Arc;
-//!
-//! let service = Arc::new(MyProd);
-//! let router = grpc_lambda::Router::new().tonic_unary("/api.Prod/Alive", move |request| {
-//!     let service = Arc::clone(&service);
-//!     async move { service.alive(request).await }
-//! });
-//! ```
 
 use std::future::Future;
 
@@ -45,12 +17,40 @@ use crate::Trailers;
 
 impl Router {
     /// Routes `path` (`/package.Service/Method`) to a unary method over tonic's types: a method
-    /// of a tonic-generated service trait, called without tonic's HTTP server.
+    /// of a tonic-generated service trait, called without tonic's HTTP server (feature `tonic`).
     ///
-    /// The request carries the same metadata and extensions as one a tonic server would get
-    /// from the shim (the Lambda context, the [`Source`](crate::Source), [`Trailers`]); the
-    /// response's metadata becomes the response headers, and an error status, with its details
-    /// and metadata, the trailers, exactly as tonic writes them.
+    /// Serving the generated server as a `tower::Service` runs tonic's HTTP-level machinery on
+    /// each call: the request body polled into tonic's buffer, the answer framed into a response
+    /// body and read back, the status built as a header map. A route leaves only the method
+    /// itself to tonic's types, and the client receives the same bytes; what does not run is
+    /// any `tower` layer around the server.
+    ///
+    /// The request carries the metadata and extensions a tonic server gets from the shim (the
+    /// Lambda context, the [`Source`](crate::Source), [`Trailers`]); the response's metadata
+    /// becomes the response headers, and an error status, with its details and metadata, the
+    /// trailers, as tonic writes them.
+    ///
+    /// `grpc-lambda-build` generates these routes for every method of a service; by hand, one
+    /// method is:
+    ///
+    /// ```
+    /// # #[derive(Clone, PartialEq, prost::Message)] struct AliveRequest { #[prost(string, tag = "1")] message: String }
+    /// # #[derive(Clone, PartialEq, prost::Message)] struct AliveResponse { #[prost(string, tag = "1")] message: String }
+    /// # struct MyProd;
+    /// # impl MyProd {
+    /// #     async fn alive(&self, request: tonic::Request<AliveRequest>)
+    /// #         -> Result<tonic::Response<AliveResponse>, tonic::Status> {
+    /// #         Ok(tonic::Response::new(AliveResponse { message: request.into_inner().message }))
+    /// #     }
+    /// # }
+    /// use std::sync::Arc;
+    ///
+    /// let service = Arc::new(MyProd);
+    /// let router = grpc_lambda::Router::new().tonic_unary("/api.Prod/Alive", move |request| {
+    ///     let service = Arc::clone(&service);
+    ///     async move { service.alive(request).await }
+    /// });
+    /// ```
     pub fn tonic_unary<Req, Resp, F, Fut>(self, path: &str, handler: F) -> Self
     where
         Req: prost::Message + Default + Send + 'static,

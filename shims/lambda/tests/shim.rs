@@ -1,5 +1,6 @@
-//! The shim end to end, in process, with a [`Router`] of prost functions and a hand-written
-//! `tower::Service`: bad input, limits, CORS, deadlines, routing.
+//! The shim end to end, in process, with a [`Router`] of prost functions, routes over tonic's
+//! types (feature `tonic`) and hand-written `tower::Service`s: bad input, limits, CORS,
+//! deadlines, routing.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -926,4 +927,164 @@ async fn buffered_body_of_ticks(request: &[u8]) -> Vec<u8> {
     base64::decode(buffered["body"].as_str().unwrap().as_bytes())
         .unwrap()
         .to_vec()
+}
+
+/// Routes over tonic's types (`Router::tonic_unary`, `Router::tonic_server_streaming`): what the
+/// handler is given, and how its response, metadata and statuses come out on the wire.
+#[cfg(feature = "tonic")]
+mod tonic_routes {
+    use super::*;
+    use grpc_lambda::{Source, Trailers};
+
+    fn note(text: &str) -> Echo {
+        Echo {
+            message: text.into(),
+            ..Echo::default()
+        }
+    }
+
+    fn payload(message: &Echo) -> Bytes {
+        Bytes::from(frame(message)[5..].to_vec())
+    }
+
+    /// A gRPC-Web call through an HTTP API, with `x-caller: ada`, in invocation `req-7`.
+    async fn call(
+        shim: &Shim<Router>,
+        path: &str,
+        request: &Echo,
+    ) -> (Value, Vec<Bytes>, Metadata) {
+        let headers = json!({"content-type": "application/grpc-web+proto", "x-caller": "ada"});
+        let event = http_api(path, headers, &b64(&frame(request)));
+        let mut context = Context::default();
+        context.request_id = "req-7".to_owned();
+        let response = invoke_with(shim, &event, &context).await;
+        let (messages, trailers) = read_web(&response);
+        (response, messages, trailers)
+    }
+
+    /// Reports what it was given: metadata, the Lambda request id, the source, the trailers handle.
+    async fn report(request: tonic::Request<Echo>) -> Result<tonic::Response<Echo>, tonic::Status> {
+        let caller = request
+            .metadata()
+            .get("x-caller")
+            .unwrap()
+            .to_str()
+            .unwrap();
+        let id = &request.extensions().get::<Context>().unwrap().request_id;
+        let source = request.extensions().get::<Source>().unwrap().name();
+        let text = format!("{caller} {id} {source} {}", request.get_ref().message);
+        request
+            .extensions()
+            .get::<Trailers>()
+            .unwrap()
+            .insert("x-added".parse().unwrap(), "later".parse().unwrap());
+        let mut response = tonic::Response::new(note(&text));
+        let metadata = response.metadata_mut();
+        metadata.insert("x-served", "yes".parse().unwrap());
+        // Names tonic never sends from response metadata: not a Trailers-Only answer, not a header.
+        metadata.insert("grpc-status", "5".parse().unwrap());
+        metadata.insert("content-type", "text/plain".parse().unwrap());
+        Ok(response)
+    }
+
+    async fn refuse(request: tonic::Request<Echo>) -> Result<tonic::Response<Echo>, tonic::Status> {
+        let mut status = tonic::Status::with_details(
+            tonic::Code::FailedPrecondition,
+            format!("not now: {} ✗", request.get_ref().message),
+            Bytes::from_static(&[8, 9]),
+        );
+        status
+            .metadata_mut()
+            .insert("x-retry", "later".parse().unwrap());
+        Err(status)
+    }
+
+    /// `a`, `b`, then the status `ABORTED`.
+    struct TwoThenAbort(u8);
+
+    impl Stream for TwoThenAbort {
+        type Item = Result<Echo, tonic::Status>;
+        fn poll_next(
+            mut self: Pin<&mut Self>,
+            _: &mut TaskContext<'_>,
+        ) -> Poll<Option<Self::Item>> {
+            self.0 += 1;
+            Poll::Ready(match self.0 {
+                1 => Some(Ok(note("a"))),
+                2 => Some(Ok(note("b"))),
+                3 => Some(Err(tonic::Status::aborted("stream cut"))),
+                _ => None,
+            })
+        }
+    }
+
+    async fn two_then_abort(
+        _: tonic::Request<Echo>,
+    ) -> Result<tonic::Response<TwoThenAbort>, tonic::Status> {
+        let mut response = tonic::Response::new(TwoThenAbort(0));
+        response
+            .metadata_mut()
+            .insert("x-stream", "1".parse().unwrap());
+        Ok(response)
+    }
+
+    fn shim() -> Shim<Router> {
+        Shim::new(
+            Router::new()
+                .tonic_unary("/t.Notes/Report", report)
+                .tonic_unary("/t.Notes/Refuse", refuse)
+                .tonic_server_streaming("/t.Notes/Stream", two_then_abort),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_tonic_handler_gets_the_metadata_and_extensions_a_tonic_server_would() {
+        let (response, messages, trailers) = call(&shim(), "/t.Notes/Report", &note("hi")).await;
+        assert_eq!(
+            messages,
+            [payload(&note("ada req-7 API Gateway HTTP API hi"))]
+        );
+        let headers = &response["headers"];
+        assert_eq!(headers["x-served"], "yes", "{response}");
+        assert_eq!(headers["content-type"], "application/grpc-web+proto");
+        assert!(headers.get("grpc-status").is_none(), "{response}");
+        let trailers: Vec<_> = trailers.iter().collect();
+        assert_eq!(
+            trailers,
+            [("grpc-status", &b"0"[..]), ("x-added", &b"later"[..])]
+        );
+    }
+
+    /// Metadata first, then code, message and details; tonic percent-encodes spaces too (a client
+    /// decodes either spelling).
+    #[tokio::test]
+    async fn a_tonic_status_is_sent_as_tonic_writes_it() {
+        let (_, messages, trailers) = call(&shim(), "/t.Notes/Refuse", &note("x")).await;
+        assert!(messages.is_empty());
+        let trailers: Vec<_> = trailers.iter().collect();
+        assert_eq!(
+            trailers,
+            [
+                ("x-retry", &b"later"[..]),
+                ("grpc-status", b"9"),
+                ("grpc-message", b"not%20now:%20x%20%E2%9C%97"),
+                ("grpc-status-details-bin", b"CAk"),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_tonic_stream_ending_in_an_error_keeps_its_messages() {
+        let (response, messages, trailers) = call(&shim(), "/t.Notes/Stream", &note("")).await;
+        assert_eq!(messages, [payload(&note("a")), payload(&note("b"))]);
+        assert_eq!(response["headers"]["x-stream"], "1", "{response}");
+        let trailers: Vec<_> = trailers.iter().collect();
+        assert_eq!(
+            trailers,
+            [
+                ("grpc-status", &b"10"[..]),
+                ("grpc-message", b"stream%20cut")
+            ]
+        );
+    }
 }

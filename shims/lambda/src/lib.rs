@@ -414,7 +414,7 @@ impl<H: Handler> Shim<H> {
         }
         // Every frame is checked here, whoever decodes the messages; they are kept (slices of
         // the body, not copies) only for a handler that reads them.
-        let mut frames = Vec::new();
+        let mut frames = service::sealed::Frames::new();
         let keep_frames = self.handler.reads_frames();
         for frame in grpc_lambda_core::decode::frames(&body, self.max_message_len) {
             let frame = frame.map_err(Error::Frame)?;

@@ -105,6 +105,16 @@ impl Trailers {
         std::mem::take(&mut *self.lock())
     }
 
+    /// What was added, once the handler let go of its handle (else taken under the lock).
+    pub(crate) fn into_inner(self) -> HeaderMap {
+        match Arc::try_unwrap(self.0) {
+            Ok(mutex) => mutex
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            Err(shared) => Self(shared).take(),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HeaderMap> {
         // A handler that panicked while holding the lock left a map that is still usable.
         self.0
@@ -125,6 +135,9 @@ impl<T: sealed::Serve + Send + Sync + 'static> Handler for T {}
 pub(crate) mod sealed {
     use super::*;
 
+    /// A call's request frames.
+    pub type Frames = smallvec::SmallVec<[Frame; 1]>;
+
     /// The call as the shim hands it to a handler.
     pub struct Call {
         /// `/package.Service/Method`.
@@ -134,8 +147,9 @@ pub(crate) mod sealed {
         /// The decoded body: the frames back to back.
         pub body: Bytes,
         /// The body's message frames, slices of `body`, when the handler
-        /// [reads frames](Serve::reads_frames); empty otherwise.
-        pub frames: Vec<Frame>,
+        /// [reads frames](Serve::reads_frames); empty otherwise. One, a unary or
+        /// server-streaming call's, needs no allocation.
+        pub frames: Frames,
         /// The deadline the call runs under.
         pub deadline: Option<Deadline>,
         /// When the shim took the call: the deadline's budget runs from here.
@@ -444,7 +458,7 @@ mod tests {
             path: path.to_owned(),
             headers: HeaderMap::new(),
             body: Bytes::new(),
-            frames: Vec::new(),
+            frames: sealed::Frames::new(),
             deadline: None,
             started: std::time::SystemTime::UNIX_EPOCH,
             lambda: Box::default(),

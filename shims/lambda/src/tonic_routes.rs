@@ -104,7 +104,7 @@ impl Api for Tonic {
     }
 
     fn added(reply: &mut Reply, added: Trailers) {
-        let added = added.take();
+        let added = added.into_inner();
         if !added.is_empty() {
             add_trailers(reply, metadata_from_headers(&added));
         }
@@ -141,10 +141,12 @@ const RESERVED: [HeaderName; 5] = [
 /// A response's metadata into `reply`'s headers.
 fn take_metadata(metadata: MetadataMap, reply: &mut Reply) -> Result<(), Error> {
     let mut headers = metadata.into_headers();
-    if !headers.is_empty() {
-        for name in &RESERVED {
-            headers.remove(name);
-        }
+    if headers.is_empty() {
+        reply.headers = headers;
+        return Ok(());
+    }
+    for name in &RESERVED {
+        headers.remove(name);
     }
     take_response_headers(StatusCode::OK, headers, reply)
 }

@@ -737,6 +737,37 @@ async fn tower_services_find_the_lambda_context_source_and_trailers_in_the_exten
     assert_eq!(trailers.get_str("x-source"), Some("API Gateway HTTP API"));
 }
 
+/// Routes are found by path whatever order they were added in; a path routed twice keeps the
+/// later handler.
+#[tokio::test]
+async fn routes_are_found_by_path_and_the_later_of_two_wins() {
+    async fn first(_: Request<Echo>) -> Result<Response<Echo>, Status> {
+        Err(Status::new(Code::Aborted, "the first"))
+    }
+    let shim = Shim::new(
+        Router::new()
+            .unary("/z.Last/Echo", echo)
+            .unary("/test.Echo/Echo", first)
+            .unary("/a.First/Echo", echo)
+            .unary("/test.Echo/Echo", echo),
+    );
+    let sent = Echo {
+        message: "kept".into(),
+        ..Echo::default()
+    };
+    for path in ["/a.First/Echo", "/test.Echo/Echo", "/z.Last/Echo"] {
+        let (messages, trailers) = read_web(&invoke(&shim, &web(path, &frame(&sent))).await);
+        assert_eq!(
+            messages,
+            [Bytes::from(frame(&sent)[5..].to_vec())],
+            "{path}"
+        );
+        assert_eq!(trailers.get_str("grpc-status"), Some("0"), "{path}");
+    }
+    let (_, trailers) = read_web(&invoke(&shim, &web("/m.Middle/Echo", &frame(&sent))).await);
+    assert_eq!(status(&trailers).code(), Code::Unimplemented);
+}
+
 #[tokio::test]
 async fn a_router_sends_what_no_route_names_to_its_fallback() {
     let shim = Shim::new(

@@ -62,15 +62,23 @@ impl<M> Request<M> {
     /// Lambda time left less the safety margin. Past it the call is stopped and answers
     /// `DEADLINE_EXCEEDED`.
     pub fn deadline(&self) -> Option<Instant> {
-        // Read from the clock when asked, not for every call.
-        Instant::now().checked_add(self.time_remaining()?)
+        // Read from the clock when asked, not for every call; a fixed instant, past once the
+        // budget is spent.
+        let budget = self.budget?;
+        Instant::now()
+            .checked_sub(self.spent())?
+            .checked_add(budget)
     }
 
-    /// The time left before [`Request::deadline`].
+    /// The time left before [`Request::deadline`]: zero once it has passed.
     pub fn time_remaining(&self) -> Option<Duration> {
         let budget = self.budget?;
-        let spent = self.started.elapsed().unwrap_or(Duration::ZERO);
-        Some(budget.saturating_sub(spent))
+        Some(budget.saturating_sub(self.spent()))
+    }
+
+    /// The time since the shim took the call.
+    fn spent(&self) -> Duration {
+        self.started.elapsed().unwrap_or(Duration::ZERO)
     }
 }
 
@@ -303,6 +311,11 @@ pub(crate) trait Api: Send + Sync + 'static {
 
     /// Adds what the handler added to the trailers, once the call ended.
     fn added(reply: &mut Reply, added: Self::Added);
+
+    /// The largest response message, given the shim's message limit.
+    fn response_limit(max_message_len: usize) -> usize {
+        max_message_len
+    }
 }
 
 /// The shim's own types.
@@ -364,14 +377,12 @@ impl<F, Req, Resp, S, A> ServerStreaming<F, Req, Resp, S, A> {
 
 /// The one request message of a unary or server-streaming call, decoded.
 fn request<M: prost::Message + Default>(call: Call) -> Result<Request<M>, Status> {
-    let count = call.frames.len();
-    let mut frames = call.frames.into_iter();
-    let (Some(frame), None) = (frames.next(), frames.next()) else {
+    let (Some(frame), 1) = (call.first_frame, call.frames) else {
         return Err(Status::new(
             Code::Internal,
             format!(
-                "{} expects exactly one request message, the request has {count}",
-                call.path
+                "{} expects exactly one request message, the request has {}",
+                call.path, call.frames
             ),
         ));
     };
@@ -449,10 +460,10 @@ where
     Fut: Future<Output = Result<A::Response<Resp>, A::Status>> + Send + 'static,
 {
     fn call<'a>(&'a self, call: Call, reply: &'a mut Reply) -> BoxFuture<'a, Result<(), Error>> {
-        let max = call.max_message_len;
-        let request = request::<Req>(call);
         Box::pin(async move {
-            let (request, added) = match request {
+            // Decoded in the future, where a panicking message type is caught like a handler.
+            let max = A::response_limit(call.max_message_len);
+            let (request, added) = match request::<Req>(call) {
                 Ok(request) => A::request(request),
                 Err(status) => {
                     fail(reply, &status);
@@ -487,10 +498,10 @@ where
     S: Stream<Item = Result<Resp, A::Status>> + Send + 'static,
 {
     fn call<'a>(&'a self, call: Call, reply: &'a mut Reply) -> BoxFuture<'a, Result<(), Error>> {
-        let max = call.max_message_len;
-        let request = request::<Req>(call);
         Box::pin(async move {
-            let (request, added) = match request {
+            // Decoded in the future, where a panicking message type is caught like a handler.
+            let max = A::response_limit(call.max_message_len);
+            let (request, added) = match request::<Req>(call) {
                 Ok(request) => A::request(request),
                 Err(status) => {
                     fail(reply, &status);

@@ -71,11 +71,13 @@ impl http_body::Body for Body {
     }
 }
 
-/// Trailing metadata a handler adds to a successful answer, without wrapping its response body.
+/// Trailing metadata a handler adds to its answer, without wrapping its response body: tonic
+/// has no trailers of its own for a successful call.
 ///
-/// The shim puts one in the extensions of every request it hands to a `tower::Service`; a tonic
-/// handler reaches it with `request.extensions().get::<grpc_lambda::Trailers>()`. What it holds
-/// when the call ends is sent after the service's own trailers.
+/// The shim puts one in the extensions of every request it hands to a tonic service (its
+/// server, a `tower::Service`, or its generated routes); a tonic handler reaches it with
+/// `request.extensions().get::<grpc_lambda::Trailers>()`. What it holds when the call ends is
+/// sent after the service's own trailers, whether the call succeeded or failed.
 ///
 /// # Examples
 ///
@@ -135,9 +137,6 @@ impl<T: sealed::Serve + Send + Sync + 'static> Handler for T {}
 pub(crate) mod sealed {
     use super::*;
 
-    /// A call's request frames.
-    pub type Frames = smallvec::SmallVec<[Frame; 1]>;
-
     /// The call as the shim hands it to a handler.
     pub struct Call {
         /// `/package.Service/Method`.
@@ -146,10 +145,11 @@ pub(crate) mod sealed {
         pub headers: HeaderMap,
         /// The decoded body: the frames back to back.
         pub body: Bytes,
-        /// The body's message frames, slices of `body`, when the handler
-        /// [reads frames](Serve::reads_frames); empty otherwise. One, a unary or
-        /// server-streaming call's, needs no allocation.
-        pub frames: Frames,
+        /// The body's first message frame, a slice of `body`, when the handler
+        /// [reads frames](Serve::reads_frames): a unary or server-streaming call's one message.
+        pub first_frame: Option<Frame>,
+        /// How many message frames the body holds.
+        pub frames: usize,
         /// The deadline the call runs under.
         pub deadline: Option<Deadline>,
         /// When the shim took the call: the deadline's budget runs from here.
@@ -237,7 +237,7 @@ pub(crate) mod sealed {
             reply: &'a mut Reply,
         ) -> impl Future<Output = Result<(), Error>> + Send + 'a;
 
-        /// Whether the handler reads [`Call::frames`]; a `tower::Service` reads the body.
+        /// Whether the handler reads [`Call::first_frame`]; a `tower::Service` reads the body.
         fn reads_frames(&self) -> bool {
             false
         }
@@ -458,7 +458,8 @@ mod tests {
             path: path.to_owned(),
             headers: HeaderMap::new(),
             body: Bytes::new(),
-            frames: sealed::Frames::new(),
+            first_frame: None,
+            frames: 0,
             deadline: None,
             started: std::time::SystemTime::UNIX_EPOCH,
             lambda: Box::default(),

@@ -22,8 +22,9 @@ impl Router {
     /// Serving the generated server as a `tower::Service` runs tonic's HTTP-level machinery on
     /// each call: the request body polled into tonic's buffer, the answer framed into a response
     /// body and read back, the status built as a header map. A route leaves only the method
-    /// itself to tonic's types, and the client receives the same bytes; what does not run is
-    /// any `tower` layer around the server.
+    /// itself to tonic's types, and what the service answers reaches the client as tonic's server
+    /// sends it (the crate's README lists the requests the two refuse differently); what does
+    /// not run is any `tower` layer around the server.
     ///
     /// The request carries the metadata and extensions a tonic server gets from the shim (the
     /// Lambda context, the [`Source`](crate::Source), [`Trailers`]); the response's metadata
@@ -101,6 +102,11 @@ impl Api for Tonic {
 
     fn fail(reply: &mut Reply, status: &tonic::Status) {
         fail_tonic(reply, status);
+    }
+
+    /// None but the front door's, as tonic's server by default.
+    fn response_limit(_: usize) -> usize {
+        usize::MAX
     }
 
     fn added(reply: &mut Reply, added: Trailers) {

@@ -538,6 +538,37 @@ async fn the_handler_sees_the_shorter_deadline() {
     assert!((2_500..=2_950).contains(&left), "{left}");
 }
 
+/// `Request::deadline` is one instant, however often it is asked, and in the past once the
+/// budget is spent (a handler that blocks its first poll is not stopped by the shim's timer).
+#[tokio::test]
+async fn the_deadline_is_a_fixed_instant_that_passes() {
+    async fn blocks_past_its_deadline(request: Request<Echo>) -> Result<Response<Echo>, Status> {
+        let before = request.deadline().expect("a deadline");
+        std::thread::sleep(Duration::from_millis(40));
+        let after = request.deadline().expect("a deadline");
+        let drift = before.max(after) - before.min(after);
+        let message = format!(
+            "drift {}us, passed {}, left {:?}",
+            drift.as_micros(),
+            after <= Instant::now(),
+            request.time_remaining()
+        );
+        Ok(Response::new(Echo {
+            message,
+            ..Echo::default()
+        }))
+    }
+    let shim = Shim::new(Router::new().unary("/test.Echo/Block", blocks_past_its_deadline));
+    let mut event = web("/test.Echo/Block", &frame(&Echo::default()));
+    event["headers"]["grpc-timeout"] = json!("10m");
+    let (messages, _) = read_web(&invoke(&shim, &event).await);
+    let echo: Echo = prost::Message::decode(messages[0].clone()).unwrap();
+    let (drift, rest) = echo.message.split_once("us, ").unwrap();
+    let drift: u64 = drift.trim_start_matches("drift ").parse().unwrap();
+    assert!(drift < 1_000, "{}", echo.message);
+    assert_eq!(rest, "passed true, left Some(0ns)");
+}
+
 #[tokio::test]
 async fn a_stream_past_its_deadline_keeps_what_it_sent() {
     let mut event = web(
@@ -1027,6 +1058,11 @@ mod tonic_routes {
         status
             .metadata_mut()
             .insert("x-retry", "later".parse().unwrap());
+        request
+            .extensions()
+            .get::<Trailers>()
+            .unwrap()
+            .insert("x-added".parse().unwrap(), "anyway".parse().unwrap());
         Err(status)
     }
 
@@ -1068,6 +1104,27 @@ mod tonic_routes {
         )
     }
 
+    /// A tonic route's answer is bounded as tonic's server bounds it (not at all by default),
+    /// not by the shim's request limit, which a prost route's answer keeps to.
+    #[tokio::test]
+    async fn a_tonic_answer_is_not_held_to_the_request_limit() {
+        async fn pad(
+            request: tonic::Request<Echo>,
+        ) -> Result<tonic::Response<Echo>, tonic::Status> {
+            Ok(tonic::Response::new(note(
+                &"x".repeat(request.get_ref().pad as usize),
+            )))
+        }
+        let shim = Shim::new(Router::new().tonic_unary("/t.Notes/Pad", pad)).max_message_len(64);
+        let request = Echo {
+            pad: 100,
+            ..Echo::default()
+        };
+        let (_, messages, trailers) = call(&shim, "/t.Notes/Pad", &request).await;
+        assert_eq!(messages, [payload(&note(&"x".repeat(100)))]);
+        assert_eq!(trailers.get_str("grpc-status"), Some("0"));
+    }
+
     #[tokio::test]
     async fn a_tonic_handler_gets_the_metadata_and_extensions_a_tonic_server_would() {
         let (response, messages, trailers) = call(&shim(), "/t.Notes/Report", &note("hi")).await;
@@ -1086,8 +1143,8 @@ mod tonic_routes {
         );
     }
 
-    /// Metadata first, then code, message and details; tonic percent-encodes spaces too (a client
-    /// decodes either spelling).
+    /// Metadata first, then code, message and details, then what the handler added to
+    /// `Trailers`; tonic percent-encodes spaces too (a client decodes either spelling).
     #[tokio::test]
     async fn a_tonic_status_is_sent_as_tonic_writes_it() {
         let (_, messages, trailers) = call(&shim(), "/t.Notes/Refuse", &note("x")).await;
@@ -1100,6 +1157,7 @@ mod tonic_routes {
                 ("grpc-status", b"9"),
                 ("grpc-message", b"not%20now:%20x%20%E2%9C%97"),
                 ("grpc-status-details-bin", b"CAk"),
+                ("x-added", b"anyway"),
             ]
         );
     }

@@ -4,9 +4,10 @@
 //! implementation of the service's trait from AWS Lambda. The unary and server-streaming
 //! methods are [routes](https://docs.rs/grpc-lambda/latest/grpc_lambda/struct.Router.html) that
 //! call the trait directly, without tonic's HTTP-level server; every other method (client and
-//! bidirectional streaming) goes to tonic's generated server, the router's fallback. Clients see
-//! the same answers byte for byte either way; the routes skip the work of putting the answer
-//! into an HTTP body and reading it back, and with it any `tower` layer around the server.
+//! bidirectional streaming) goes to tonic's generated server, the router's fallback. The routes
+//! skip the work of putting each answer into an HTTP body and reading it back, and with it any
+//! `tower` layer around the server; what the service answers reaches the client as the server
+//! would send it (`grpc-lambda`'s README lists the few requests the two refuse differently).
 //!
 //! In `build.rs` (the crate then depends on `grpc-lambda` with its `tonic` feature):
 //!
@@ -61,12 +62,12 @@
 //!     options: Default::default(),
 //! };
 //! let mut code = String::new();
-//! RouterGenerator::routes_only().generate(service, &mut code);
+//! RouterGenerator::new().generate(service, &mut code);
 //! assert!(code.contains("pub mod prod_lambda {"));
 //! assert!(code.contains(r#".tonic_unary("/api.Prod/Alive", "#));
 //! assert!(code.contains("<T as super::prod_server::Prod>::alive(&*service, request)"));
 //! assert!(!code.contains("Upload"), "client streaming goes to the fallback");
-//! assert!(code.contains(".fallback(super::prod_server::ProdServer::from_arc(service))"));
+//! assert!(code.contains("router_with_fallback(service, super::prod_server::ProdServer::from_arc(server))"));
 //! ```
 #![deny(missing_docs)]
 
@@ -76,11 +77,8 @@ use std::io;
 use prost_build::{Method, Service, ServiceGenerator};
 
 /// Compiles `descriptors` as `tonic` (a `tonic_prost_build` builder, with its server on) would,
-/// and adds each service's `<service>_lambda` module.
-///
-/// `tonic` must build the server (its default): the routes call its trait and fall back to its
-/// server. The generated code follows tonic's defaults for the package in method paths and for
-/// `&self` methods; a builder that changes either needs [`RouterGenerator`] configured to match.
+/// and adds each service's `<service>_lambda` module: [`RouterGenerator::new`]'s
+/// [`compile_fds`](RouterGenerator::compile_fds).
 ///
 /// # Errors
 ///
@@ -90,85 +88,121 @@ pub fn compile_fds(
     tonic: tonic_prost_build::Builder,
     descriptors: tonic_prost_build::FileDescriptorSet,
 ) -> io::Result<()> {
-    let generator = RouterGenerator::new(tonic.clone().service_generator());
-    let mut config = tonic_prost_build::Config::new();
-    config.service_generator(Box::new(generator));
-    // With neither client nor server to build, tonic keeps the generator set here, which
-    // builds its server through `generator`; the builder's other settings still apply.
-    tonic
-        .build_client(false)
-        .build_server(false)
-        .compile_fds_with_config(descriptors, config)
+    RouterGenerator::new().compile_fds(tonic, descriptors)
 }
 
-/// A `prost_build` service generator that adds grpc-lambda routes after another generator's
-/// code (tonic's server).
+/// A `prost_build` service generator that writes grpc-lambda routes beside another generator's
+/// code (tonic's server), in the same module; every call is passed on to that generator.
 ///
 /// For each service it writes `pub mod <service>_lambda` with:
 /// - `router<T: Trait>(service: T) -> grpc_lambda::Router`;
 /// - `router_from_arc<T: Trait>(service: Arc<T>) -> grpc_lambda::Router`, for a service already
-///   shared.
+///   shared;
+/// - `router_with_fallback<T: Trait, H: grpc_lambda::Handler>(service: Arc<T>, fallback: H)`, for
+///   a fallback other than tonic's server with its defaults: the same server configured
+///   (`accept_compressed`, message sizes), or any handler.
+///
+/// The routes follow the shim's settings (`Shim::max_message_len` for requests, its `gzip`
+/// feature for compressed request messages), the fallback its own.
 pub struct RouterGenerator {
     inner: Option<Box<dyn ServiceGenerator>>,
-    emit_package: bool,
     use_arc_self: bool,
+    module_attributes: Vec<String>,
+}
+
+impl Default for RouterGenerator {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl RouterGenerator {
-    /// Routes after what `inner` (tonic's service generator) writes.
-    pub fn new(inner: Box<dyn ServiceGenerator>) -> Self {
-        Self {
-            inner: Some(inner),
-            ..Self::routes_only()
-        }
-    }
-
-    /// Routes alone, for a tonic server generated elsewhere in the same module.
-    pub fn routes_only() -> Self {
+    /// Routes alone, with tonic's defaults (`&self` methods); [`wrapping`](Self::wrapping) and
+    /// [`compile_fds`](Self::compile_fds) put tonic's server beside them.
+    pub fn new() -> Self {
         Self {
             inner: None,
-            emit_package: true,
             use_arc_self: false,
+            module_attributes: Vec::new(),
         }
     }
 
-    /// Whether method paths carry the package (`/api.Prod/Alive`), as tonic's `emit_package`;
-    /// on by default, as in tonic.
+    /// Passes every call on to `inner` (tonic's service generator) too.
     #[must_use]
-    pub fn emit_package(mut self, enable: bool) -> Self {
-        self.emit_package = enable;
+    pub fn wrapping(mut self, inner: Box<dyn ServiceGenerator>) -> Self {
+        self.inner = Some(inner);
         self
     }
 
-    /// Whether the trait's methods take `self: Arc<Self>`, as tonic's `use_arc_self`; off by
-    /// default, as in tonic.
+    /// Whether the trait's methods take `self: Arc<Self>`: set it as tonic's builder sets its
+    /// `use_arc_self` (off by default, as in tonic).
     #[must_use]
     pub fn use_arc_self(mut self, enable: bool) -> Self {
         self.use_arc_self = enable;
         self
     }
 
+    /// An attribute on every `<service>_lambda` module, written as it appears in code: the
+    /// `#[cfg(...)]` of a server that tonic's builder puts behind a feature
+    /// (`server_mod_attribute`), for one.
+    #[must_use]
+    pub fn module_attribute(mut self, attribute: impl Into<String>) -> Self {
+        self.module_attributes.push(attribute.into());
+        self
+    }
+
+    /// Compiles `descriptors` as `tonic` (a `tonic_prost_build` builder, with its server on)
+    /// would, with these routes beside its server. The builder's other settings (output
+    /// directory, attributes, extern paths) apply as they would without the routes.
+    ///
+    /// # Errors
+    ///
+    /// What `tonic_prost_build` reports: an unwritable output directory, descriptors it cannot
+    /// compile.
+    pub fn compile_fds(
+        self,
+        tonic: tonic_prost_build::Builder,
+        descriptors: tonic_prost_build::FileDescriptorSet,
+    ) -> io::Result<()> {
+        let generator = self.wrapping(tonic.clone().service_generator());
+        let mut config = tonic_prost_build::Config::new();
+        config.service_generator(Box::new(generator));
+        // With neither client nor server to build, tonic keeps the generator set here, which
+        // builds its server through `generator`; the builder's other settings still apply.
+        tonic
+            .build_client(false)
+            .build_server(false)
+            .compile_fds_with_config(descriptors, config)
+    }
+
     fn routes(&self, service: &Service) -> String {
         let snake = snake_case(&service.name);
         let server_mod = format!("super::{snake}_server");
         let trait_path = format!("{server_mod}::{}", service.name);
-        let service_name = if self.emit_package && !service.package.is_empty() {
-            format!("{}.{}", service.package, service.proto_name)
-        } else {
+        // tonic's generator always puts the package in the path (tonic-prost-build 0.14 does
+        // not pass its builder's `emit_package` on).
+        let service_name = if service.package.is_empty() {
             service.proto_name.clone()
+        } else {
+            format!("{}.{}", service.package, service.proto_name)
         };
         let receiver = if self.use_arc_self {
             "service"
         } else {
             "&*service"
         };
+        let attributes: String = self
+            .module_attributes
+            .iter()
+            .map(|attribute| format!("{attribute}\n"))
+            .collect();
         let mut code = String::new();
         // Writing to a `String` cannot fail.
         let _ = write!(
             code,
             r#"
 /// `{service_name}` served from AWS Lambda by grpc-lambda (generated by grpc-lambda-build).
-pub mod {snake}_lambda {{
+{attributes}pub mod {snake}_lambda {{
     /// A router that serves `service`: unary and server-streaming methods call it directly,
     /// the others go through tonic's generated server.
     pub fn router<T: {trait_path}>(service: T) -> grpc_lambda::Router {{
@@ -179,8 +213,19 @@ pub mod {snake}_lambda {{
     pub fn router_from_arc<T: {trait_path}>(
         service: ::std::sync::Arc<T>,
     ) -> grpc_lambda::Router {{
+        let server = ::std::sync::Arc::clone(&service);
+        router_with_fallback(service, {server_mod}::{name}Server::from_arc(server))
+    }}
+
+    /// The routes of [`router`], with `fallback` for every other method: tonic's server for
+    /// the same service, configured, or any handler.
+    pub fn router_with_fallback<T: {trait_path}, H: grpc_lambda::Handler>(
+        service: ::std::sync::Arc<T>,
+        fallback: H,
+    ) -> grpc_lambda::Router {{
         let router = grpc_lambda::Router::new();
-"#
+"#,
+            name = service.name,
         );
         for method in &service.methods {
             let Some(route) = route_method(method) else {
@@ -198,13 +243,13 @@ pub mod {snake}_lambda {{
                 name = method.name,
             );
         }
-        let _ = write!(
-            code,
-            r#"        router.fallback({server_mod}::{name}Server::from_arc(service))
-    }}
-}}
+        code.push_str(
+            r#"        // Unused when every method is client- or bidirectional-streaming.
+        let _ = service;
+        router.fallback(fallback)
+    }
+}
 "#,
-            name = service.name,
         );
         code
     }
@@ -214,8 +259,8 @@ impl std::fmt::Debug for RouterGenerator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RouterGenerator")
             .field("inner", &self.inner.is_some())
-            .field("emit_package", &self.emit_package)
             .field("use_arc_self", &self.use_arc_self)
+            .field("module_attributes", &self.module_attributes)
             .finish()
     }
 }
@@ -312,32 +357,47 @@ mod tests {
 
     #[test]
     fn routes_every_unary_and_server_streaming_method_and_falls_back_for_the_rest() {
-        let code = RouterGenerator::routes_only().routes(&service("p.v1"));
+        let code = RouterGenerator::new().routes(&service("p.v1"));
         assert!(code.contains("pub mod echo_v2_lambda {"), "{code}");
         assert!(code.contains(r#"router.tonic_unary("/p.v1.EchoV2/Unary", "#));
         assert!(code.contains(r#"router.tonic_server_streaming("/p.v1.EchoV2/Down", "#));
         assert!(code.contains("<T as super::echo_v2_server::EchoV2>::unary(&*service, request)"));
         assert!(!code.contains("/Up\""), "{code}");
         assert!(!code.contains("/Both\""), "{code}");
-        assert!(code
-            .contains("router.fallback(super::echo_v2_server::EchoV2Server::from_arc(service))"));
+        assert!(code.contains(
+            "router_with_fallback(service, super::echo_v2_server::EchoV2Server::from_arc(server))"
+        ));
+        assert!(code.contains("router.fallback(fallback)"), "{code}");
     }
 
     #[test]
-    fn the_package_and_the_receiver_follow_the_settings() {
-        let code = RouterGenerator::routes_only()
-            .emit_package(false)
+    fn the_receiver_and_the_attributes_follow_the_settings() {
+        let code = RouterGenerator::new()
             .use_arc_self(true)
+            .module_attribute(r#"#[cfg(feature = "lambda")]"#)
             .routes(&service("p.v1"));
-        assert!(code.contains(r#"("/EchoV2/Unary", "#), "{code}");
         assert!(code.contains("::unary(service, request)"), "{code}");
-        // No package at all: the service's name alone.
-        let code = RouterGenerator::routes_only().routes(&service(""));
+        assert!(
+            code.contains("#[cfg(feature = \"lambda\")]\npub mod echo_v2_lambda {"),
+            "{code}"
+        );
+        // No package: the service's name alone.
+        let code = RouterGenerator::new().routes(&service(""));
         assert!(code.contains(r#"("/EchoV2/Unary", "#), "{code}");
     }
 
     #[test]
-    fn the_inner_generator_writes_first() {
+    fn a_keyword_method_is_called_by_its_raw_name() {
+        let mut keyword = service("p");
+        keyword.methods = vec![method("Type", false, false)];
+        keyword.methods[0].name = "r#type".into();
+        let code = RouterGenerator::new().routes(&keyword);
+        assert!(code.contains(r#"("/p.EchoV2/Type", "#), "{code}");
+        assert!(code.contains("::r#type(&*service, request)"), "{code}");
+    }
+
+    #[test]
+    fn every_call_reaches_the_inner_generator() {
         struct Marker;
         impl ServiceGenerator for Marker {
             fn generate(&mut self, service: Service, buf: &mut String) {
@@ -346,12 +406,16 @@ mod tests {
             fn finalize(&mut self, buf: &mut String) {
                 buf.push_str("// finalized\n");
             }
+            fn finalize_package(&mut self, package: &str, buf: &mut String) {
+                buf.push_str(&format!("// package {package}\n"));
+            }
         }
-        let mut generator = RouterGenerator::new(Box::new(Marker));
+        let mut generator = RouterGenerator::new().wrapping(Box::new(Marker));
         let mut buf = String::new();
         generator.generate(service("p"), &mut buf);
         generator.finalize(&mut buf);
+        generator.finalize_package("p", &mut buf);
         assert!(buf.starts_with("// server for EchoV2\n"), "{buf}");
-        assert!(buf.ends_with("}\n// finalized\n"), "{buf}");
+        assert!(buf.ends_with("}\n// finalized\n// package p\n"), "{buf}");
     }
 }

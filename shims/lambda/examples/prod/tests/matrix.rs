@@ -40,13 +40,16 @@ async fn every_fixture_every_protocol_every_method() {
     }
 }
 
-/// The generated routes (`api::prod_lambda::router`) call the same service without tonic's HTTP
-/// server: every answer, JSON and all, is the tonic server's byte for byte, and the one case
-/// that no route names (`UNIMPLEMENTED`) is answered by the fallback, tonic's server itself.
+/// The generated routes call the same service without tonic's HTTP server: every answer, JSON
+/// and all, is the tonic server's byte for byte, and the one case that no route names
+/// (`UNIMPLEMENTED`) is answered by the fallback, tonic's server itself (given here, as a
+/// function would give a configured one).
 #[tokio::test]
 async fn the_generated_routes_answer_as_the_tonic_server_does_byte_for_byte() {
     let server = Shim::new(ProdServer::new(ProdService));
-    let routes = Shim::new(prod_lambda::router(ProdService));
+    let service = std::sync::Arc::new(ProdService);
+    let fallback = ProdServer::from_arc(std::sync::Arc::clone(&service));
+    let routes = Shim::new(prod_lambda::router_with_fallback(service, fallback));
     for call in matrix() {
         let expected = invoke_raw(&server, &call.event).await;
         let answered = invoke_raw(&routes, &call.event).await;

@@ -326,16 +326,24 @@ pub fn expected_frame(len: usize) -> BytesMut {
 /// Checks both sides answer the same message for `event(len)`, and tonic's own call its frame.
 pub fn check(len: usize, ours: &Ours, anchor: &LambdaHttpTonicWeb, tonic: &TonicCall) {
     let event = event(len);
-    let expected = expected_frame(len);
     assert_eq!(
         tonic.answer(),
-        expected,
+        expected_frame(len),
         "tonic's own call answers the expected message"
     );
-    for (side, response) in [
-        ("ours", ours.invoke(&event)),
-        ("lambda_http", anchor.invoke(&event)),
-    ] {
+    check_answers(
+        len,
+        [
+            ("ours", ours.invoke(&event)),
+            ("lambda_http", anchor.invoke(&event)),
+        ],
+    );
+}
+
+/// Checks each side's answer to `event(len)` (response JSON) begins with the expected message.
+pub fn check_answers(len: usize, answers: impl IntoIterator<Item = (&'static str, Vec<u8>)>) {
+    let expected = expected_frame(len);
+    for (side, response) in answers {
         let frames = response_frames(&response);
         assert!(
             frames.starts_with(&expected),
@@ -357,6 +365,13 @@ pub fn report(settings: &Settings) -> Vec<Line> {
             let tonic = TonicCall::new(len);
             check(len, &ours, &anchor, &tonic);
             let event = event(len);
+            check_answers(
+                len,
+                [
+                    ("the tower service", tower.invoke(&event)),
+                    ("the prost handler", prost.invoke(&event)),
+                ],
+            );
             let comparison = compare(
                 settings,
                 Op::new("ours", || consume(ours.invoke(&event))),

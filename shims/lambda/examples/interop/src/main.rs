@@ -12,9 +12,13 @@ use grpc_lambda_example_interop::{
 
 #[tokio::main]
 async fn main() -> Result<(), grpc_lambda::lambda_runtime::Error> {
-    if std::env::var_os("GRPC_LAMBDA_INTEROP_SERVE").is_some_and(|serve| serve == "tower") {
-        grpc_lambda::run(TestServiceServer::new(InteropService)).await
-    } else {
-        grpc_lambda::run(test_service_lambda::router(InteropService)).await
+    let serve = std::env::var("GRPC_LAMBDA_INTEROP_SERVE").unwrap_or_default();
+    match serve.as_str() {
+        "" | "routes" => grpc_lambda::run(test_service_lambda::router(InteropService)).await,
+        "tower" => grpc_lambda::run(TestServiceServer::new(InteropService)).await,
+        other => Err(format!(
+            "GRPC_LAMBDA_INTEROP_SERVE={other:?}: expected \"routes\" (the default) or \"tower\""
+        )
+        .into()),
     }
 }

@@ -3,8 +3,8 @@
 //! Through the routes `grpc-lambda-build` generated beside tonic's server (`build.rs`): the
 //! service's methods are called without tonic's HTTP-level server. The same service as a
 //! `tower::Service`, which is how to serve it behind `tower` layers, is one change away:
-//! `grpc_lambda::run(api::prod_server::ProdServer::new(ProdService))`. Clients see the same
-//! answers, byte for byte, either way.
+//! `grpc_lambda::run(api::prod_server::ProdServer::new(ProdService))`. The service's answers
+//! reach clients byte for byte the same either way.
 
 use grpc_lambda_example_prod::{api::prod_lambda, ProdService};
 

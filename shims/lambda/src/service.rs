@@ -108,6 +108,7 @@ impl Trailers {
     }
 
     /// What was added, once the handler let go of its handle (else taken under the lock).
+    #[cfg(feature = "tonic")]
     pub(crate) fn into_inner(self) -> HeaderMap {
         match Arc::try_unwrap(self.0) {
             Ok(mutex) => mutex

@@ -107,14 +107,17 @@ impl Trailers {
         std::mem::take(&mut *self.lock())
     }
 
-    /// What was added, once the handler let go of its handle (else taken under the lock).
-    #[cfg(feature = "tonic")]
-    pub(crate) fn into_inner(self) -> HeaderMap {
-        match Arc::try_unwrap(self.0) {
+    /// Sends what the handler added after the trailers `reply` holds: the map itself once the
+    /// handler let go of its handle (no lock), else taken under the lock.
+    pub(crate) fn send(self, reply: &mut sealed::Reply) {
+        let added = match Arc::try_unwrap(self.0) {
             Ok(mutex) => mutex
                 .into_inner()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
             Err(shared) => Self(shared).take(),
+        };
+        if !added.is_empty() {
+            add_trailers(reply, metadata_from_headers(&added));
         }
     }
 
@@ -327,7 +330,7 @@ fn is_path_char(byte: u8) -> bool {
 }
 
 /// Adds trailing metadata to what `reply` holds (the first block is taken as it is).
-pub(crate) fn add_trailers(reply: &mut Reply, trailers: Metadata) {
+fn add_trailers(reply: &mut Reply, trailers: Metadata) {
     match reply.trailers.as_mut() {
         Some(held) => held.extend(trailers),
         None => reply.trailers = Some(trailers),
@@ -426,10 +429,7 @@ where
                     }
                 }
             }
-            let added = added_trailers.take();
-            if !added.is_empty() {
-                add_trailers(reply, metadata_from_headers(&added));
-            }
+            added_trailers.send(reply);
             Ok(())
         }
     }

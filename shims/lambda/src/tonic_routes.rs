@@ -12,7 +12,7 @@ use tonic::metadata::MetadataMap;
 use crate::error::Error;
 use crate::router::{fail, Api, Request, Router, ServerStreaming, Unary};
 use crate::service::sealed::Reply;
-use crate::service::{add_trailers, metadata_from_headers, take_response_headers};
+use crate::service::{metadata_from_headers, take_response_headers};
 use crate::Trailers;
 
 impl Router {
@@ -110,10 +110,7 @@ impl Api for Tonic {
     }
 
     fn added(reply: &mut Reply, added: Trailers) {
-        let added = added.into_inner();
-        if !added.is_empty() {
-            add_trailers(reply, metadata_from_headers(&added));
-        }
+        added.send(reply);
     }
 }
 

@@ -9,6 +9,7 @@
 //! Runtime API client, error reports, panics caught, the tracing span, response streaming. (The
 //! runtime's trace-level log of the raw event now shows `null`.)
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context as TaskContext, Poll};
@@ -22,28 +23,67 @@ use crate::event::{Event, EventError, EventJsonError};
 /// An event as read, under its invocation's request id.
 type Read = (String, Result<Event, EventError>);
 
-/// The event [`ReadEvents`] read last, waiting for its handler call. One slot: the runtime
-/// serves one invocation at a time ([`Runtime::run`]), and an event whose handler was never
-/// called (the runtime failed the invocation first) is replaced by the next rather than kept.
-#[derive(Clone, Debug, Default)]
-struct Handoff(Arc<Mutex<Option<Read>>>);
+/// The environment variable through which Lambda Managed Instances say how many invocations one
+/// execution environment takes at once. Unset, unparsable or `1`: one at a time.
+pub(crate) const MAX_CONCURRENCY_ENV: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
+
+/// How many invocations the runtime serves at once: [`MAX_CONCURRENCY_ENV`] as
+/// `lambda_runtime` reads it (a whole number above 0), else 1.
+pub(crate) fn max_concurrency() -> usize {
+    std::env::var(MAX_CONCURRENCY_ENV)
+        .ok()
+        .and_then(|value| value.parse::<u32>().ok())
+        .filter(|&limit| limit > 0)
+        .map_or(1, |limit| limit as usize)
+}
+
+/// The events [`ReadEvents`] read, each waiting for its own handler call, by request id.
+///
+/// The runtime has at most `capacity` invocations in flight (one per long-poll loop: one, or
+/// `AWS_LAMBDA_MAX_CONCURRENCY` under Lambda Managed Instances), and each takes its event as soon
+/// as its handler is called, so the store holds at most that many. An event whose handler was
+/// never called (the runtime failed the invocation first) is not kept for ever: it is the oldest
+/// when a new event needs its slot, and is dropped then.
+#[derive(Clone, Debug)]
+struct Handoff {
+    events: Arc<Mutex<VecDeque<Read>>>,
+    capacity: usize,
+}
 
 impl Handoff {
-    fn put(&self, request_id: String, event: Result<Event, EventError>) {
-        *self.lock() = Some((request_id, event));
-    }
-
-    /// The event read for `request_id`, if it is the one waiting.
-    fn take(&self, request_id: &str) -> Option<Result<Event, EventError>> {
-        let mut slot = self.lock();
-        if slot.as_ref()?.0 != request_id {
-            return None;
+    /// A store for `capacity` invocations in flight (at least one).
+    fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Self {
+            events: Arc::new(Mutex::new(VecDeque::with_capacity(capacity))),
+            capacity,
         }
-        slot.take().map(|(_, event)| event)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Read>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    fn put(&self, request_id: String, event: Result<Event, EventError>) {
+        let mut events = self.lock();
+        if events.len() >= self.capacity {
+            // Every invocation in flight has taken its event but the oldest, which no handler
+            // will take: its invocation ended before the handler ran.
+            events.pop_front();
+        }
+        events.push_back((request_id, event));
+    }
+
+    /// The event read for `request_id`, once.
+    fn take(&self, request_id: &str) -> Option<Result<Event, EventError>> {
+        let mut events = self.lock();
+        let position = events.iter().position(|(id, _)| id == request_id)?;
+        events.remove(position).map(|(_, event)| event)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Read>> {
+        self.events.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -105,17 +145,23 @@ pub(crate) fn diagnostic(err: &EventError) -> Diagnostic {
 
 /// Runs `handle` on every invocation's [`Event`], under `lambda_runtime` as
 /// `lambda_runtime::run` sets it up (with its tracing layer), the event read by [`ReadEvents`].
+///
+/// Invocations are served one at a time, or [`max_concurrency`] at once when Lambda Managed
+/// Instances ask for it ([`MAX_CONCURRENCY_ENV`]): the runtime then runs that many long-poll
+/// loops, each with its own clone of the handler, and every per-invocation value (the event, the
+/// Lambda context with its deadline and X-Ray trace id, the `Trailers`) travels with its own
+/// call.
 pub(crate) async fn run<F, Fut, R, B, S, D, E>(handle: F) -> Result<(), lambda_runtime::Error>
 where
-    F: Fn(Event, lambda_runtime::Context) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<R, EventError>> + Send,
-    R: lambda_runtime::IntoFunctionResponse<B, S>,
-    B: serde::Serialize,
+    F: Fn(Event, lambda_runtime::Context) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<R, EventError>> + Send + 'static,
+    R: lambda_runtime::IntoFunctionResponse<B, S> + Send + 'static,
+    B: serde::Serialize + Send + 'static,
     S: futures_core::Stream<Item = Result<D, E>> + Unpin + Send + 'static,
-    D: Into<Bytes> + Send,
-    E: Into<lambda_runtime::Error> + Send + std::fmt::Debug,
+    D: Into<Bytes> + Send + 'static,
+    E: Into<lambda_runtime::Error> + Send + std::fmt::Debug + 'static,
 {
-    let handoff = Handoff::default();
+    let handoff = Handoff::new(max_concurrency());
     let waiting = handoff.clone();
     let handler = lambda_runtime::service_fn(move |invocation: LambdaEvent<()>| {
         let event = waiting.take(&invocation.context.request_id);
@@ -139,7 +185,7 @@ where
     Runtime::new(handler)
         .layer(ReadEvents(handoff))
         .layer(lambda_runtime::layers::TracingLayer::new())
-        .run()
+        .run_concurrent()
         .await
 }
 
@@ -147,10 +193,13 @@ where
 mod tests {
     use super::*;
 
+    fn event() -> Result<Event, EventError> {
+        Event::from_slice(br#"{"grpcLambda": 1}"#).map_err(EventError::Json)
+    }
+
     #[test]
-    fn the_handoff_gives_each_event_to_its_own_invocation_once() {
-        let handoff = Handoff::default();
-        let event = || Event::from_slice(br#"{"grpcLambda": 1}"#).map_err(EventError::Json);
+    fn one_at_a_time_an_event_is_taken_once_and_an_untaken_one_is_replaced() {
+        let handoff = Handoff::new(1);
         handoff.put("a".to_owned(), event());
         assert!(handoff.take("b").is_none(), "another invocation's event");
         assert_eq!(handoff.take("a"), Some(event()));
@@ -158,7 +207,61 @@ mod tests {
         // An event never taken is replaced by the next, not kept.
         handoff.put("c".to_owned(), event());
         handoff.put("d".to_owned(), event());
+        assert_eq!(handoff.len(), 1);
         assert!(handoff.take("c").is_none());
         assert!(handoff.take("d").is_some());
+        assert_eq!(handoff.len(), 0);
+    }
+
+    #[test]
+    fn concurrent_events_are_each_taken_by_their_own_id_in_any_order() {
+        let handoff = Handoff::new(8);
+        let ids: Vec<String> = (0..8).map(|i| format!("request-{i}")).collect();
+        for id in &ids {
+            handoff.put(id.clone(), event());
+        }
+        assert_eq!(handoff.len(), 8);
+        // Taken out of order, each by its own id, once.
+        for i in [5, 0, 7, 2, 1, 6, 3, 4] {
+            assert_eq!(handoff.take(&ids[i]), Some(event()), "{}", ids[i]);
+            assert!(handoff.take(&ids[i]).is_none());
+        }
+        assert_eq!(handoff.len(), 0);
+    }
+
+    #[test]
+    fn an_event_never_taken_is_dropped_when_its_slot_is_needed() {
+        let handoff = Handoff::new(3);
+        handoff.put("orphan".to_owned(), event());
+        for round in 0..100 {
+            let id = format!("r{round}");
+            handoff.put(id.clone(), event());
+            assert!(handoff.len() <= 3, "never more than the concurrency limit");
+            if round % 2 == 0 {
+                assert!(handoff.take(&id).is_some());
+            }
+        }
+        assert!(handoff.take("orphan").is_none(), "dropped, not leaked");
+        assert!(handoff.len() <= 3);
+    }
+
+    #[test]
+    fn the_limit_is_read_as_the_runtime_reads_it() {
+        // One test owns the variable, so that tests running in parallel do not see it change.
+        for (value, limit) in [
+            (None, 1),
+            (Some("8"), 8),
+            (Some(" 4 "), 1),
+            (Some("0"), 1),
+            (Some("-2"), 1),
+            (Some("many"), 1),
+        ] {
+            match value {
+                Some(value) => std::env::set_var(MAX_CONCURRENCY_ENV, value),
+                None => std::env::remove_var(MAX_CONCURRENCY_ENV),
+            }
+            assert_eq!(max_concurrency(), limit, "{value:?}");
+        }
+        std::env::remove_var(MAX_CONCURRENCY_ENV);
     }
 }

@@ -12,8 +12,13 @@
 #
 #   scripts/load.sh                 # N=30000 calls per run, 10 connections x 100 streams
 #   N=100000 ROUNDS=5 scripts/load.sh
+#
+#   scripts/load.sh local           # Lambda Managed Instances: the proxy's embedded runtime with
+#                                   # ONE example function process taking 1, then 8 invocations at
+#                                   # once (--local-max-concurrency), same h2load settings
 set -euo pipefail
 cd "$(dirname "$0")/.."
+MODE="${1:-stubs}"
 
 N="${N:-30000}"
 CONNECTIONS="${CONNECTIONS:-10}"
@@ -22,6 +27,37 @@ ROUNDS="${ROUNDS:-3}"
 RUN_LIMIT="${RUN_LIMIT:-120}"   # seconds, per h2load run
 
 command -v h2load >/dev/null || { echo "h2load missing: scripts/install-test-tools.sh installs nghttp2-client" >&2; exit 1; }
+if [ "$MODE" = local ]; then
+  cargo build --release --quiet -p grpc-lambda-proxy --bin grpc-lambda-proxy \
+    -p grpc-lambda-example-prod --bin prod
+  target="${CARGO_TARGET_DIR:-target}/release"
+  work="$(mktemp -d)"
+  proxy_pid=""
+  trap '[ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+  printf '\x00\x00\x00\x00\x06\x0a\x04load' > "$work/request.bin"
+  port_of() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+  for per_process in 1 8; do
+    port=$(port_of)
+    "$target/grpc-lambda-proxy" --listen "127.0.0.1:$port" --quiet --local-name prod \
+      --local-function "exec $target/prod" --local-concurrency 1 \
+      --local-max-concurrency "$per_process" & proxy_pid=$!
+    for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+    h2load -n 2000 -c "$CONNECTIONS" -m "$STREAMS" -t 1 -H 'content-type: application/grpc' \
+      -H 'te: trailers' -d "$work/request.bin" "http://127.0.0.1:$port/api.Prod/Alive" >/dev/null
+    rates=()
+    for _ in $(seq "$ROUNDS"); do
+      timeout "$RUN_LIMIT" h2load -n "$N" -c "$CONNECTIONS" -m "$STREAMS" -t 1 \
+        -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/request.bin" \
+        "http://127.0.0.1:$port/api.Prod/Alive" > "$work/run.txt"
+      ok=$(awk '/^requests:/ {print $8}' "$work/run.txt")
+      [ "$ok" = "$N" ] || { cat "$work/run.txt" >&2; echo "only $ok of $N calls succeeded" >&2; exit 1; }
+      rates+=("$(awk '/^finished in/ {print $4}' "$work/run.txt")")
+    done
+    kill "$proxy_pid"; wait "$proxy_pid" 2>/dev/null || true; proxy_pid=""
+    echo "one function process, $per_process invocation(s) at once: ${rates[*]} req/s (h2load -n $N -c $CONNECTIONS -m $STREAMS, $ROUNDS rounds)"
+  done
+  exit 0
+fi
 cargo build --release --quiet -p grpc-lambda-proxy --bin grpc-lambda-proxy \
   --example load_stub --example load_direct --example load_inprocess
 target="${CARGO_TARGET_DIR:-target}/release"

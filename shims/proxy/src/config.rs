@@ -152,12 +152,24 @@ pub struct LocalConfig {
     pub function: String,
     /// The function's timeout, as Lambda's configuration would set it.
     pub timeout: Duration,
-    /// Function processes (Lambda's concurrency).
+    /// Function processes (Lambda's concurrency: execution environments).
     pub concurrency: usize,
+    /// Invocations one process takes at once (Lambda Managed Instances'
+    /// `AWS_LAMBDA_MAX_CONCURRENCY`, set for the function); 1 is classic Lambda.
+    pub max_concurrency: usize,
     /// Invocations that may wait for a free process before Lambda-style throttling.
     pub max_queue: usize,
     /// The port of the embedded service (0: any free port).
     pub port: u16,
+}
+
+impl LocalConfig {
+    /// Invocations that run at once: processes × invocations per process.
+    pub fn capacity(&self) -> usize {
+        self.concurrency
+            .max(1)
+            .saturating_mul(self.max_concurrency.max(1))
+    }
 }
 
 /// The whole configuration.
@@ -240,9 +252,18 @@ pub struct Args {
     /// The local function's timeout in seconds [default: 30].
     #[arg(long)]
     pub local_timeout: Option<f64>,
-    /// Local function processes [default: 1].
+    /// Local function processes: execution environments, each a process of its own
+    /// [default: 1]. Together with --local-max-concurrency this is the capacity: processes ×
+    /// invocations per process run at once; more calls wait in the queue
+    /// (--local-max-queue), and beyond it are throttled.
     #[arg(long)]
     pub local_concurrency: Option<usize>,
+    /// Invocations one local function process takes at once, as Lambda Managed Instances run
+    /// them: sets AWS_LAMBDA_MAX_CONCURRENCY for the function, whose runtime then polls for that
+    /// many at once (grpc-lambda does) [default: 1, classic Lambda]. Capacity before calls
+    /// queue: --local-concurrency × --local-max-concurrency.
+    #[arg(long)]
+    pub local_max_concurrency: Option<usize>,
     /// Invocations that may wait for a local process before being throttled [default: 1000].
     #[arg(long)]
     pub local_max_queue: Option<usize>,
@@ -341,6 +362,7 @@ struct FileLocal {
     function: Option<String>,
     timeout_secs: Option<f64>,
     concurrency: Option<usize>,
+    max_concurrency: Option<usize>,
     max_queue: Option<usize>,
     port: Option<u16>,
 }
@@ -495,6 +517,11 @@ impl Config {
                     concurrency: args
                         .local_concurrency
                         .or(file_local.as_ref().and_then(|l| l.concurrency))
+                        .unwrap_or(1)
+                        .max(1),
+                    max_concurrency: args
+                        .local_max_concurrency
+                        .or(file_local.as_ref().and_then(|l| l.max_concurrency))
                         .unwrap_or(1)
                         .max(1),
                     max_queue: args

@@ -83,10 +83,20 @@ struct InFlight {
 struct State {
     queue: VecDeque<Pending>,
     in_flight: HashMap<String, InFlight>,
-    /// The invocation each process holds.
-    current: Vec<Option<String>>,
+    /// The invocations each process holds: at most its `max_concurrency`, one per Runtime API
+    /// long poll it has open.
+    current: Vec<Vec<String>>,
     /// Responses being streamed: the process, and where a timeout is reported.
     streams: HashMap<String, (usize, mpsc::Sender<StreamItem>)>,
+}
+
+impl State {
+    /// Process `instance` no longer holds invocation `id`.
+    fn release(&mut self, instance: usize, id: &str) {
+        if let Some(held) = self.current.get_mut(instance) {
+            held.retain(|held| held != id);
+        }
+    }
 }
 
 struct Shared {
@@ -111,17 +121,21 @@ impl Shared {
         let Some(in_flight) = state.in_flight.remove(id) else {
             return false;
         };
-        if let Some(slot) = state.current.get_mut(in_flight.instance) {
-            *slot = None;
-        }
+        state.release(in_flight.instance, id);
         drop(state);
         let _ = in_flight.reply.send(outcome);
         true
     }
 
-    fn fail_instance(&self, instance: usize, outcome: impl FnOnce() -> Outcome) {
-        let id = self.lock().current.get(instance).cloned().flatten();
-        if let Some(id) = id {
+    /// Ends every invocation process `instance` holds with `outcome` (the process is gone).
+    fn fail_instance(&self, instance: usize, outcome: impl Fn() -> Outcome) {
+        let ids = self
+            .lock()
+            .current
+            .get(instance)
+            .cloned()
+            .unwrap_or_default();
+        for id in ids {
             self.complete(&id, outcome());
         }
     }
@@ -154,7 +168,7 @@ impl LocalLambda {
         let concurrency = config.concurrency.max(1);
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
-                current: vec![None; concurrency],
+                current: vec![Vec::new(); concurrency],
                 ..State::default()
             }),
             work: Notify::new(),
@@ -398,7 +412,7 @@ async fn invoke_api(shared: Arc<Shared>, request: Request<Incoming>) -> Response
     {
         let mut state = shared.lock();
         let busy = state.in_flight.len() + state.streams.len() + state.queue.len();
-        if busy >= shared.config.concurrency + shared.config.max_queue {
+        if busy >= shared.config.capacity() + shared.config.max_queue {
             drop(state);
             let mut response = json_response(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -406,8 +420,11 @@ async fn invoke_api(shared: Arc<Shared>, request: Request<Incoming>) -> Response
                     "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
                     "Type": "User",
                     "message": format!(
-                        "Rate Exceeded: {busy} invocations in flight or queued for {} processes and a queue of {}",
-                        shared.config.concurrency, shared.config.max_queue
+                        "Rate Exceeded: {busy} invocations in flight or queued for {} processes \
+                         of {} invocations each and a queue of {}",
+                        shared.config.concurrency,
+                        shared.config.max_concurrency,
+                        shared.config.max_queue
                     ),
                 }),
             );
@@ -610,11 +627,7 @@ async fn runtime_api(
                 pass_on(request, tx).await;
                 let mut state = shared.lock();
                 state.streams.remove(&id);
-                if let Some(slot) = state.current.get_mut(in_flight.instance) {
-                    if slot.as_deref() == Some(id.as_str()) {
-                        *slot = None;
-                    }
-                }
+                state.release(in_flight.instance, &id);
                 return accepted();
             }
             let outcome = match kind {
@@ -675,8 +688,8 @@ async fn next_invocation(shared: Arc<Shared>, instance: usize) -> Response<Local
                 }
             }
             if let Some(pending) = &found {
-                if let Some(slot) = state.current.get_mut(instance) {
-                    *slot = Some(pending.id.clone());
+                if let Some(held) = state.current.get_mut(instance) {
+                    held.push(pending.id.clone());
                 }
             }
             found.map(|pending| {
@@ -921,6 +934,12 @@ async fn supervise(
             )
             .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/{instance}"))
             .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+            // Lambda Managed Instances: invocations one process takes at once (a runtime that
+            // honours it opens that many long polls on `next`).
+            .env(
+                "AWS_LAMBDA_MAX_CONCURRENCY",
+                config.max_concurrency.max(1).to_string(),
+            )
             .env("_HANDLER", "bootstrap")
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);

@@ -187,23 +187,40 @@ impl FrameDecoder {
     ///
     /// [`DecodeError::ReservedFlags`] and [`DecodeError::MessageTooLarge`]; both are final: every
     /// later call returns the same error.
+    #[inline]
     pub fn decode(&mut self) -> Result<Option<Frame>, DecodeError> {
-        self.settle_lent();
-        // The common case, straight-line: a whole frame at the front of the first chunk.
-        if let State::Header { have: 0, .. } = self.state {
+        // The common case, straight-line and inlined into the caller's loop, so the frame is
+        // built where the caller keeps it: a whole frame at the front of the first chunk, with
+        // nothing lent out by `decode_ref` to settle first.
+        if self.lent == 0 && self.lent_frame.is_none() && self.at_frame_start() {
             if let Some(front) = self.chunks.front_mut() {
                 if let Some((flags, len)) = whole_frame(front, self.max_message_len) {
-                    front.advance(HEADER_LEN);
-                    let payload = front.split_to(len);
-                    if front.is_empty() {
+                    let end = HEADER_LEN + len;
+                    let frame = Frame::from_validated(flags, front.slice(HEADER_LEN..end));
+                    if front.len() == end {
                         self.chunks.pop_front();
+                    } else {
+                        front.advance(end);
                     }
-                    self.consumed = self.consumed.saturating_add((HEADER_LEN + len) as u64);
-                    return Ok(Some(Frame::from_validated(flags, payload)));
+                    self.consumed = self.consumed.saturating_add(end as u64);
+                    return Ok(Some(frame));
                 }
             }
         }
+        self.decode_owned_slow()
+    }
+
+    /// Everything [`FrameDecoder::decode`] does not answer inline.
+    #[inline(never)]
+    fn decode_owned_slow(&mut self) -> Result<Option<Frame>, DecodeError> {
+        self.settle_lent();
         self.decode_slow()
+    }
+
+    /// Whether the next byte is a frame's first (no header partly read, no error).
+    #[inline]
+    fn at_frame_start(&self) -> bool {
+        matches!(self.state, State::Header { have: 0, .. })
     }
 
     /// Decodes the next frame and lends it out: a payload within one chunk is a plain slice of

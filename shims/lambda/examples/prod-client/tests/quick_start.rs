@@ -8,32 +8,21 @@
     clippy::indexing_slicing
 )]
 
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use grpc_lambda_test_support::workspace_dir;
+use grpc_lambda_test_support::{free_port, stop_process_group, workspace_binary, workspace_dir};
 
 /// How long the script may take, its builds included (the test's own build made them fresh).
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(600);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The script in its own process group, stopped with everything it started, by that group's id.
 struct Script(Child);
 
 impl Drop for Script {
     fn drop(&mut self) {
-        let group = format!("-{}", self.0.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let _ = self.0.wait();
+        stop_process_group(&mut self.0);
     }
 }
 
@@ -99,10 +88,7 @@ fn serve_local_serves_the_example_and_a_call_succeeds() {
 
 #[test]
 fn the_client_names_a_server_it_cannot_reach() {
-    let client = grpc_lambda_test_support::workspace_binary(
-        "grpc-lambda-example-prod-client",
-        "prod-client",
-    );
+    let client = workspace_binary("grpc-lambda-example-prod-client", "prod-client");
     // A port nothing listens on: bound, then released.
     let address = format!("http://127.0.0.1:{}", free_port());
     let output = Command::new(client)

@@ -26,6 +26,15 @@ cargo build --quiet -p grpc-lambda-proxy --bin grpc-lambda-proxy \
   -p grpc-lambda-example-prod-client --bin prod-client
 target="${CARGO_TARGET_DIR:-target}/debug"
 
+host="${listen%:*}"
+port="${listen##*:}"
+listening() { (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; }
+if listening; then
+  echo "serve-local.sh: something already listens on $listen (another serve-local.sh?);" \
+    "set SERVE_LOCAL_LISTEN to another address" >&2
+  exit 1
+fi
+
 "$target/grpc-lambda-proxy" --listen "$listen" --admin "$admin" \
   --local-function "exec $target/prod" --local-name prod "$@" &
 proxy=$!
@@ -35,10 +44,23 @@ trap 'kill -TERM "$proxy" 2>/dev/null || true; wait "$proxy" 2>/dev/null || true
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Wait (up to 60 s) until the proxy listens, or stop if it exited.
+for _ in $(seq 600); do
+  if ! kill -0 "$proxy" 2>/dev/null; then
+    proxy_status=0
+    wait "$proxy" || proxy_status=$?
+    echo "serve-local.sh: the proxy exited (status $proxy_status) before listening on $listen" >&2
+    exit 1
+  fi
+  if listening; then
+    break
+  fi
+  sleep 0.1
+done
+
 echo "serving api.Prod on $listen (gRPC, gRPC-Web); metrics and health on $admin"
-# The client retries until the proxy listens (bounded by --wait-secs).
 status=0
-"$target/prod-client" --wait-secs 60 "http://$listen" || status=$?
+"$target/prod-client" --wait-secs 5 "http://$listen" || status=$?
 if [ "$once" = 1 ]; then
   exit "$status"
 fi

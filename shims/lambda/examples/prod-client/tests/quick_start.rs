@@ -105,3 +105,27 @@ fn the_client_names_a_server_it_cannot_reach() {
     );
     assert!(output.stdout.is_empty());
 }
+
+#[test]
+fn serve_local_names_an_address_already_in_use() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = taken.local_addr().unwrap().to_string();
+    let output = Command::new("bash")
+        .arg(workspace_dir().join("scripts/serve-local.sh"))
+        .arg("--once")
+        .env("SERVE_LOCAL_LISTEN", &listen)
+        .env("SERVE_LOCAL_ADMIN", format!("127.0.0.1:{}", free_port()))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.ends_with(&format!(
+            "serve-local.sh: something already listens on {listen} (another serve-local.sh?); \
+             set SERVE_LOCAL_LISTEN to another address\n"
+        )),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+}

@@ -78,14 +78,31 @@ fn tools() -> Option<PathBuf> {
     browser
 }
 
-/// `npm ci` and `npm run build`, once per test binary.
+/// Whether `node_modules` was installed from the current `package-lock.json` (npm writes its
+/// own copy, `node_modules/.package-lock.json`, when it installs).
+fn installed_from_current_lock() -> bool {
+    let modified = |path: PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    match (
+        modified(web_dir().join("node_modules/.package-lock.json")),
+        modified(web_dir().join("package-lock.json")),
+    ) {
+        (Some(installed), Some(lock)) => installed >= lock,
+        _ => false,
+    }
+}
+
+/// `npm ci` (unless `node_modules` is current) and `npm run build`, once per test binary.
 fn build_page() {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
-        for args in [
-            &["ci", "--no-audit", "--no-fund", "--loglevel=error"][..],
-            &["run", "--silent", "build"][..],
-        ] {
+        let install = &["ci", "--no-audit", "--no-fund", "--loglevel=error"][..];
+        let build = &["run", "--silent", "build"][..];
+        let steps = if installed_from_current_lock() {
+            vec![build]
+        } else {
+            vec![install, build]
+        };
+        for args in steps {
             let output = Command::new("npm")
                 .args(args)
                 .current_dir(web_dir())

@@ -18,7 +18,7 @@
 //! `ADDRESS` defaults to `http://127.0.0.1:50051` (HTTP/2 cleartext). Until `--wait-secs` have
 //! passed, a refused connection is retried, so the client can be started with the server.
 //! The exit status is 0 when both calls succeed, 1 when a call fails (its gRPC status printed),
-//! 2 when the arguments are wrong.
+//! 2 when the arguments are wrong. `--help` prints the usage.
 #![deny(missing_docs)]
 #![warn(
     clippy::unwrap_used,
@@ -59,9 +59,19 @@ const USAGE: &str = "usage: prod-client [--message TEXT] [--count N] [--wait-sec
   ADDRESS        the proxy (or any api.Prod server), default http://127.0.0.1:50051
   --message      appended to \"Hello, world.\" by Alive, default \" from prod-client\"
   --count        how many messages Count streams, default 3 (0 skips the call)
-  --wait-secs    how long a refused connection is retried, default 60";
+  --wait-secs    how long a refused connection is retried, default 60
+  -h, --help     this text";
 
 /// What the command line asks for.
+#[derive(Debug, PartialEq)]
+enum Command {
+    /// Make the calls.
+    Call(Options),
+    /// Print the usage.
+    Help,
+}
+
+/// Where to call and with what.
 #[derive(Debug, PartialEq)]
 struct Options {
     address: String,
@@ -76,7 +86,7 @@ struct Options {
 ///
 /// A message naming the argument that is unknown, lacks its value, or has a value that is not
 /// a number in range.
-fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut options = Options {
         address: DEFAULT_ADDRESS.to_owned(),
         message: DEFAULT_MESSAGE.to_owned(),
@@ -88,6 +98,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
             "--message" => options.message = value("--message")?,
             "--count" => {
                 let text = value("--count")?;
@@ -114,7 +125,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
     if let Some(address) = address {
         options.address = address;
     }
-    Ok(options)
+    Ok(Command::Call(options))
 }
 
 /// Connects to `address`, retrying a refused connection until `wait` has passed.
@@ -185,7 +196,11 @@ async fn call(options: &Options) -> Result<(), String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let options = match parse(std::env::args().skip(1)) {
-        Ok(options) => options,
+        Ok(Command::Call(options)) => options,
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(err) => {
             eprintln!("prod-client: {err}\n{USAGE}");
             return ExitCode::from(2);
@@ -212,12 +227,16 @@ mod tests {
     fn defaults_call_the_local_proxy() {
         assert_eq!(
             parse(args(&[])).unwrap(),
-            Options {
+            Command::Call(Options {
                 address: "http://127.0.0.1:50051".to_owned(),
                 message: " from prod-client".to_owned(),
                 count: 3,
                 wait: Duration::from_secs(60),
-            }
+            })
+        );
+        assert_eq!(
+            parse(args(&["--count", "1", "--help"])).unwrap(),
+            Command::Help
         );
     }
 
@@ -235,12 +254,12 @@ mod tests {
         .unwrap();
         assert_eq!(
             options,
-            Options {
+            Command::Call(Options {
                 address: "http://127.0.0.1:6000".to_owned(),
                 message: "!".to_owned(),
                 count: 0,
                 wait: Duration::from_secs(5),
-            }
+            })
         );
     }
 

@@ -29,3 +29,22 @@ if ! have h2load && have apt-get; then
   if [ "$(id -u)" != "0" ] && have sudo; then sudo_cmd="sudo"; fi
   $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq nghttp2-client >/dev/null
 fi
+
+# The deploy guide's template is checked offline with cfn-lint (PyPI). `cargo lambda build` links
+# with zig, which pip installed with cargo-lambda (PyPI package ziglang).
+if ! have cfn-lint && [ ! -x "$(python3 -m site --user-base)/bin/cfn-lint" ]; then
+  python3 -m pip install --user --disable-pip-version-check --no-warn-script-location --quiet \
+    "cfn-lint==${CFN_LINT_VERSION:-1.51.0}"
+fi
+
+# The browser test (shims/lambda/examples/prod-client/tests/browser.rs) builds the example web page
+# with npm (its own `npm ci`) and loads it in headless Chromium: Debian packages npm and chromium.
+browser_packages=()
+have npm || browser_packages+=(npm)
+have chromium || have chromium-browser || browser_packages+=(chromium)
+if [ "${#browser_packages[@]}" -gt 0 ] && have apt-get; then
+  sudo_cmd=""
+  if [ "$(id -u)" != "0" ] && have sudo; then sudo_cmd="sudo"; fi
+  $sudo_cmd apt-get update -qq
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${browser_packages[@]}" >/dev/null
+fi

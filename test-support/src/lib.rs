@@ -99,3 +99,58 @@ pub fn python(script: impl AsRef<Path>) -> Command {
     command.arg(script.as_ref()).env("PYTHONPATH", python_dir());
     command
 }
+
+/// Where cargo-lambda is: `$CARGO_LAMBDA`, `PATH`, or the Python user base (where
+/// `scripts/install-test-tools.sh` installs it from PyPI).
+pub fn cargo_lambda() -> Option<PathBuf> {
+    pip_tool("cargo-lambda", "CARGO_LAMBDA")
+}
+
+/// Where a command installed from PyPI is: `$env_var` when set, else on `PATH`, else in the
+/// `bin` folder of the Python user base (where `pip install --user` puts it).
+pub fn pip_tool(name: &str, env_var: &str) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(env_var) {
+        return Some(PathBuf::from(path));
+    }
+    find_on_path(&[name]).or_else(|| {
+        let output = Command::new("python3")
+            .args(["-m", "site", "--user-base"])
+            .output()
+            .ok()?;
+        let base = String::from_utf8(output.stdout).ok()?;
+        let candidate = PathBuf::from(base.trim()).join("bin").join(name);
+        candidate.is_file().then_some(candidate)
+    })
+}
+
+/// The first of `names` found as a file in a directory of `PATH`.
+pub fn find_on_path(names: &[&str]) -> Option<PathBuf> {
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+/// A loopback port free at the time of the call: bound, then released.
+///
+/// # Panics
+///
+/// When no loopback port can be bound.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .unwrap_or_else(|err| panic!("no free loopback port: {err}"))
+}
+
+/// Stops `child`, started as the leader of its own process group (`process_group(0)`), with
+/// everything it started: SIGTERM to the group, by the group's id, then waits for `child`.
+/// Without a `kill` command to reach the group, kills `child` alone.
+pub fn stop_process_group(child: &mut std::process::Child) {
+    let group = format!("-{}", child.id());
+    let signalled = Command::new("kill").args(["-TERM", "--", &group]).status();
+    if !signalled.is_ok_and(|status| status.success()) {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+}

@@ -12,6 +12,7 @@ Usage: abuse.py --proxy PATH --function PATH [--only NAME[,NAME]]
 """
 import argparse
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -26,6 +27,7 @@ ATTACKS = [
     ("route_bypass", attacks.route_bypass),
     ("distinct_paths", attacks.distinct_paths),
     ("held_streams", attacks.held_streams),
+    ("window_zero", attacks.window_zero),
     ("silent_connections", attacks.silent_connections),
     ("http11_native", attacks.http11_native),
     ("floods", attacks.floods),
@@ -38,9 +40,12 @@ class Context:
     def __init__(self, proxy, monitor, chosen):
         self.proxy = proxy
         self.monitor = monitor
-        self.port = proxy.port
         self.flags_text = ["%s %s" % pair for pair in chosen]
         self.timeouts = timeout_seconds(chosen)
+
+    @property
+    def port(self):
+        return self.proxy.port
 
 
 def main():
@@ -69,10 +74,14 @@ def main():
     summaries, failures = [], []
     started = time.monotonic()
     try:
-        proxy.start()
+        try:
+            proxy.start()
+        except RuntimeError as err:
+            print("the proxy would not start: %s" % err)
+            return 2
         print("== the proxy ==")
-        print("  %s" % " ".join(proxy.command(proxy.extra_flags)))
-        print("  pid %d, listening on 127.0.0.1:%d, admin 127.0.0.1:%d" % (proxy.pid, proxy.port, proxy.admin))
+        print("  %s" % shlex.join(proxy.command(proxy.extra_flags)))
+        print("  listening on 127.0.0.1 (a new port each start), admin /metrics on 127.0.0.1; started again before each attack")
         print("  routes: /api.Prod/Fail -> local, bidi = \"unimplemented\"; api.Prod -> local")
         print("  flags passed for this run: %s" % (" ".join("%s %s" % c for c in proxy.extra_flags) or "none"))
         print("  limits and timeouts in --help:")
@@ -80,12 +89,18 @@ def main():
             print("    %s" % line)
         monitor = Monitor(proxy)
         context = Context(proxy, monitor, proxy.extra_flags)
+        fresh = True
         for name, attack in ATTACKS:
             if only and name not in only:
                 continue
             if not proxy.alive():
                 print("\n(the proxy had exited with %s; starting it again)" % proxy.process.returncode)
                 proxy.start()
+            elif not fresh:
+                # Each attack meets a proxy just started, so its figures are its own.
+                proxy.stop()
+                proxy.start()
+            fresh = False
             try:
                 summaries += attack(context)
             except Exception:

@@ -45,7 +45,7 @@ DISTINCT_TIME_LIMIT = 60.0
 
 HOLD_STREAMS = 300
 HOLD_DECLARED = 4_700_000
-HOLD_SENT = 4_600_000
+HOLD_SENT = 4_600_000  # bytes of DATA per stream, the 5-byte header included
 HOLD_TIME_LIMIT = 40.0
 HOLD_STREAM_STALL = 2.0
 HOLD_SECONDS = 3.0
@@ -159,7 +159,12 @@ def distinct_paths(ctx):
                 outcomes[stream.outcome()] += 1
             slots.release()
 
-        conn = Conn(ctx.port, on_end=on_end)
+        try:
+            conn = Conn(ctx.port, on_end=on_end)
+        except OSError as err:
+            with lock:
+                state[err] = "could not connect: %s" % err
+            return 0
         sent = 0
         try:
             for index in counter:
@@ -203,19 +208,20 @@ def distinct_paths(ctx):
     show(measurement.lines())
     growth = (measurement.after or {}).get("rss", 0) - measurement.before["rss"]
     return [summary(
-        "distinct_paths", "calls=%d rss_growth_kb=%d metrics_bytes=%d" % (finished, growth, len(metrics_after)),
+        "distinct_paths", "sent=%d answered=%d rss_growth_kb=%d metrics_bytes=%d" % (
+            sum(sent_counts), finished, growth, len(metrics_after)),
         measurement)]
 
 
 # -- 3. held bytes -------------------------------------------------------------------------------
 
 def held_streams(ctx):
-    section("3a. one connection, %d streams, each a gRPC header declaring %d bytes then %d bytes, held" % (
-        HOLD_STREAMS, HOLD_DECLARED, HOLD_SENT))
+    section("3a. one connection, %d streams, each a 5-byte gRPC header declaring %d bytes, then %d of them, held" % (
+        HOLD_STREAMS, HOLD_DECLARED, HOLD_SENT - 5))
     measurement = ctx.monitor.begin()
     conn = Conn(ctx.port)
     deadline = time.monotonic() + HOLD_TIME_LIMIT
-    chunk = grpc_frame(b"\x0a" * (HOLD_SENT - 5 if HOLD_SENT > 5 else 0), declared_length=HOLD_DECLARED)
+    chunk = grpc_frame(b"\x0a" * (HOLD_SENT - 5), declared_length=HOLD_DECLARED)
     opened, bytes_sent, started = [], 0, time.monotonic()
     for _ in range(HOLD_STREAMS):
         if conn.closed or time.monotonic() > deadline:
@@ -255,11 +261,9 @@ def held_streams(ctx):
             show(["  grpc-message (%d streams): %s" % (count, message)])
     show(["  connection: %s" % conn_state])
     show(measurement.lines())
-    results = [summary("held_streams", "streams=%d sent_bytes=%d held_rss_kb=%s answered=%d" % (
+    return [summary("held_streams", "streams=%d sent_bytes=%d held_rss_kb=%s answered=%d" % (
         len(opened), bytes_sent, held["rss"] if held else "-",
         sum(n for k, n in outcomes.items() if not k.startswith("open"))), measurement)]
-    results += window_zero(ctx)
-    return results
 
 
 def window_zero(ctx):
@@ -396,6 +400,7 @@ def http11_native(ctx):
                 response += chunk
         except socket.timeout:
             pass
+    measurement.probe_now()
     measurement.end()
     head, _, rest = bytes(response).partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
@@ -473,7 +478,7 @@ def _flood(ctx, name, title, batches, prelude=b""):
         "  calls the proxy finished meanwhile (all, from /metrics): %d" % calls,
     ])
     show(measurement.lines())
-    goaway = error_name(conn.goaway[1]) if conn.goaway else "none"
+    goaway = "%s(last_stream=%d)" % (error_name(conn.goaway[1]), conn.goaway[0]) if conn.goaway else "none"
     closed = "yes" if closed_by_proxy else "no"
     return [summary(name, "frames=%d goaway=%s closed=%s" % (frames, goaway, closed), measurement)]
 

@@ -145,6 +145,8 @@ class Stream:
             return grpc_code_name(status)
         if self.reset is not None:
             return "RST_STREAM " + error_name(self.reset)
+        if self.ended:
+            return "ended without grpc-status (:status %s)" % self.header(":status")
         if self.headers is not None:
             return "open (headers, %d body bytes)" % self.data_len
         return "open (nothing back)"

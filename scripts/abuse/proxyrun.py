@@ -108,8 +108,8 @@ class Proxy:
         self.function = function
         self.work = work
         self.extra_flags = list(extra_flags)
-        self.port = free_port()
-        self.admin = free_port()
+        self.port = None
+        self.admin = None
         self.config = os.path.join(work, "proxy.toml")
         self.log_path = os.path.join(work, "proxy.log")
         self.process = None
@@ -126,6 +126,8 @@ class Proxy:
     def start(self):
         """Starts the proxy. An optional flag it refuses is tried again as a duration with a unit
         ("5s"), then left out."""
+        self.port = free_port()
+        self.admin = free_port()
         with open(self.config, "w") as out:
             out.write(CONFIG.format(port=self.port, admin=self.admin))
         for _ in range(2 * len(self.extra_flags) + 1):

@@ -18,8 +18,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The raw HTTP/2 client uses the hpack decoder of the h2 package; the normal call uses grpcio.
-if ! python3 -c "import h2" >/dev/null 2>&1; then
+# The raw HTTP/2 client decodes the proxy's headers with hpack, which comes with the h2 package;
+# the normal call is grpcio.
+if ! python3 -c "import hpack" >/dev/null 2>&1; then
   python3 -m pip install --user --disable-pip-version-check --no-warn-script-location --quiet \
     "h2==${H2_VERSION:-4.3.0}"
 fi

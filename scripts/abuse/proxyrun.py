@@ -416,7 +416,8 @@ class Measurement:
         if failure:
             out.append("  first failed normal call: %s" % failure)
         if self.proxy_exit is not None:
-            out.append("  THE PROXY EXITED: status %s" % self.proxy_exit)
+            out.append("  THE PROXY EXITED: status %s; its last lines:" % self.proxy_exit)
+            out += ["    " + line for line in self.monitor.proxy.log_tail().splitlines()]
         return out
 
     def summary_fields(self):

@@ -18,6 +18,9 @@
 #   scripts/abuse.sh --only route_bypass,http11_native
 # Attack names for --only: route_bypass distinct_paths held_streams window_zero silent_connections
 # http11_native floods.
+# When the binary's --help has them, the run passes a first-bytes timeout of 5 s, an idle timeout
+# of 10 s and a connection cap of 256 (ABUSE_MAX_CONNECTIONS=N to change it), and waits for the
+# silent connections accordingly; without them it waits 40 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -472,7 +472,7 @@ def _flood(ctx, name, title, batches, prelude=b""):
     measurement.end()
     calls = calls_total(ctx.proxy.metrics()) - metrics_before
     show([
-        "  queued %d frames in %.1fs (%s)" % (frames, elapsed, stopped),
+        "  queued %d frames in %.2fs (%s)" % (frames, elapsed, stopped),
         "  the proxy sent: %s" % (received or "nothing"),
         "  connection: %s" % state,
         "  calls the proxy finished meanwhile (all, from /metrics): %d" % calls,

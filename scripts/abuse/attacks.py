@@ -11,7 +11,7 @@ from collections import Counter
 
 from h2wire import (
     CONTINUATION, DATA, END_HEADERS, END_STREAM, HEADERS, PING, RST_STREAM, SETTINGS,
-    SETTINGS_ENABLE_PUSH, SETTINGS_INITIAL_WINDOW_SIZE, Conn, error_name, frame, grpc_code_name,
+    SETTINGS_ENABLE_PUSH, SETTINGS_INITIAL_WINDOW_SIZE, Conn, error_name, frame,
     grpc_frame, grpc_request_headers, header_block, settings_payload,
 )
 from proxyrun import alive_reply_message, alive_request, calls_total

@@ -7,7 +7,7 @@
 //! | front door | how it is recognised | response shape |
 //! | --- | --- | --- |
 //! | API Gateway REST API (payload 1.0) | `httpMethod`, no `requestContext.elb` | `statusCode`, `headers` or `multiValueHeaders`, `isBase64Encoded` |
-//! | API Gateway HTTP API (payload 2.0) | `version: "2.0"` with `rawPath` | `statusCode`, `headers` (comma-joined), `cookies` |
+//! | API Gateway HTTP API (payload 2.0) | `version: "2.0"` with `rawPath` | `statusCode`, `headers` (comma-joined), `cookies` (always, `[]` without `Set-Cookie`) |
 //! | Lambda Function URL | as HTTP API, `domainName` under `.lambda-url.` | as HTTP API |
 //! | Application Load Balancer | `requestContext.elb` | adds `statusDescription`; `multiValueHeaders` when the target group sends them |
 //! | VPC Lattice (v1 and v2) | `requestContext.serviceNetworkArn` / `serviceArn`, or `method` without `rawPath` | `statusCode`, `statusDescription`, `headers` |
@@ -692,7 +692,7 @@ mod tests {
         response.body = ResponseBody::base64([&b"\0\0\0\0\x01"[..], b"\x08"]);
         assert_eq!(
             serde_json::to_string(&response).unwrap(),
-            r#"{"statusCode":200,"headers":{"content-type":"application/grpc-web+proto"},"body":"AAAAAAEI","isBase64Encoded":true}"#
+            r#"{"statusCode":200,"headers":{"content-type":"application/grpc-web+proto"},"cookies":[],"body":"AAAAAAEI","isBase64Encoded":true}"#
         );
         response.body = ResponseBody::text_of("a \"quote\"\n");
         let json = serde_json::to_string(&response).unwrap();

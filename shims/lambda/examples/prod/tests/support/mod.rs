@@ -267,7 +267,15 @@ pub fn read_answer(response: &Value, shape: Shape) -> Answer {
     let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
     keys.sort_unstable();
     let mut expected: Vec<&str> = match shape {
-        Shape::RestApi | Shape::HttpApi => vec!["statusCode", "headers", "body", "isBase64Encoded"],
+        Shape::RestApi => vec!["statusCode", "headers", "body", "isBase64Encoded"],
+        // Payload format 2.0 always carries `cookies` (cargo-lambda refuses an answer without).
+        Shape::HttpApi => vec![
+            "statusCode",
+            "headers",
+            "cookies",
+            "body",
+            "isBase64Encoded",
+        ],
         Shape::RestApiMultiValue => {
             vec!["statusCode", "multiValueHeaders", "body", "isBase64Encoded"]
         }
@@ -297,6 +305,9 @@ pub fn read_answer(response: &Value, shape: Shape) -> Answer {
     };
     expected.sort_unstable();
     assert_eq!(keys, expected, "response fields for {shape:?}: {response}");
+    if shape == Shape::HttpApi {
+        assert_eq!(response["cookies"], json!([]), "no Set-Cookie: {response}");
+    }
     let status = response["statusCode"].as_u64().unwrap();
     if let Some(description) = response.get("statusDescription") {
         let reason = http::StatusCode::from_u16(status as u16)

@@ -1,5 +1,5 @@
-//! Shared by the matrix and process tests: the sample events with gRPC put in, and the exact
-//! answers the example service gives.
+//! Shared by the matrix and process tests: the sample events with gRPC put in, the exact
+//! answers the example service gives, and the example under `cargo lambda watch` ([`watch`]).
 #![allow(
     dead_code,
     clippy::unwrap_used,
@@ -7,6 +7,8 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
+
+pub mod watch;
 
 use bytes::BytesMut;
 use grpc_lambda_core::{base64, FrameEncoder};

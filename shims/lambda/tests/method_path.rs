@@ -311,3 +311,39 @@ async fn native_grpc_gets_the_refusal_in_its_headers() {
     );
     assert_eq!(fail_runs.load(Ordering::SeqCst), 0, "Fail ran");
 }
+
+#[tokio::test]
+async fn a_streamed_answer_refuses_the_same_paths() {
+    use grpc_lambda::lambda_runtime::FunctionResponse;
+    let fail_runs = Arc::new(AtomicUsize::new(0));
+    let streaming = Arc::new(shim(&fail_runs).response_streaming(true));
+    for door in [Door::FunctionUrl, Door::Proxy] {
+        for url_path in ["/api.Prod/Alive", "/api.Prod/x/api.Prod/Fail"] {
+            let event = serde_json::from_value(door.event(url_path)).unwrap();
+            let answer = Arc::clone(&streaming)
+                .handle_streaming(event, Context::default())
+                .await
+                .unwrap();
+            let FunctionResponse::StreamingResponse(response) = answer else {
+                panic!("{door:?} reads a stream");
+            };
+            let mut stream = response.stream;
+            let mut body = Vec::new();
+            while let Some(chunk) = std::future::poll_fn(|cx| {
+                futures_core::Stream::poll_next(std::pin::Pin::new(&mut stream), cx)
+            })
+            .await
+            {
+                body.extend_from_slice(&chunk.unwrap());
+            }
+            let frames = grpc_lambda_core::decode::decode_all(body.into(), 1 << 20).unwrap();
+            let code = status(&frames.last().unwrap().trailers().unwrap()).code();
+            if url_path == "/api.Prod/Alive" {
+                assert_eq!((code, frames.len()), (Code::Ok, 2), "{door:?}");
+            } else {
+                assert_eq!((code, frames.len()), (Code::Unimplemented, 1), "{door:?}");
+            }
+        }
+    }
+    assert_eq!(fail_runs.load(Ordering::SeqCst), 0, "Fail ran");
+}

@@ -38,7 +38,7 @@ const DEFAULT_STAGE: &str = "$default";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PathError(Box<PathFault>);
 
-/// Boxed, so that a request's path stays three words wide.
+/// Boxed, so that a request's path, or its refusal, is as wide as a path (the test below).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct PathFault {
     /// The path the event carried (`path` or `rawPath`).
@@ -238,6 +238,14 @@ mod tests {
             .iter()
             .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn a_path_or_its_refusal_is_as_wide_as_a_path() {
+        assert_eq!(
+            std::mem::size_of::<Result<String, PathError>>(),
+            std::mem::size_of::<String>()
+        );
     }
 
     #[test]

@@ -8,14 +8,15 @@
 //! - the event is an object; `null` reads as an absent field;
 //! - `grpcLambda` is a whole number that fits a `u32` (no sign, fraction or exponent);
 //! - `httpMethod`, `method` and `requestContext.http.method` are strings that are HTTP methods;
-//! - `path` and `rawPath` are strings; `cookies` is a list of strings;
+//! - `path`, `rawPath` and `resource` are strings; `cookies` is a list of strings;
+//! - `pathParameters` is an object of strings, every member kept in document order;
 //! - `headers` and `multiValueHeaders` are an object whose values are strings, lists of strings
 //!   or `null`, or a list of `[name, value]` pairs of strings; every entry is appended in
 //!   document order, a name or value HTTP cannot carry is dropped;
 //! - `body` is a string, `isBase64Encoded` is `true`, `false` or `null`, and the body is decoded
 //!   as [`EventBody::from_event`] says;
 //! - `requestContext` is an object: `elb` and `serviceNetworkArn` / `serviceArn` count when they
-//!   are not `null`, `http` is an object, `domainName` a string;
+//!   are not `null`, `http` is an object, `domainName` and `stage` strings;
 //! - any other member is stepped over, whatever it holds;
 //! - a member that appears twice is read twice, in order: the later value wins, and either one
 //!   of the wrong type refuses the event.
@@ -212,6 +213,8 @@ fn event(members: &[(String, Json)]) -> Option<Event> {
             "method" => event.method = optional(value, method)?,
             "path" => event.path = optional(value, string)?,
             "rawPath" => event.raw_path = optional(value, string)?,
+            "resource" => event.resource = optional(value, string)?,
+            "pathParameters" => event.path_parameters = optional(value, path_parameters)?,
             "headers" => event.headers = optional(value, headers)?,
             "multiValueHeaders" => event.multi_value_headers = optional(value, headers)?,
             "cookies" => {
@@ -252,6 +255,16 @@ fn method(value: &Json) -> Option<Method> {
 
 fn string(value: &Json) -> Option<String> {
     value.as_str().map(str::to_owned)
+}
+
+fn path_parameters(value: &Json) -> Option<Vec<(String, String)>> {
+    let Json::Object(members) = value else {
+        return None;
+    };
+    members
+        .iter()
+        .map(|(name, value)| Some((name.clone(), string(value)?)))
+        .collect()
 }
 
 fn headers(value: &Json) -> Option<HeaderMap> {
@@ -320,6 +333,7 @@ fn request_context(value: &Json) -> Option<RequestContext> {
                 context.http = http.is_some();
                 context.http_method = http.flatten();
             }
+            "stage" => context.stage = optional(value, string)?,
             "domainName" => {
                 let domain = optional(value, Json::as_str)?;
                 context.function_url = domain.is_some_and(|d| d.contains(".lambda-url."));

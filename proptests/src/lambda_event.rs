@@ -36,11 +36,13 @@ async fn say(request: Request<Echo>) -> Result<Response<Echo>, Status> {
 /// The front doors whose events the shim accepts.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Shape {
-    /// API Gateway REST API, `headers`.
+    /// API Gateway REST API on its execute-api host, stage `prod`, resource `/{proxy+}`,
+    /// `headers`.
     RestApi,
-    /// API Gateway REST API, `multiValueHeaders`.
+    /// API Gateway REST API behind a custom domain with base path `v1`, resource `/{proxy+}`,
+    /// `multiValueHeaders`.
     RestApiMultiValue,
-    /// API Gateway HTTP API (payload 2.0).
+    /// API Gateway HTTP API (payload 2.0), stage `prod`.
     HttpApi,
     /// Lambda Function URL.
     FunctionUrl,
@@ -92,7 +94,8 @@ pub enum LambdaEventInput {
         shape: Shape,
         /// The request method.
         method: String,
-        /// The request path.
+        /// The path the client asked for, after the stage or base path; the event carries it
+        /// where the front door does.
         path: String,
         /// The `content-type`, if any.
         content_type: Option<String>,
@@ -108,13 +111,17 @@ pub enum LambdaEventInput {
 }
 
 const METHODS: [&str; 5] = ["POST", "POST", "GET", "OPTIONS", "P OST"];
-const PATHS: [&str; 6] = [
+/// The paths a client asks for, after the stage or base path: only the first names the echo
+/// method as a front door routes it; the others must never run it.
+const PATHS: [&str; 8] = [
     ECHO_PATH,
     "/prod/echo.Echo/Say",
     "/echo.Echo/Missing",
     "/Say",
     "",
     "/echo.Echo/Say?x=1",
+    "/echo.Echo/x/echo.Echo/Say",
+    "/echo.Echo/../echo.Echo/Say",
 ];
 const TIMEOUTS: [&str; 6] = ["1S", "99999999H", "0n", "1.5S", "123456789S", "20m"];
 
@@ -123,7 +130,7 @@ impl FuzzInput for LambdaEventInput {
     ///
     /// Layout: `[kind: 1]`; odd is `Raw`, the rest as it is; even is `Built`, one byte each for
     /// the [`Shape`] (`% 9`), the method (`% 5`: POST twice, GET, OPTIONS, an invalid one) and the
-    /// path (`% 6`), then:
+    /// path (`% 8`), then:
     ///
     /// - content type `% 9`: the six gRPC forms, `application/json`, none, or the next
     ///   `[len: 1][text]`;
@@ -178,6 +185,9 @@ impl FuzzInput for LambdaEventInput {
     /// - a valid gRPC-Web (binary or text) call to the echo method, with no `grpc-timeout` or
     ///   one of a second or more, answers 200, in the request's content type, with the echo
     ///   message and a trailer frame carrying `grpc-status: 0`;
+    /// - the same call of any other path (a stage or base path the front door would not send,
+    ///   extra or dot segments, a query) answers `UNIMPLEMENTED` and no message: the echo method
+    ///   never runs for a path that does not route to it;
     /// - a body that is not base64 is never answered with `grpc-status: 0`.
     fn check(&self) {
         self.check_response();
@@ -238,22 +248,38 @@ impl LambdaEventInput {
             .map(|(n, v)| (n.to_string(), json!([v])))
             .collect();
         let pairs: Vec<Value> = headers.iter().map(|(n, v)| json!([n, v])).collect();
+        // A REST API routes every path below its root to `/{proxy+}`, the root to `/`.
+        let proxy = path.strip_prefix('/').unwrap_or(path);
+        let (resource, parameters) = if proxy.is_empty() {
+            ("/", Value::Null)
+        } else {
+            ("/{proxy+}", json!({"proxy": proxy}))
+        };
         let mut event = match shape {
-            Shape::RestApi | Shape::RestApiMultiValue => json!({
-                "resource": "/{proxy+}", "path": path, "httpMethod": method,
-                "requestContext": {"stage": "prod", "domainName": "abc.execute-api.us-east-1.amazonaws.com"},
+            // The execute-api host: the stage in `requestContext.path` only.
+            Shape::RestApi => json!({
+                "resource": resource, "path": path, "httpMethod": method, "pathParameters": parameters,
+                "requestContext": {"stage": "prod", "path": format!("/prod{path}"), "resourcePath": resource,
+                                   "domainName": "abc.execute-api.us-east-1.amazonaws.com"},
             }),
-            Shape::HttpApi | Shape::FunctionUrl => {
-                let domain = if *shape == Shape::FunctionUrl {
-                    "abc.lambda-url.us-east-1.on.aws"
-                } else {
-                    "abc.execute-api.us-east-1.amazonaws.com"
-                };
-                json!({
-                    "version": "2.0", "rawPath": path, "routeKey": "$default",
-                    "requestContext": {"http": {"method": method, "path": path}, "domainName": domain},
-                })
-            }
+            // A custom domain with base path `v1`: in `path`, not in the parameter.
+            Shape::RestApiMultiValue => json!({
+                "resource": resource, "path": format!("/v1{path}"), "httpMethod": method,
+                "pathParameters": parameters,
+                "requestContext": {"stage": "prod", "path": format!("/v1{path}"), "resourcePath": resource,
+                                   "domainName": "api.example.com"},
+            }),
+            // A named stage comes first in the path.
+            Shape::HttpApi => json!({
+                "version": "2.0", "rawPath": format!("/prod{path}"), "routeKey": "$default",
+                "requestContext": {"http": {"method": method, "path": format!("/prod{path}")},
+                                   "stage": "prod", "domainName": "abc.execute-api.us-east-1.amazonaws.com"},
+            }),
+            Shape::FunctionUrl => json!({
+                "version": "2.0", "rawPath": path, "routeKey": "$default",
+                "requestContext": {"http": {"method": method, "path": path}, "stage": "$default",
+                                   "domainName": "abc.lambda-url.us-east-1.on.aws"},
+            }),
             Shape::Alb | Shape::AlbMultiValue => json!({
                 "httpMethod": method, "path": path,
                 "requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/1"}},
@@ -350,7 +376,7 @@ impl LambdaEventInput {
                 assert_ne!(grpc_status.as_deref(), Some("0"), "{value}");
                 false
             }
-            BodyKind::Valid if timeout_ok && path.starts_with('/') && path.contains(ECHO_PATH) => {
+            BodyKind::Valid if timeout_ok && path == ECHO_PATH => {
                 assert_eq!(status_code, 200, "{value}");
                 assert_eq!(
                     header(&value, "content-type").as_deref(),
@@ -367,6 +393,13 @@ impl LambdaEventInput {
                     prost::Message::decode(message.payload().clone()).expect("an Echo message");
                 assert_eq!(&echo.payload, payload);
                 true
+            }
+            BodyKind::Valid if timeout_ok => {
+                assert_eq!(status_code, 200, "{value}");
+                assert_eq!(grpc_status.as_deref(), Some("12"), "{path:?}: {value}");
+                let frames = frames.unwrap_or_else(|| panic!("no frames in {value}"));
+                assert_eq!(frames.len(), 1, "only the trailer frame: {frames:?}");
+                false
             }
             BodyKind::Valid | BodyKind::Garbage | BodyKind::Missing => false,
         }

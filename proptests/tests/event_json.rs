@@ -211,6 +211,10 @@ const KEYS: &[&str] = &[
     "method",
     "path",
     "rawPath",
+    "resource",
+    "pathParameters",
+    "proxy",
+    "stage",
     "headers",
     "multiValueHeaders",
     "cookies",
@@ -239,6 +243,9 @@ const STRINGS: &[&str] = &[
     "get",
     "P OST",
     "/echo.Echo/Say",
+    "/{proxy+}",
+    "echo.Echo/Say",
+    "$default",
     "application/grpc-web+proto",
     "AAAAAAYKBHRlc3Q=",
     "aGk=",
@@ -361,11 +368,18 @@ fn request_context_like() -> impl Strategy<Value = Json> {
     )
     .prop_map(|d| Json::String(d.to_owned()));
     let anything = || prop_oneof![1 => Just(Json::Null), 2 => json()];
+    let stage = prop_oneof![
+        4 => select(&["prod", "$default", ""][..]).prop_map(|s| Json::String(s.to_owned())),
+        2 => text().prop_map(Json::String),
+        1 => Just(Json::Null),
+        1 => json(),
+    ];
     let member = prop_oneof![
         (
             select(&["elb", "serviceNetworkArn", "serviceArn", "stage"][..]),
             anything().boxed()
         ),
+        (Just("stage"), stage.boxed()),
         (
             Just("http"),
             prop_oneof![8 => http, 1 => Just(Json::Null), 1 => json()].boxed()
@@ -377,6 +391,19 @@ fn request_context_like() -> impl Strategy<Value = Json> {
     ]
     .prop_map(|(key, value)| (key.to_owned(), value));
     vec(member, 0..6).prop_map(Json::Object)
+}
+
+/// `pathParameters`, mostly well-formed.
+fn path_parameters_like() -> impl Strategy<Value = Json> {
+    let value = prop_oneof![8 => text().prop_map(Json::String), 1 => Just(Json::Null), 1 => json()];
+    vec(
+        (
+            prop_oneof![3 => Just("proxy".to_owned()), 2 => key()],
+            value,
+        ),
+        0..4,
+    )
+    .prop_map(Json::Object)
 }
 
 fn method() -> impl Strategy<Value = String> {
@@ -393,6 +420,7 @@ fn member_value() -> impl Strategy<Value = Json> {
         4 => json(),
         2 => headers_like(),
         1 => request_context_like(),
+        1 => path_parameters_like(),
         1 => strings(),
     ]
 }
@@ -410,7 +438,8 @@ fn member() -> impl Strategy<Value = (String, Json)> {
         2 => named(&["requestContext"], or_other(request_context_like().boxed())),
         1 => named(&["grpcLambda"], or_other(number().prop_map(Json::Number).boxed())),
         1 => named(&["httpMethod", "method"], or_other(method().prop_map(Json::String).boxed())),
-        2 => named(&["path", "rawPath", "body"], or_other(text().prop_map(Json::String).boxed())),
+        2 => named(&["path", "rawPath", "body", "resource"], or_other(text().prop_map(Json::String).boxed())),
+        1 => named(&["pathParameters"], or_other(path_parameters_like().boxed())),
         1 => named(&["cookies"], or_other(strings().boxed())),
         1 => named(&["isBase64Encoded"], or_other(any::<bool>().prop_map(Json::Bool).boxed())),
         1 => (key(), member_value()),
@@ -981,6 +1010,39 @@ fn field_faults_name_their_field_and_byte() {
         error(br#"{"requestContext": {"domainName": 1}}"#),
         field(34, "requestContext.domainName", "expected a string or null")
     );
+    assert_eq!(
+        error(br#"{"resource": {}}"#),
+        field(13, "resource", "expected a string or null")
+    );
+    let parameters = "expected an object of strings or null";
+    assert_eq!(
+        error(br#"{"pathParameters": "proxy"}"#),
+        field(19, "pathParameters", parameters)
+    );
+    assert_eq!(
+        error(br#"{"pathParameters": {"proxy": null}}"#),
+        field(29, "pathParameters", parameters)
+    );
+    assert_eq!(
+        error(br#"{"pathParameters": {"a": "b", "proxy": 1}}"#),
+        field(39, "pathParameters", parameters)
+    );
+    assert_eq!(
+        error(br#"{"pathParameters": {"\udc00": "b"}}"#),
+        field(21, "pathParameters", "text that is not UTF-8")
+    );
+    assert_eq!(
+        error(b"{\"pathParameters\": {\"proxy\": \"a\xffb\"}}"),
+        field(30, "pathParameters", "text that is not UTF-8")
+    );
+    assert_eq!(
+        error(br#"{"requestContext": {"stage": ["prod"]}}"#),
+        field(29, "requestContext.stage", "expected a string or null")
+    );
+    assert_eq!(
+        error(br#"{"requestContext": {"stage": "\ud800"}}"#),
+        field(30, "requestContext.stage", "text that is not UTF-8")
+    );
     // An earlier member of the wrong type refuses the event, even when a later one is right.
     assert_eq!(
         error(br#"{"rawPath": 7, "rawPath": "/a"}"#),
@@ -1017,17 +1079,29 @@ fn later_members_win_and_every_header_entry_is_kept() {
         "path": "/a", "path": null, "rawPath": null, "rawPath": "/b",
         "headers": {"x-a": "1", "X-A": ["2", "3"], "x-a": null, "x-a": "4", "bad name": "5", "x-b": "6\u0000"},
         "requestContext": {"serviceArn": "arn", "serviceArn": null, "elb": {}, "elb": null,
-                           "http": {"method": "GET", "method": null}, "domainName": "a.lambda-url.b"}}"#;
+                           "http": {"method": "GET", "method": null}, "domainName": "a.lambda-url.b",
+                           "stage": "test", "stage": "prod"},
+        "resource": "/{a}", "resource": "/{proxy+}",
+        "pathParameters": {"proxy": "x", "a": "\/b", "proxy": "y"}}"#;
     check_event_json(json);
     let event = Event::from_slice(json).unwrap();
     assert_eq!(event.body, EventBody::Binary(Bytes::from_static(b"hi")));
     assert_eq!(event.path, None);
     assert_eq!(event.raw_path.as_deref(), Some("/b"));
+    assert_eq!(event.resource.as_deref(), Some("/{proxy+}"));
+    // Every parameter in order, a name given twice included (the last one counts).
+    let parameters = event.path_parameters.as_deref().unwrap();
+    let parameters: Vec<(&str, &str)> = parameters
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(parameters, [("proxy", "x"), ("a", "/b"), ("proxy", "y")]);
     let headers = event.headers.unwrap();
     let values: Vec<_> = headers.get_all("x-a").iter().collect();
     assert_eq!(values, ["1", "2", "3", "4"]);
     assert_eq!(headers.len(), 4, "{headers:?}");
     let context = event.request_context.unwrap();
+    assert_eq!(context.stage.as_deref(), Some("prod"));
     assert!(context.vpc_lattice, "either ARN present is enough");
     assert!(!context.elb);
     assert!(context.http);

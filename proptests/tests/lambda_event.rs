@@ -25,6 +25,22 @@ fn every_shape_and_content_type_answers() {
     assert_eq!(echoed, 9 * 4 * 2);
 }
 
+/// Every front door, every path: the echo method runs only for the path that routes to it. The
+/// others (a stage or base path the door would not send, extra, empty or dot segments, a query)
+/// are answered `UNIMPLEMENTED`, which `check_response` asserts.
+#[test]
+fn only_the_routed_method_runs_through_every_shape() {
+    for shape in 0u8..9 {
+        for path in 0u8..8 {
+            // POST, application/grpc-web+proto, no timeout, a valid body sent once.
+            let mut data = vec![0, shape, 0, path, 3, 0, 0, 0];
+            data.extend_from_slice(b"\x07payload");
+            let echoed = LambdaEventInput::read(&data).check_response();
+            assert_eq!(echoed, path == 0, "shape {shape}, path {path}");
+        }
+    }
+}
+
 #[test]
 fn raw_json_never_panics() {
     for raw in [

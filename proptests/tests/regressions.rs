@@ -119,10 +119,28 @@ fn seeds_read_as_intended() {
             format!("{:?}", GzipInput::read(&seed("gzip", "bomb"))),
             r#"GzipInput { limit: Limit::Kib1, compress_first: false, data: b"\x1f\x8b"#,
         ),
+        (
+            format!(
+                "{:?}",
+                LambdaEventInput::read(&seed("lambda_event", "rest-api-base-path-bypass"))
+            ),
+            r#"LambdaEventInput::Built { shape: Shape::RestApiMultiValue, method: "POST".to_string(), path: "/echo.Echo/x/echo.Echo/Say".to_string(), content_type: Some("application/grpc-web".to_string()), timeout: None, body: BodyKind::Valid"#,
+        ),
+        (
+            format!(
+                "{:?}",
+                LambdaEventInput::read(&seed("lambda_event", "http-api-named-stage"))
+            ),
+            r#"LambdaEventInput::Built { shape: Shape::HttpApi, method: "POST".to_string(), path: "/echo.Echo/Say".to_string(), content_type: Some("application/grpc-web+proto".to_string()), timeout: None, body: BodyKind::Valid"#,
+        ),
     ];
     for (debug, expected) in cases {
         assert!(debug.starts_with(expected), "{debug}\nexpected {expected}");
     }
+    // Through a named stage, the echo runs; past a base path with extra segments, it does not.
+    let echoes = |name: &str| LambdaEventInput::read(&seed("lambda_event", name)).check_response();
+    assert!(echoes("http-api-named-stage"));
+    assert!(!echoes("rest-api-base-path-bypass"));
 }
 
 /// A reproducer pasted from `Debug` runs as it is.

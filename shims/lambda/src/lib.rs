@@ -69,8 +69,11 @@
 //!   trailer frame at the end of the body; native gRPC carries it in the headers when the call
 //!   failed before any message (Trailers-Only). A front door cannot send HTTP/2 trailers, so a
 //!   native gRPC client needs the grpc-lambda proxy to see a successful call's status.
-//! - The method is the last two segments of the path, so a REST API stage (`/prod/api.Prod/Alive`)
-//!   or a custom domain's base path needs no configuration.
+//! - The method is the one the front door routed, read from the fields it defines: a REST API's
+//!   resource and path parameters, an HTTP API's path without its stage, the path itself
+//!   elsewhere; a stage or a custom domain's base path needs no configuration. It must be
+//!   `/package.Service/Method` exactly: a path with more, empty, `.` or `..` segments or
+//!   percent-escapes is answered `UNIMPLEMENTED`, naming it ([`event::path`]).
 //! - The handler runs under `min(grpc-timeout, Lambda time left − safety margin)`; past it the
 //!   call answers `DEADLINE_EXCEEDED` while Lambda still waits for the answer.
 //! - Bad input is a gRPC status naming the problem, never a panic: body not base64 (with the
@@ -439,19 +442,17 @@ impl<H: Handler> Shim<H> {
         let started = SystemTime::now();
         let deadline =
             Deadline::compute(grpc_timeout, lambda.deadline, started, self.safety_margin);
-        let Some(method) = grpc_method(&path) else {
-            let status = Status::new(
-                Code::Unimplemented,
-                format!("path {path:?} does not name a gRPC method (/package.Service/Method)"),
-            );
-            reply.finish(&status, Metadata::new());
-            return Ok(());
-        };
-        // The event's path is the method itself unless a stage or base path comes before it.
-        let path = if method.len() == path.len() {
-            path
-        } else {
-            method.to_owned()
+        // The method the front door routed, or a refusal naming the path: never a method taken
+        // from further along a path the event's fields do not account for.
+        let path = match path {
+            Ok(path) => path,
+            Err(err) => {
+                reply.finish(
+                    &Status::new(Code::Unimplemented, err.to_string()),
+                    Metadata::new(),
+                );
+                return Ok(());
+            }
         };
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
         if let Some(deadline) = deadline {
@@ -551,20 +552,6 @@ impl<F: std::future::Future<Output = Result<(), Error>>> std::future::Future for
             }
         }
     }
-}
-
-/// `/package.Service/Method` from a path that may carry a stage or base path before it: the
-/// last two segments, the first of them non-empty.
-fn grpc_method(path: &str) -> Option<&str> {
-    let path = path.split_once('?').map_or(path, |(path, _query)| path);
-    let method_start = path.rfind('/')?;
-    let service_start = path.get(..method_start)?.rfind('/')?;
-    let method = path.get(method_start + 1..)?;
-    let service = path.get(service_start + 1..method_start)?;
-    if method.is_empty() || service.is_empty() {
-        return None;
-    }
-    path.get(service_start..)
 }
 
 /// The most body bytes, before base64, a front door's response limit leaves room for, with
@@ -717,20 +704,6 @@ fn extend_headers(into: &mut HeaderMap, from: HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_method_is_the_last_two_segments() {
-        assert_eq!(grpc_method("/api.Prod/Alive"), Some("/api.Prod/Alive"));
-        assert_eq!(grpc_method("/prod/api.Prod/Alive"), Some("/api.Prod/Alive"));
-        assert_eq!(
-            grpc_method("/base/path/api.Prod/Alive?x=1"),
-            Some("/api.Prod/Alive")
-        );
-        assert_eq!(grpc_method("/Alive"), None);
-        assert_eq!(grpc_method("/api.Prod/"), None);
-        assert_eq!(grpc_method("//Alive"), None);
-        assert_eq!(grpc_method(""), None);
-    }
 
     #[test]
     fn body_room_leaves_space_for_base64() {

@@ -20,6 +20,7 @@ use tower_service::Service;
 
 use crate::deadline::Deadline;
 use crate::error::Error;
+use crate::event::path::is_method_path_char;
 use crate::event::Source;
 
 /// A boxed error, as `tower` and `http-body` report them.
@@ -305,7 +306,7 @@ impl Call {
         // The path was checked to be `/service/method`. One of URI path characters only (every
         // gRPC method's) parses from the string's own buffer; any other is parsed from a copy,
         // so that the error can name it.
-        let uri = if self.path.bytes().all(is_path_char) {
+        let uri = if self.path.bytes().all(is_method_path_char) {
             http::Uri::from_maybe_shared(Bytes::from(self.path))
                 .map_err(|err| Error::Service(format!("the path is not a URI path: {err}")))
         } else {
@@ -322,11 +323,6 @@ impl Call {
         extensions.insert(trailers);
         Ok(request)
     }
-}
-
-/// A byte a URI path may hold as it is (RFC 3986 `pchar` and `/`).
-fn is_path_char(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&byte)
 }
 
 /// Adds trailing metadata to what `reply` holds (the first block is taken as it is).

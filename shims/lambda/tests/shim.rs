@@ -192,12 +192,15 @@ async fn a_unary_call_round_trips() {
 }
 
 #[tokio::test]
-async fn the_rest_api_stage_in_the_path_needs_no_configuration() {
+async fn a_rest_api_stage_needs_no_configuration() {
+    // As the execute-api host sends it: the stage in `requestContext`, not in `path`.
     let event = json!({
         "httpMethod": "POST",
-        "path": "/prod/test.Echo/Echo",
+        "resource": "/{proxy+}",
+        "path": "/test.Echo/Echo",
+        "pathParameters": {"proxy": "test.Echo/Echo"},
         "headers": {"Content-Type": "application/grpc-web"},
-        "requestContext": {"stage": "prod"},
+        "requestContext": {"stage": "prod", "path": "/prod/test.Echo/Echo", "resourcePath": "/{proxy+}"},
         "body": b64(&frame(&Echo::default())),
         "isBase64Encoded": true,
     });

@@ -109,7 +109,7 @@ fn read_in(json: &[u8], shared: Option<&Bytes>) -> Result<Event> {
         pos: 0,
         shared,
     };
-    // Filled in place: the event is 376 bytes, and each move is a copy.
+    // Filled in place: the event is some hundreds of bytes, and each move is a copy.
     let mut event = Event::default();
     reader.event(&mut event)?;
     reader.skip_whitespace();
@@ -321,6 +321,11 @@ impl<'a> Reader<'a> {
     /// A string read as text: it must be UTF-8.
     fn utf8(&mut self, expected: Expected) -> Result<String> {
         let string = self.string(expected)?;
+        self.owned_text(string, expected)
+    }
+
+    /// The text of `string` (a value or a key), which must be UTF-8.
+    fn owned_text(&self, string: RawStr, expected: Expected) -> Result<String> {
         String::from_utf8(self.text(string)?.into_owned()).map_err(|_| {
             self.error_at(
                 string.start,
@@ -494,6 +499,10 @@ impl<'a> Reader<'a> {
                 b"method" => event.method = reader.optional(|r| r.method("method"))?,
                 b"path" => event.path = reader.optional(|r| r.utf8(TEXT_PATH))?,
                 b"rawPath" => event.raw_path = reader.optional(|r| r.utf8(TEXT_RAW_PATH))?,
+                b"resource" => event.resource = reader.optional(|r| r.utf8(TEXT_RESOURCE))?,
+                b"pathParameters" => {
+                    event.path_parameters = reader.optional(Self::path_parameters)?;
+                }
                 b"headers" => {
                     event.headers = reader.optional(|r| r.headers("headers"))?;
                 }
@@ -561,6 +570,18 @@ impl<'a> Reader<'a> {
             .filter(|_| whole)
             .and_then(|text| text.parse().ok())
             .ok_or_else(|| self.error_at(start, expected))
+    }
+
+    /// `pathParameters`: an object of strings, kept in order (names and values are text).
+    fn path_parameters(&mut self) -> Result<Vec<(String, String)>> {
+        let expected = Expected::field("pathParameters", "expected an object of strings or null");
+        let mut parameters = Vec::new();
+        self.object(1, expected, |reader, name| {
+            let name = reader.owned_text(name, expected)?;
+            parameters.push((name, reader.utf8(expected)?));
+            Ok(())
+        })?;
+        Ok(parameters)
     }
 
     fn cookies(&mut self) -> Result<Vec<String>> {
@@ -663,6 +684,11 @@ impl<'a> Reader<'a> {
                 }
                 b"serviceNetworkArn" | b"serviceArn" => {
                     context.vpc_lattice |= reader.present(2)?;
+                }
+                b"stage" => {
+                    let expected =
+                        Expected::field("requestContext.stage", "expected a string or null");
+                    context.stage = reader.optional(|r| r.utf8(expected))?;
                 }
                 b"domainName" => {
                     let expected =
@@ -827,6 +853,7 @@ fn content_type_value(content_type: ContentType) -> HeaderValue {
 
 const TEXT_PATH: Expected = Expected::field("path", "expected a string or null");
 const TEXT_RAW_PATH: Expected = Expected::field("rawPath", "expected a string or null");
+const TEXT_RESOURCE: Expected = Expected::field("resource", "expected a string or null");
 
 /// Appends what the `\u` escape at `raw[i..]` stands for and answers its length: a character
 /// (a surrogate pair takes two escapes), or a lone surrogate's code point as three bytes.

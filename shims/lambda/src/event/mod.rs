@@ -7,11 +7,14 @@
 //! | front door | how it is recognised | response shape |
 //! | --- | --- | --- |
 //! | API Gateway REST API (payload 1.0) | `httpMethod`, no `requestContext.elb` | `statusCode`, `headers` or `multiValueHeaders`, `isBase64Encoded` |
-//! | API Gateway HTTP API (payload 2.0) | `version: "2.0"` with `rawPath` | `statusCode`, `headers` (comma-joined), `cookies` |
+//! | API Gateway HTTP API (payload 2.0) | `version: "2.0"` with `rawPath` | `statusCode`, `headers` (comma-joined), `cookies` (always, `[]` without `Set-Cookie`) |
 //! | Lambda Function URL | as HTTP API, `domainName` under `.lambda-url.` | as HTTP API |
 //! | Application Load Balancer | `requestContext.elb` | adds `statusDescription`; `multiValueHeaders` when the target group sends them |
 //! | VPC Lattice (v1 and v2) | `requestContext.serviceNetworkArn` / `serviceArn`, or `method` without `rawPath` | `statusCode`, `statusDescription`, `headers` |
 //! | the grpc-lambda proxy | `"grpcLambda": 1` | `grpcLambda`, `statusCode`, ordered `headers` pairs |
+//!
+//! The request's gRPC method ([`HttpRequest::path`]) is read from the fields each front door
+//! defines, and must be `/package.Service/Method` exactly: see [`path`].
 //!
 //! # Reading an event
 //!
@@ -77,8 +80,10 @@ use serde::de;
 use serde::Deserialize;
 
 mod json;
+pub mod path;
 mod response;
 pub use json::{EventJsonError, MAX_DEPTH, MAX_HEADER_ENTRIES, MAX_SHARED_EVENT};
+pub use path::PathError;
 pub(crate) use response::{headers_len_bound, Chunks, ResponseJson};
 pub use response::{EventResponse, ResponseBody};
 
@@ -203,7 +208,7 @@ impl std::error::Error for EventError {}
 /// assert_eq!(event.source()?, Source::HttpApi);
 /// assert_eq!(event.body, EventBody::Binary(bytes::Bytes::from_static(b"\0\0\0\0\0")));
 /// let request = event.into_request()?;
-/// assert_eq!(request.path, "/api.Prod/Alive");
+/// assert_eq!(request.path.as_deref(), Ok("/api.Prod/Alive"));
 /// assert_eq!(request.headers["content-type"], "application/grpc-web+proto");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -219,6 +224,11 @@ pub struct Event {
     pub path: Option<String>,
     /// HTTP API and Function URL path (`rawPath`).
     pub raw_path: Option<String>,
+    /// REST API resource (`resource`): the resource path the request was routed to, such as
+    /// `/{proxy+}`.
+    pub resource: Option<String>,
+    /// `pathParameters` (REST API and HTTP API), name and value in event order.
+    pub path_parameters: Option<Vec<(String, String)>>,
     /// `headers`: single values (REST API, HTTP API, ALB), lists (VPC Lattice) or ordered pairs
     /// (proxy), names lowercase.
     pub headers: Option<HeaderMap>,
@@ -245,6 +255,8 @@ pub struct RequestContext {
     pub vpc_lattice: bool,
     /// `domainName` is a Function URL's (`<id>.lambda-url.<region>.on.aws`).
     pub function_url: bool,
+    /// `stage` (API Gateway): the stage name, `$default` for an HTTP API's default stage.
+    pub stage: Option<String>,
 }
 
 /// A request body as the event carried it.
@@ -325,9 +337,9 @@ pub struct HttpRequest {
     pub source: Source,
     /// The request method.
     pub method: Method,
-    /// The request path as the front door gave it (it may carry a stage or base path before
-    /// `/package.Service/Method`).
-    pub path: String,
+    /// The gRPC method the front door routed, `/package.Service/Method`, derived from the
+    /// fields that front door defines; or why the event names none (see [`path`]).
+    pub path: Result<String, PathError>,
     /// Headers, names lowercase, values in event order.
     pub headers: HeaderMap,
     /// The body.
@@ -379,23 +391,31 @@ impl Event {
     /// [`EventError`] when the source cannot be told, or the event names no method.
     pub fn into_request(mut self) -> Result<HttpRequest, EventError> {
         let source = self.source()?;
-        // The event is lent, not moved, to the functions that take its parts: it is 376 bytes,
-        // and each move is a copy.
+        // The event is lent, not moved, to the functions that take its parts: it is some
+        // hundreds of bytes, and each move is a copy.
         match source {
-            Source::RestApi { .. } | Source::Alb { .. } => {
+            Source::RestApi { .. } => {
                 let method = self.http_method.take();
-                with_path(&mut self, source, method)
+                let resource = self.resource.take();
+                let parameters = self.path_parameters.take().unwrap_or_default();
+                with_path(&mut self, source, method, |path| {
+                    path::rest_api(path, resource.as_deref(), &parameters)
+                })
+            }
+            Source::Alb { .. } => {
+                let method = self.http_method.take();
+                with_path(&mut self, source, method, path::as_it_stands)
             }
             Source::HttpApi | Source::FunctionUrl => http_api(&mut self, source),
             // VPC Lattice: headers as lists (v2) or strings (v1).
             Source::VpcLattice => {
                 let method = self.method.take();
-                with_path(&mut self, source, method)
+                with_path(&mut self, source, method, path::as_it_stands)
             }
             // The proxy: a POST unless it says otherwise; ordered header pairs.
             Source::Proxy => {
                 let method = self.http_method.take().unwrap_or(Method::POST);
-                with_path(&mut self, source, Some(method))
+                with_path(&mut self, source, Some(method), path::as_it_stands)
             }
         }
     }
@@ -409,30 +429,35 @@ impl Event {
     }
 }
 
-/// REST API (1.0), ALB, VPC Lattice and the proxy: the method the source names, `path`, and
-/// `headers` / `multiValueHeaders`.
+/// REST API (1.0), ALB, VPC Lattice and the proxy: the method the source names, the gRPC
+/// method `route` finds from `path`, and `headers` / `multiValueHeaders`.
 fn with_path(
     event: &mut Event,
     source: Source,
     method: Option<Method>,
+    route: impl FnOnce(String) -> Result<String, PathError>,
 ) -> Result<HttpRequest, EventError> {
     let method = method.ok_or(EventError::MissingMethod { source })?;
     Ok(HttpRequest {
         source,
         method,
-        path: event.path.take().unwrap_or_default(),
+        path: route(event.path.take().unwrap_or_default()),
         headers: event.take_headers(),
         body: std::mem::take(&mut event.body),
     })
 }
 
-/// HTTP API and Function URL (2.0): `requestContext.http.method`, `rawPath`, `cookies`.
+/// HTTP API and Function URL (2.0): `requestContext.http.method`, `rawPath` (without the
+/// stage, for an HTTP API), `cookies`.
 fn http_api(event: &mut Event, source: Source) -> Result<HttpRequest, EventError> {
-    let method = event
-        .request_context
-        .as_mut()
-        .and_then(|c| c.http_method.take())
-        .ok_or(EventError::MissingMethod { source })?;
+    let context = event.request_context.as_mut();
+    let (method, stage) = context.map_or((None, None), |c| (c.http_method.take(), c.stage.take()));
+    let method = method.ok_or(EventError::MissingMethod { source })?;
+    let raw_path = event.raw_path.take().unwrap_or_default();
+    let path = match source {
+        Source::HttpApi => path::http_api(raw_path, stage.as_deref()),
+        _ => path::as_it_stands(raw_path),
+    };
     let mut headers = event.take_headers();
     if let Some(cookies) = event.cookies.take().filter(|c| !c.is_empty()) {
         if !headers.contains_key(COOKIE) {
@@ -444,7 +469,7 @@ fn http_api(event: &mut Event, source: Source) -> Result<HttpRequest, EventError
     Ok(HttpRequest {
         source,
         method,
-        path: event.raw_path.take().unwrap_or_default(),
+        path,
         headers,
         body: std::mem::take(&mut event.body),
     })
@@ -539,6 +564,20 @@ mod tests {
             ),
             ("lambda_function_url_request.json", Source::FunctionUrl),
             ("vpc_lattice_v2_request_base64.json", Source::VpcLattice),
+            (
+                "apigw_rest_stage_request.json",
+                Source::RestApi {
+                    multi_value_headers: true,
+                },
+            ),
+            (
+                "apigw_rest_custom_domain_request.json",
+                Source::RestApi {
+                    multi_value_headers: true,
+                },
+            ),
+            ("apigw_v2_named_stage_request.json", Source::HttpApi),
+            ("apigw_v2_default_stage_request.json", Source::HttpApi),
         ];
         for (name, source) in cases {
             let event = fixture(name);
@@ -546,6 +585,38 @@ mod tests {
             let request = event.into_request().unwrap();
             assert_eq!(request.source, source);
         }
+    }
+
+    #[test]
+    fn every_front_door_names_the_method_it_routed() {
+        // The stage and a custom domain's base path are where each front door puts them.
+        for name in [
+            "apigw_rest_stage_request.json",
+            "apigw_rest_custom_domain_request.json",
+            "apigw_v2_named_stage_request.json",
+            "apigw_v2_default_stage_request.json",
+        ] {
+            let request = fixture(name).into_request().unwrap();
+            assert_eq!(request.path.as_deref(), Ok("/api.Prod/Alive"), "{name}");
+        }
+        let event = fixture("apigw_rest_custom_domain_request.json");
+        assert_eq!(event.path.as_deref(), Some("/v1/api.Prod/Alive"));
+        assert_eq!(event.resource.as_deref(), Some("/{proxy+}"));
+        assert_eq!(
+            event.path_parameters.as_deref(),
+            Some(&[("proxy".to_owned(), "api.Prod/Alive".to_owned())][..])
+        );
+        let context = fixture("apigw_v2_named_stage_request.json")
+            .request_context
+            .unwrap();
+        assert_eq!(context.stage.as_deref(), Some("prod"));
+        // The samples name paths that are not gRPC methods: refused, naming the path.
+        let request = fixture("apigw_v2_sam_local.json").into_request().unwrap();
+        assert_eq!(request.path.unwrap_err().path(), "/hello");
+        let request = fixture("example-apigw-sam-rest-request.json")
+            .into_request()
+            .unwrap();
+        assert_eq!(request.path.unwrap_err().path(), "/test");
     }
 
     #[test]
@@ -582,7 +653,8 @@ mod tests {
             .into_request()
             .unwrap();
         assert_eq!(request.method, Method::GET);
-        assert_eq!(request.path, "/health");
+        // Not a gRPC method: the path is kept for the refusal to name.
+        assert_eq!(request.path.unwrap_err().path(), "/health");
         assert_eq!(request.headers["host"], "www.site.com");
         let multi: Vec<_> = request.headers.get_all("multi").iter().collect();
         assert_eq!(multi, ["x", "y"]);
@@ -603,7 +675,7 @@ mod tests {
             .into_request()
             .unwrap();
         assert_eq!(request.method, Method::POST);
-        assert_eq!(request.path, "/hello/world");
+        assert_eq!(request.path.as_deref(), Ok("/hello/world"));
         assert_eq!(request.headers["content-type"], "application/json");
     }
 
@@ -613,7 +685,7 @@ mod tests {
             .into_request()
             .unwrap();
         assert_eq!(request.method, Method::POST);
-        assert_eq!(request.path, "/my/path");
+        assert_eq!(request.path.as_deref(), Ok("/my/path"));
         assert_eq!(request.headers.get_all(COOKIE).iter().count(), 1);
         let request = fixture("lambda_function_url_request.json")
             .into_request()
@@ -669,7 +741,7 @@ mod tests {
         let request = event.into_request().unwrap();
         assert_eq!(request.source, Source::Proxy);
         assert_eq!(request.method, Method::POST);
-        assert_eq!(request.path, "/api.Prod/Alive");
+        assert_eq!(request.path.as_deref(), Ok("/api.Prod/Alive"));
         assert_eq!(
             request.headers.get_all("x-echo").iter().collect::<Vec<_>>(),
             ["a", "b"]
@@ -692,7 +764,7 @@ mod tests {
         response.body = ResponseBody::base64([&b"\0\0\0\0\x01"[..], b"\x08"]);
         assert_eq!(
             serde_json::to_string(&response).unwrap(),
-            r#"{"statusCode":200,"headers":{"content-type":"application/grpc-web+proto"},"body":"AAAAAAEI","isBase64Encoded":true}"#
+            r#"{"statusCode":200,"headers":{"content-type":"application/grpc-web+proto"},"cookies":[],"body":"AAAAAAEI","isBase64Encoded":true}"#
         );
         response.body = ResponseBody::text_of("a \"quote\"\n");
         let json = serde_json::to_string(&response).unwrap();

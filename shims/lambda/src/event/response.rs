@@ -255,7 +255,7 @@ impl EventResponse {
     /// response.body = ResponseBody::base64([&b"\x80\0\0\0\0"[..]]);
     /// assert_eq!(
     ///     response.to_json(),
-    ///     r#"{"statusCode":200,"headers":{"content-type":"application/grpc-web"},"body":"gAAAAAA=","isBase64Encoded":true}"#
+    ///     r#"{"statusCode":200,"headers":{"content-type":"application/grpc-web"},"cookies":[],"body":"gAAAAAA=","isBase64Encoded":true}"#
     /// );
     /// assert_eq!(serde_json::to_string(&response)?, response.to_json());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -316,7 +316,11 @@ impl EventResponse {
                 joined_headers(out, &self.headers, payload_2_0);
             }
         }
-        if payload_2_0 && self.headers.contains_key(SET_COOKIE) {
+        // Payload format 2.0 always carries `cookies`, empty or not: AWS accepts an answer
+        // without it, but `cargo lambda watch` (which reads the answer into
+        // `aws_lambda_events`' `ApiGatewayV2httpResponse`, where the field is required) turns
+        // such an answer into an HTTP 500.
+        if payload_2_0 {
             out.raw(",\"cookies\":");
             list(out, self.headers.get_all(SET_COOKIE).iter());
         }
@@ -683,7 +687,7 @@ mod tests {
                     s.serialize_field("headers", &JoinedHeaders(&response.headers, payload_2_0))?
                 }
             }
-            if payload_2_0 && response.headers.contains_key(SET_COOKIE) {
+            if payload_2_0 {
                 let cookies: Vec<_> = response
                     .headers
                     .get_all(SET_COOKIE)
@@ -782,6 +786,52 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn payload_2_0_answers_always_carry_cookies() {
+        let trailer_frame = &b"\x80\0\0\0\x0fgrpc-status: 0\r\n"[..];
+        let answer = |source| {
+            let mut response = EventResponse::new(source, StatusCode::OK);
+            response.headers.insert(
+                "content-type",
+                HeaderValue::from_static("application/grpc-web+proto"),
+            );
+            response.body = ResponseBody::base64([trailer_frame]);
+            response
+        };
+        for source in [Source::HttpApi, Source::FunctionUrl] {
+            let mut response = answer(source);
+            assert_eq!(
+                response.to_json(),
+                r#"{"statusCode":200,"headers":{"content-type":"application/grpc-web+proto"},"cookies":[],"body":"gAAAAA9ncnBjLXN0YXR1czogMA0K","isBase64Encoded":true}"#,
+                "{source:?}"
+            );
+            response
+                .headers
+                .append(SET_COOKIE, HeaderValue::from_static("a=1"));
+            response
+                .headers
+                .append(SET_COOKIE, HeaderValue::from_static("b=\"2\"; Path=/"));
+            assert_eq!(
+                response.to_json(),
+                r#"{"statusCode":200,"headers":{"content-type":"application/grpc-web+proto"},"cookies":["a=1","b=\"2\"; Path=/"],"body":"gAAAAA9ncnBjLXN0YXR1czogMA0K","isBase64Encoded":true}"#,
+                "{source:?}"
+            );
+            let preflight = EventResponse::new(source, StatusCode::NO_CONTENT);
+            assert_eq!(
+                preflight.to_json(),
+                r#"{"statusCode":204,"headers":{},"cookies":[],"body":"","isBase64Encoded":false}"#
+            );
+        }
+        // Payload format 1.0 has no such field.
+        let rest = answer(Source::RestApi {
+            multi_value_headers: false,
+        });
+        assert_eq!(
+            rest.to_json(),
+            r#"{"statusCode":200,"headers":{"content-type":"application/grpc-web+proto"},"body":"gAAAAA9ncnBjLXN0YXR1czogMA0K","isBase64Encoded":true}"#
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Shared by the matrix and process tests: the sample events with gRPC put in, and the exact
-//! answers the example service gives.
+//! Shared by the matrix and process tests: the sample events with gRPC put in, the exact
+//! answers the example service gives, and the example under `cargo lambda watch` ([`watch`]).
 #![allow(
     dead_code,
     clippy::unwrap_used,
@@ -7,6 +7,8 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
+
+pub mod watch;
 
 use bytes::BytesMut;
 use grpc_lambda_core::{base64, FrameEncoder};
@@ -81,6 +83,26 @@ pub const FIXTURES: &[(&str, &str, Shape)] = &[
         "vpc_lattice_v2_request_base64.json",
         include_str!("../../../../tests/data/aws-events/vpc_lattice_v2_request_base64.json"),
         Shape::VpcLattice,
+    ),
+    (
+        "apigw_rest_stage_request.json",
+        include_str!("../../../../tests/data/aws-events/apigw_rest_stage_request.json"),
+        Shape::RestApiMultiValue,
+    ),
+    (
+        "apigw_rest_custom_domain_request.json",
+        include_str!("../../../../tests/data/aws-events/apigw_rest_custom_domain_request.json"),
+        Shape::RestApiMultiValue,
+    ),
+    (
+        "apigw_v2_named_stage_request.json",
+        include_str!("../../../../tests/data/aws-events/apigw_v2_named_stage_request.json"),
+        Shape::HttpApi,
+    ),
+    (
+        "apigw_v2_default_stage_request.json",
+        include_str!("../../../../tests/data/aws-events/apigw_v2_default_stage_request.json"),
+        Shape::HttpApi,
     ),
     ("proxy", r#"{"grpcLambda": 1, "headers": []}"#, Shape::Proxy),
     // grpc-lambda-proxy's own event: HTTP API 2.0 with `grpcLambda` and `path` added.
@@ -162,9 +184,77 @@ fn remove_ignoring_case(map: &mut Map<String, Value>, names: &[&str]) {
     }
 }
 
+/// `prefix` + `path`, where `prefix` is what comes before `tail` at the end of `old` (a stage or
+/// a base path); `path` alone when `old` does not end with `tail`.
+fn keep_prefix(old: Option<&Value>, tail: &str, path: &str) -> String {
+    let prefix = old
+        .and_then(Value::as_str)
+        .and_then(|old| old.strip_suffix(tail))
+        .unwrap_or_default();
+    format!("{prefix}{path}")
+}
+
+/// Sets every field of `object` that carries the request path as the sample's front door
+/// would for a call of `path`: a REST API's `path`, `pathParameters.proxy` and
+/// `requestContext.path` (a stage or base path before the old path kept), or its exact
+/// `resource`; an HTTP API's `rawPath` and `requestContext.http.path`, its stage kept in front;
+/// `path` everywhere else.
+fn set_path(object: &mut Map<String, Value>, path: &str) {
+    let proxy = path.strip_prefix('/').unwrap();
+    let old_proxy = object
+        .get("pathParameters")
+        .and_then(|p| p.get("proxy"))
+        .and_then(Value::as_str)
+        .map(|p| format!("/{p}"));
+    if let Some(Value::String(resource)) = object.get("resource") {
+        if resource.contains("{proxy+}") {
+            let old = old_proxy.unwrap_or_default();
+            let new_path = keep_prefix(object.get("path"), &old, path);
+            object.insert("path".into(), json!(new_path));
+            if let Some(context) = object.get_mut("requestContext") {
+                if context.get("path").is_some() {
+                    context["path"] = json!(keep_prefix(context.get("path"), &old, path));
+                }
+            }
+            object.insert("pathParameters".into(), json!({"proxy": proxy}));
+        } else {
+            object.insert("resource".into(), json!(path));
+            object.insert("path".into(), json!(path));
+            if let Some(context) = object.get_mut("requestContext") {
+                context["resourcePath"] = json!(path);
+                context["path"] = json!(path);
+            }
+        }
+        return;
+    }
+    if object.contains_key("rawPath") {
+        let stage = object
+            .get("requestContext")
+            .and_then(|c| c.get("stage"))
+            .and_then(Value::as_str)
+            .filter(|stage| *stage != "$default");
+        let raw_path = stage.map_or_else(|| path.to_owned(), |stage| format!("/{stage}{path}"));
+        if let Some(http) = object
+            .get_mut("requestContext")
+            .and_then(|c| c.get_mut("http"))
+        {
+            http["path"] = json!(raw_path);
+        }
+        object.insert("rawPath".into(), json!(raw_path));
+        if let Some(Value::Object(parameters)) = object.get_mut("pathParameters") {
+            if parameters.contains_key("proxy") {
+                parameters.insert("proxy".into(), json!(proxy));
+            }
+        }
+        return;
+    }
+    object.insert("path".into(), json!(path));
+}
+
 /// `fixture` turned into a gRPC call of `path` with `headers` and a base64 `body`: the method
-/// becomes POST, the path is set where the shape keeps it, headers are set in the shape's form
-/// (strings, lists, pairs), replacing the sample's own `content-type` and `origin`.
+/// becomes POST, the path is set where the shape keeps it ([`set_path`]), headers are set in
+/// the shape's form (strings, lists, pairs), replacing the sample's own `content-type` and
+/// `origin`.
 pub fn grpc_event(fixture: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Value {
     let mut event: Value = serde_json::from_str(fixture).unwrap();
     let object = event.as_object_mut().unwrap();
@@ -180,17 +270,12 @@ pub fn grpc_event(fixture: &str, path: &str, headers: &[(&str, &str)], body: &st
         if object.contains_key("method") {
             object.insert("method".into(), json!("POST"));
         }
-        if object.contains_key("rawPath") {
-            object.insert("rawPath".into(), json!(path));
-        } else {
-            object.insert("path".into(), json!(path));
-        }
+        set_path(object, path);
         if let Some(http) = object
             .get_mut("requestContext")
             .and_then(|c| c.get_mut("http"))
         {
             http["method"] = json!("POST");
-            http["path"] = json!(path);
         }
         let lattice = object.contains_key("method");
         if let Some(Value::Object(map)) = object.get_mut("headers") {
@@ -267,7 +352,15 @@ pub fn read_answer(response: &Value, shape: Shape) -> Answer {
     let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
     keys.sort_unstable();
     let mut expected: Vec<&str> = match shape {
-        Shape::RestApi | Shape::HttpApi => vec!["statusCode", "headers", "body", "isBase64Encoded"],
+        Shape::RestApi => vec!["statusCode", "headers", "body", "isBase64Encoded"],
+        // Payload format 2.0 always carries `cookies` (cargo-lambda refuses an answer without).
+        Shape::HttpApi => vec![
+            "statusCode",
+            "headers",
+            "cookies",
+            "body",
+            "isBase64Encoded",
+        ],
         Shape::RestApiMultiValue => {
             vec!["statusCode", "multiValueHeaders", "body", "isBase64Encoded"]
         }
@@ -297,6 +390,9 @@ pub fn read_answer(response: &Value, shape: Shape) -> Answer {
     };
     expected.sort_unstable();
     assert_eq!(keys, expected, "response fields for {shape:?}: {response}");
+    if shape == Shape::HttpApi {
+        assert_eq!(response["cookies"], json!([]), "no Set-Cookie: {response}");
+    }
     let status = response["statusCode"].as_u64().unwrap();
     if let Some(description) = response.get("statusDescription") {
         let reason = http::StatusCode::from_u16(status as u16)

@@ -14,6 +14,11 @@
 //! max_request_bytes = 4718592
 //! max_message_bytes = 4718592
 //! half_close_wait_secs = 1.0   # a silent, open request stream after whole messages: bidi
+//! max_bytes_in_flight = 268435456   # request and response bytes held by all calls
+//! request_body_timeout_secs = 30.0  # for the request body, when the client sets no grpc-timeout
+//! first_bytes_timeout_secs = 10.0   # TLS handshake / first request bytes of a new connection
+//! idle_timeout_secs = 120.0         # GOAWAY to a connection with no open stream
+//! max_connections = 4096            # more are closed at once
 //!
 //! [lambda]
 //! region = "eu-west-1"
@@ -33,6 +38,7 @@
 //! match = "chat.Chat"        # bidirectional methods: all requests first, then all responses
 //! lambda = "chat"
 //! bidi = "half-duplex"       # or "unimplemented": answered UNIMPLEMENTED with the reason
+//! request_body_timeout_secs = 300.0   # a half-duplex route's own wait for the request stream
 //!
 //! [[routes]]
 //! match = "/api.Prod/Fail"   # one method
@@ -68,10 +74,39 @@ pub struct Limits {
     /// before it half-closes) and answered `UNIMPLEMENTED`. Zero: wait for the half-close.
     /// Routes with `bidi = "half-duplex"` always wait.
     pub half_close_wait: Duration,
+    /// Request and response bytes all calls together may hold ([`crate::budget`]).
+    pub max_bytes_in_flight: usize,
+    /// How long a request body may take to arrive when the client sets no `grpc-timeout` (and
+    /// no `max_timeout` applies). A `half-duplex` route may set its own.
+    pub request_body_timeout: Duration,
+    /// How long a new connection has for its TLS handshake and its first bytes.
+    pub first_bytes_timeout: Duration,
+    /// How long a connection may stay with no open stream before it is sent GOAWAY (HTTP/2) or
+    /// closed (HTTP/1.1).
+    pub idle_timeout: Duration,
+    /// Client connections open at once; more are closed as soon as they are accepted.
+    pub max_connections: usize,
 }
 
 /// The default [`Limits::half_close_wait`].
 pub const DEFAULT_HALF_CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// The default [`Limits::request_body_timeout`]: 30 s, the time a request of the largest size
+/// (4.5 MiB) takes at about 150 KiB/s.
+pub const DEFAULT_REQUEST_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default [`Limits::first_bytes_timeout`]: 10 s for a TLS handshake or a client's first
+/// bytes, generous for a client across the world and short for a connection that says nothing.
+pub const DEFAULT_FIRST_BYTES_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default [`Limits::idle_timeout`]: 2 minutes with no open stream. gRPC clients reconnect
+/// on GOAWAY by themselves when they next call.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The default [`Limits::max_connections`]: well under the usual 1 Mi descriptors of a
+/// container, and above what one proxy serves at once (each connection carries up to
+/// `max_concurrent_streams` calls). Lower it where `ulimit -n` is lower.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 
 impl Default for Limits {
     fn default() -> Limits {
@@ -82,6 +117,11 @@ impl Default for Limits {
             max_message_bytes: 4608 * 1024,
             max_timeout: None,
             half_close_wait: DEFAULT_HALF_CLOSE_WAIT,
+            max_bytes_in_flight: crate::budget::DEFAULT_MAX_BYTES_IN_FLIGHT,
+            request_body_timeout: DEFAULT_REQUEST_BODY_TIMEOUT,
+            first_bytes_timeout: DEFAULT_FIRST_BYTES_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -123,6 +163,8 @@ pub struct RouteConfig {
     pub streaming: bool,
     /// What bidirectional calls on this route get.
     pub bidi: BidiPolicy,
+    /// The route's own [`Limits::request_body_timeout`] (`half-duplex` routes only).
+    pub request_body_timeout: Option<Duration>,
 }
 
 /// What a route does with bidirectional-streaming calls. The proxy cannot tell a bidirectional
@@ -278,6 +320,22 @@ pub struct Args {
     /// [default: 1].
     #[arg(long)]
     pub half_close_wait: Option<f64>,
+    /// Request and response bytes all calls may hold at once [default: 268435456].
+    #[arg(long)]
+    pub max_bytes_in_flight: Option<usize>,
+    /// Seconds a request body may take to arrive when the client sets no grpc-timeout
+    /// [default: 30].
+    #[arg(long)]
+    pub request_body_timeout: Option<f64>,
+    /// Seconds a new connection has for its TLS handshake and first bytes [default: 10].
+    #[arg(long)]
+    pub first_bytes_timeout: Option<f64>,
+    /// Seconds a connection may stay with no open stream before GOAWAY [default: 120].
+    #[arg(long)]
+    pub idle_timeout: Option<f64>,
+    /// Client connections open at once; more are closed when accepted [default: 4096].
+    #[arg(long)]
+    pub max_connections: Option<usize>,
     /// Seconds calls in flight get to finish after SIGTERM [default: 30].
     #[arg(long)]
     pub shutdown_grace: Option<f64>,
@@ -324,6 +382,11 @@ struct FileLimits {
     max_message_bytes: Option<usize>,
     max_timeout_secs: Option<f64>,
     half_close_wait_secs: Option<f64>,
+    max_bytes_in_flight: Option<usize>,
+    request_body_timeout_secs: Option<f64>,
+    first_bytes_timeout_secs: Option<f64>,
+    idle_timeout_secs: Option<f64>,
+    max_connections: Option<usize>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -358,6 +421,7 @@ struct FileRoute {
     streaming: bool,
     #[serde(default)]
     bidi: BidiPolicy,
+    request_body_timeout_secs: Option<f64>,
 }
 
 fn seconds(value: f64, what: &str) -> Result<Duration, String> {
@@ -434,6 +498,32 @@ impl Config {
                 Some(secs) => seconds(secs, "half_close_wait")?,
                 None => defaults.half_close_wait,
             },
+            max_bytes_in_flight: args
+                .max_bytes_in_flight
+                .or(file.limits.max_bytes_in_flight)
+                .unwrap_or(defaults.max_bytes_in_flight),
+            request_body_timeout: match args
+                .request_body_timeout
+                .or(file.limits.request_body_timeout_secs)
+            {
+                Some(secs) => seconds(secs, "request_body_timeout")?,
+                None => defaults.request_body_timeout,
+            },
+            first_bytes_timeout: match args
+                .first_bytes_timeout
+                .or(file.limits.first_bytes_timeout_secs)
+            {
+                Some(secs) => seconds(secs, "first_bytes_timeout")?,
+                None => defaults.first_bytes_timeout,
+            },
+            idle_timeout: match args.idle_timeout.or(file.limits.idle_timeout_secs) {
+                Some(secs) => seconds(secs, "idle_timeout")?,
+                None => defaults.idle_timeout,
+            },
+            max_connections: args
+                .max_connections
+                .or(file.limits.max_connections)
+                .unwrap_or(defaults.max_connections),
         };
         let mut routes = Vec::new();
         for route in file.routes {
@@ -448,11 +538,24 @@ impl Config {
                     ))
                 }
             };
+            let request_body_timeout = match route.request_body_timeout_secs {
+                Some(_) if route.bidi != BidiPolicy::HalfDuplex => {
+                    return Err(format!(
+                        "route {:?}: request_body_timeout_secs is for routes with \
+                         bidi = \"half-duplex\"; other routes use [limits] \
+                         request_body_timeout_secs",
+                        route.pattern
+                    ))
+                }
+                Some(secs) => Some(seconds(secs, "route request_body_timeout_secs")?),
+                None => None,
+            };
             routes.push(RouteConfig {
                 pattern: route.pattern,
                 target,
                 streaming: route.streaming,
                 bidi: route.bidi,
+                request_body_timeout,
             });
         }
         for route in &args.routes {
@@ -464,6 +567,7 @@ impl Config {
                 target: TargetConfig::parse(target),
                 streaming: args.response_streaming,
                 bidi: args.bidi.unwrap_or_default(),
+                request_body_timeout: None,
             });
         }
         if let Some(function) = &args.function {
@@ -472,6 +576,7 @@ impl Config {
                 target: TargetConfig::parse(function),
                 streaming: args.response_streaming,
                 bidi: args.bidi.unwrap_or_default(),
+                request_body_timeout: None,
             });
         }
         let local = match (args.local_function, file.local) {
@@ -515,7 +620,23 @@ impl Config {
                 target: TargetConfig::Local,
                 streaming: args.response_streaming,
                 bidi: args.bidi.unwrap_or_default(),
+                request_body_timeout: None,
             });
+        }
+        // A catch-all route that refuses every call is a configuration mistake: the flag was
+        // meant for one method.
+        if args.bidi == Some(BidiPolicy::Unimplemented)
+            && routes
+                .iter()
+                .any(|r| r.bidi == BidiPolicy::Unimplemented && r.pattern == "/")
+        {
+            return Err(
+                "--bidi unimplemented with the catch-all route of --local-function or --function \
+                 would answer every method UNIMPLEMENTED: give the bidirectional methods a route \
+                 of their own with an exact pattern in the config file (match = \
+                 \"/package.Service/Method\", bidi = \"unimplemented\")"
+                    .to_owned(),
+            );
         }
         if local.is_none() && routes.iter().any(|r| r.target == TargetConfig::Local) {
             return Err("a route targets `local` but no --local-function is given".to_owned());

@@ -97,7 +97,7 @@ pub enum InvokeError {
     },
     /// No route matches the method's path.
     NoRoute {
-        /// The request path.
+        /// The request path, cut for quoting ([`crate::path::quoted`]).
         path: String,
     },
     /// The request path is not a canonical method path.
@@ -269,8 +269,7 @@ impl fmt::Display for InvokeError {
             }
             InvokeError::NoRoute { path } => write!(
                 f,
-                "no route for {:?}: the proxy's routes name no target for this method",
-                crate::path::quoted(path)
+                "no route for {path:?}: the proxy's routes name no target for this method"
             ),
             InvokeError::NotAMethodPath { path, reason } => write!(
                 f,

@@ -762,4 +762,65 @@ mod tests {
         assert!(config.routes[0].streaming);
         assert_eq!(config.routes[0].bidi, BidiPolicy::HalfDuplex);
     }
+
+    #[test]
+    fn the_limits_on_hostile_clients_from_a_file_and_flags() {
+        let config = Config::from_toml(
+            r#"
+            [limits]
+            max_bytes_in_flight = 1048576
+            request_body_timeout_secs = 5.0
+            first_bytes_timeout_secs = 2.0
+            idle_timeout_secs = 60.0
+            max_connections = 100
+            [[routes]]
+            match = "chat.Chat"
+            lambda = "chat"
+            bidi = "half-duplex"
+            request_body_timeout_secs = 600.0
+            "#,
+        )
+        .unwrap();
+        let limits = &config.limits;
+        assert_eq!(limits.max_bytes_in_flight, 1 << 20);
+        assert_eq!(limits.request_body_timeout, Duration::from_secs(5));
+        assert_eq!(limits.first_bytes_timeout, Duration::from_secs(2));
+        assert_eq!(limits.idle_timeout, Duration::from_secs(60));
+        assert_eq!(limits.max_connections, 100);
+        assert_eq!(
+            config.routes[0].request_body_timeout,
+            Some(Duration::from_secs(600))
+        );
+        let err = Config::from_toml(
+            "[[routes]]\nmatch = \"/\"\nlambda = \"f\"\nrequest_body_timeout_secs = 1.0\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("bidi = \"half-duplex\""), "{err}");
+        let args = Args::parse_from(["p", "--route", "/=f", "--max-connections", "7"]);
+        let config = Config::from_args(args).unwrap();
+        assert_eq!(config.limits.max_connections, 7);
+        assert_eq!(
+            config.limits.max_bytes_in_flight,
+            crate::budget::DEFAULT_MAX_BYTES_IN_FLIGHT
+        );
+    }
+
+    #[test]
+    fn bidi_unimplemented_on_a_catch_all_route_is_refused() {
+        for flags in [
+            &["p", "--local-function", "./fn", "--bidi", "unimplemented"][..],
+            &["p", "--function", "f", "--bidi", "unimplemented"],
+        ] {
+            let err = Config::from_args(Args::parse_from(flags)).unwrap_err();
+            assert!(err.contains("exact pattern in the config file"), "{err}");
+        }
+        let args = Args::parse_from([
+            "p",
+            "--route",
+            "/chat.Chat/Talk=f",
+            "--bidi",
+            "unimplemented",
+        ]);
+        assert!(Config::from_args(args).is_ok());
+    }
 }

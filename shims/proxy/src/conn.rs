@@ -136,18 +136,15 @@ impl Body for Tracked {
     }
 }
 
-/// Accepts connections until `shutdown`, then gives the open ones `grace` to finish their calls.
-pub(crate) async fn accept_loop(
-    listener: TcpListener,
-    tls: Option<Acceptor>,
-    builder: Builder<TokioExecutor>,
-    handler: Handler,
-    mut shutdown: watch::Receiver<bool>,
-    grace: Duration,
-    limits: ConnectionLimits,
-    metrics: Option<Arc<Metrics>>,
-) {
-    let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+/// Accepts connections until `serving.shutdown`, then gives the open ones `serving.grace` to
+/// finish their calls.
+pub(crate) async fn accept_loop(listener: TcpListener, tls: Option<Acceptor>, serving: Serving) {
+    let mut shutdown = serving.shutdown.clone();
+    let grace = serving.grace;
+    let max = serving
+        .limits
+        .max_connections
+        .clamp(1, Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(max));
     loop {
         let accepted = tokio::select! {
@@ -165,21 +162,14 @@ pub(crate) async fn accept_loop(
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             // At the cap: closed at once, so the descriptor is free again and the client sees
             // a reset rather than a connection that never answers.
-            if let Some(metrics) = &metrics {
+            if let Some(metrics) = &serving.metrics {
                 metrics.connection_refused();
             }
             drop(stream);
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let connection = Connection {
-            handler: handler.clone(),
-            builder: builder.clone(),
-            limits,
-            shutdown: shutdown.clone(),
-            grace,
-            metrics: metrics.clone(),
-        };
+        let connection = serving.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
             connection.run(stream, remote, tls).await;
@@ -192,17 +182,24 @@ pub(crate) async fn accept_loop(
     let _ = tokio::time::timeout(grace + CLOSE_GRACE, permits.acquire_many(all)).await;
 }
 
-/// One accepted connection and what it needs.
-struct Connection {
-    handler: Handler,
-    builder: Builder<TokioExecutor>,
-    limits: ConnectionLimits,
-    shutdown: watch::Receiver<bool>,
-    grace: Duration,
-    metrics: Option<Arc<Metrics>>,
+/// What serving a listener's connections needs.
+#[derive(Clone)]
+pub(crate) struct Serving {
+    /// Serves each request.
+    pub(crate) handler: Handler,
+    /// HTTP/1.1 and HTTP/2 settings.
+    pub(crate) builder: Builder<TokioExecutor>,
+    /// Timeouts and the cap.
+    pub(crate) limits: ConnectionLimits,
+    /// `true` once the proxy is shutting down.
+    pub(crate) shutdown: watch::Receiver<bool>,
+    /// How long calls in flight get to finish once it is.
+    pub(crate) grace: Duration,
+    /// Where connections are counted (the admin port's own are not).
+    pub(crate) metrics: Option<Arc<Metrics>>,
 }
 
-impl Connection {
+impl Serving {
     async fn run(self, stream: TcpStream, remote: SocketAddr, tls: Option<Acceptor>) {
         let metrics = self.metrics.clone();
         if let Some(metrics) = &metrics {

@@ -17,12 +17,15 @@ const BUCKETS: [f64; 12] = [
 /// label for all of them, so a client cannot grow the counters with paths of its choosing.
 pub const UNROUTED: &str = "(unrouted)";
 
+/// Calls of one route, per target: a count per code (indexed by the code's number).
+type ByTarget = HashMap<String, [u64; 17]>;
+
 /// Counters the admin port serves as Prometheus text.
 #[derive(Default)]
 pub struct Metrics {
     /// route pattern → target → count per code (indexed by the code's number). Both keys come
     /// from the configuration, so the map's size is bounded by it.
-    calls: Mutex<HashMap<Arc<str>, HashMap<String, [u64; 17]>>>,
+    calls: Mutex<HashMap<Arc<str>, ByTarget>>,
     open_connections: AtomicU64,
     refused_connections: AtomicU64,
     bytes_in_flight: Option<Arc<crate::budget::Budget>>,

@@ -595,4 +595,46 @@ mod tests {
         };
         assert_eq!(&last[..], &trailer[..]);
     }
+
+    #[tokio::test]
+    async fn a_response_past_the_budget_ends_resource_exhausted_and_gives_its_bytes_back() {
+        let budget = Budget::new(64);
+        let body = reply_body(&[
+            b"\x00\x00\x00\x00\x64",
+            &[1u8; 100],
+            &trailer_frame("grpc-status: 0\r\n"),
+        ]);
+        let mut stream = FrameStream::new(
+            body,
+            ContentType::parse("application/grpc").unwrap(),
+            None,
+            budget.reservation(),
+        );
+        let items = drain(&mut stream).await;
+        let [Item::Trailers(trailers, code)] = &items[..] else {
+            panic!("one item: the trailers")
+        };
+        assert_eq!(*code, Code::ResourceExhausted);
+        let message = trailers["grpc-message"].to_str().unwrap();
+        assert!(
+            message.contains("64 bytes (max_bytes_in_flight)"),
+            "{message}"
+        );
+        drop(stream);
+        assert_eq!(budget.in_use(), 0);
+        let fits = reply_body(&[
+            b"\x00\x00\x00\x00\x01a",
+            &trailer_frame("grpc-status: 0\r\n"),
+        ]);
+        let mut stream = FrameStream::new(
+            fits,
+            ContentType::parse("application/grpc").unwrap(),
+            None,
+            budget.reservation(),
+        );
+        assert_eq!(drain(&mut stream).await.len(), 2);
+        assert!(budget.in_use() > 0, "held until the stream is dropped");
+        drop(stream);
+        assert_eq!(budget.in_use(), 0);
+    }
 }

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use crate::budget::Budget;
 use crate::config::{BidiPolicy, Config, Limits, TargetConfig};
-use crate::conn::{accept_loop, ConnectionLimits, Handler};
+use crate::conn::{accept_loop, ConnectionLimits, Handler, Serving};
 use crate::error::InvokeError;
 use crate::grpc::{Proxy, ProxyBody};
 use crate::invoke::https::FrontDoorTarget;
@@ -198,12 +198,14 @@ pub async fn start_with_routes(
     let main = tokio::spawn(accept_loop(
         listener,
         tls,
-        builder(&config.limits),
-        handler,
-        shutdown_rx.clone(),
-        config.shutdown_grace,
-        connection_limits(&config.limits),
-        Some(metrics.clone()),
+        Serving {
+            handler,
+            builder: builder(&config.limits),
+            limits: connection_limits(&config.limits),
+            shutdown: shutdown_rx.clone(),
+            grace: config.shutdown_grace,
+            metrics: Some(metrics.clone()),
+        },
     ));
 
     let admin = match config.admin {
@@ -220,12 +222,14 @@ pub async fn start_with_routes(
             let task = tokio::spawn(accept_loop(
                 listener,
                 no_tls,
-                builder(&Limits::default()),
-                handler,
-                admin_stop_rx,
-                Duration::from_secs(1),
-                connection_limits(&Limits::default()),
-                None,
+                Serving {
+                    handler,
+                    builder: builder(&Limits::default()),
+                    limits: connection_limits(&Limits::default()),
+                    shutdown: admin_stop_rx,
+                    grace: Duration::from_secs(1),
+                    metrics: None,
+                },
             ));
             Some((admin_addr, task))
         }

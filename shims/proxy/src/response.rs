@@ -481,6 +481,11 @@ mod tests {
         full_body(Bytes::from(parts.concat()))
     }
 
+    fn frame_stream(body: ReplyBody, content_type: &str, budget: &Arc<Budget>) -> FrameStream {
+        let content_type = ContentType::parse(content_type).unwrap();
+        FrameStream::new(body, content_type, None, budget.reservation())
+    }
+
     fn trailer_frame(text: &str) -> Vec<u8> {
         let mut out = vec![0x80];
         out.extend_from_slice(&(text.len() as u32).to_be_bytes());
@@ -502,12 +507,7 @@ mod tests {
             b"\x00\x00\x00\x00\x02hi",
             &trailer_frame("grpc-status: 0\r\nx-echo-trailer: a\r\nx-echo-trailer: b\r\n"),
         ]);
-        let mut stream = FrameStream::new(
-            body,
-            ContentType::parse("application/grpc").unwrap(),
-            None,
-            Budget::new(1 << 20).reservation(),
-        );
+        let mut stream = frame_stream(body, "application/grpc", &Budget::new(1 << 20));
         let items = drain(&mut stream).await;
         assert_eq!(items.len(), 2);
         let Item::Data(data) = &items[0] else {
@@ -529,11 +529,10 @@ mod tests {
         body.extend_from_slice(&payload);
         body.extend_from_slice(&trailer_frame("grpc-status: 0\r\n"));
         let body = Bytes::from(body);
-        let mut stream = FrameStream::new(
+        let mut stream = frame_stream(
             full_body(body.clone()),
-            ContentType::parse("application/grpc").unwrap(),
-            None,
-            Budget::new(1 << 20).reservation(),
+            "application/grpc",
+            &Budget::new(1 << 20),
         );
         let items = drain(&mut stream).await;
         let Item::Data(payload_out) = &items[1] else {
@@ -547,12 +546,7 @@ mod tests {
     #[tokio::test]
     async fn a_response_without_trailers_is_internal() {
         let body = reply_body(&[b"\x00\x00\x00\x00\x02hi"]);
-        let mut stream = FrameStream::new(
-            body,
-            ContentType::parse("application/grpc").unwrap(),
-            None,
-            Budget::new(1 << 20).reservation(),
-        );
+        let mut stream = frame_stream(body, "application/grpc", &Budget::new(1 << 20));
         let items = drain(&mut stream).await;
         let Item::Trailers(trailers, code) = &items[1] else {
             panic!("trailers")
@@ -563,12 +557,7 @@ mod tests {
             .unwrap()
             .contains("without a trailer frame"));
         let body = reply_body(&[b"\x00\x00\x00\x00\x09hi"]);
-        let mut stream = FrameStream::new(
-            body,
-            ContentType::parse("application/grpc").unwrap(),
-            None,
-            Budget::new(1 << 20).reservation(),
-        );
+        let mut stream = frame_stream(body, "application/grpc", &Budget::new(1 << 20));
         let items = drain(&mut stream).await;
         let Item::Trailers(trailers, _) = &items[0] else {
             panic!("trailers")
@@ -583,12 +572,7 @@ mod tests {
     async fn web_clients_get_the_trailer_frame_in_the_body() {
         let trailer = trailer_frame("grpc-status: 0\r\n");
         let body = reply_body(&[b"\x00\x00\x00\x00\x02hi", &trailer]);
-        let mut stream = FrameStream::new(
-            body,
-            ContentType::parse("application/grpc-web").unwrap(),
-            None,
-            Budget::new(1 << 20).reservation(),
-        );
+        let mut stream = frame_stream(body, "application/grpc-web", &Budget::new(1 << 20));
         let items = drain(&mut stream).await;
         let Item::Data(last) = &items[1] else {
             panic!("data")
@@ -604,12 +588,7 @@ mod tests {
             &[1u8; 100],
             &trailer_frame("grpc-status: 0\r\n"),
         ]);
-        let mut stream = FrameStream::new(
-            body,
-            ContentType::parse("application/grpc").unwrap(),
-            None,
-            budget.reservation(),
-        );
+        let mut stream = frame_stream(body, "application/grpc", &budget);
         let items = drain(&mut stream).await;
         let [Item::Trailers(trailers, code)] = &items[..] else {
             panic!("one item: the trailers")
@@ -626,12 +605,7 @@ mod tests {
             b"\x00\x00\x00\x00\x01a",
             &trailer_frame("grpc-status: 0\r\n"),
         ]);
-        let mut stream = FrameStream::new(
-            fits,
-            ContentType::parse("application/grpc").unwrap(),
-            None,
-            budget.reservation(),
-        );
+        let mut stream = frame_stream(fits, "application/grpc", &budget);
         assert_eq!(drain(&mut stream).await.len(), 2);
         assert!(budget.in_use() > 0, "held until the stream is dropped");
         drop(stream);

@@ -21,20 +21,11 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// Slack for a loaded machine, on top of each timeout.
 const SLACK: Duration = Duration::from_secs(2);
 
+/// The proxy with the example function, its admin port, and `extra` flags.
 fn local_function(extra: &[&str]) -> ProxyProcess {
-    let prod = support::prod_binary();
-    let command = format!("exec {}", prod.display());
-    let mut flags = vec![
-        "--local-function",
-        command.as_str(),
-        "--local-name",
-        "prod",
-        "--admin",
-        "127.0.0.1:0",
-        "--quiet",
-    ];
+    let mut flags = vec!["--admin", "127.0.0.1:0", "--quiet"];
     flags.extend_from_slice(extra);
-    ProxyProcess::spawn(&flags)
+    ProxyProcess::with_prod(&flags)
 }
 
 /// Connects and sends nothing; the time until the proxy closes the connection (at most `limit`).
@@ -218,15 +209,13 @@ async fn beyond_the_cap_new_connections_are_closed_and_an_open_client_keeps_work
     );
     // Once the silent ones go, new clients connect again.
     drop(held);
-    let until = Instant::now() + Duration::from_secs(10);
-    loop {
-        let metrics = proxy.metrics().await;
-        if sample(&metrics, "grpc_lambda_proxy_connections") == Some(1.0) {
-            break;
-        }
-        assert!(Instant::now() < until, "{metrics}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    proxy
+        .wait_for_sample(
+            "grpc_lambda_proxy_connections",
+            1.0,
+            Duration::from_secs(10),
+        )
+        .await;
     let answer = raw_call(addr, true, "/api.Prod/Alive", &GRPC, frame(b"")).await;
     assert_eq!(answer.grpc_status(), Some("0"), "{answer:?}");
 }

@@ -27,31 +27,29 @@ const PARTIAL: usize = 256 * 1024;
 /// Streams the attacker opens on its one connection.
 const STREAMS: usize = 300;
 
-fn local_function(extra: &[&str]) -> ProxyProcess {
-    let prod = support::prod_binary();
-    let command = format!("exec {}", prod.display());
-    let budget = BUDGET.to_string();
-    let mut flags = vec![
-        "--local-function",
-        command.as_str(),
-        "--local-name",
-        "prod",
-        "--admin",
-        "127.0.0.1:0",
-        "--max-bytes-in-flight",
-        budget.as_str(),
-        "--quiet",
-    ];
-    flags.extend_from_slice(extra);
-    ProxyProcess::spawn(&flags)
-}
-
 fn grpc_request(path: &str) -> http::Request<()> {
     http::Request::post(format!("http://proxy{path}"))
         .header("content-type", "application/grpc")
         .header("te", "trailers")
         .body(())
         .unwrap()
+}
+
+/// The proxy with the example function, a budget of [`BUDGET`], and `extra` flags.
+fn local_function(extra: &[&str]) -> ProxyProcess {
+    let budget = BUDGET.to_string();
+    let mut flags = vec!["--admin", "127.0.0.1:0", "--quiet", "--max-bytes-in-flight"];
+    flags.push(&budget);
+    flags.extend_from_slice(extra);
+    ProxyProcess::with_prod(&flags)
+}
+
+/// Waits (10 s at most) until the proxy holds no bytes for calls: the client left.
+async fn all_given_back(proxy: &ProxyProcess) {
+    let name = "grpc_lambda_proxy_bytes_in_flight";
+    proxy
+        .wait_for_sample(name, 0.0, Duration::from_secs(10))
+        .await;
 }
 
 async fn bytes_in_flight(proxy: &ProxyProcess) -> f64 {
@@ -129,14 +127,7 @@ async fn unfinished_messages_on_300_streams_are_refused_at_the_budget() {
     drop(responses);
     drop(h2);
     connection.abort();
-    let until = Instant::now() + Duration::from_secs(10);
-    while bytes_in_flight(&proxy).await > 0.0 {
-        assert!(
-            Instant::now() < until,
-            "bytes still held after the client left"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    all_given_back(&proxy).await;
     let answer = raw_call(proxy.addr, true, "/api.Prod/Alive", &GRPC, frame(b"")).await;
     assert_eq!(answer.grpc_status(), Some("0"), "{answer:?}");
 }
@@ -229,12 +220,5 @@ async fn responses_to_clients_that_never_open_their_window_count_against_the_bud
     drop(held);
     drop(h2);
     connection.abort();
-    let until = Instant::now() + Duration::from_secs(10);
-    while bytes_in_flight(&proxy).await > 0.0 {
-        assert!(
-            Instant::now() < until,
-            "bytes still held after the client left"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    all_given_back(&proxy).await;
 }

@@ -17,6 +17,9 @@ use support::{frame, raw_call, sample, ProxyProcess, GRPC};
 /// `AliveRequest { message: "" }`: an empty message.
 const EMPTY: &[u8] = b"";
 
+/// An empty message flagged compressed.
+const COMPRESSED: [u8; 5] = [1, 0, 0, 0, 0];
+
 /// A config file with an exact route refusing `/api.Prod/Fail` and a prefix route sending the
 /// rest of `api.Prod` to the example function.
 fn blocking_config(dir: &std::path::Path) -> std::path::PathBuf {
@@ -250,9 +253,7 @@ async fn twenty_thousand_distinct_paths_leave_memory_where_it_was() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn native_grpc_over_http1_is_refused_and_grpc_web_works() {
-    let prod = support::prod_binary();
-    let command = format!("exec {}", prod.display());
-    let proxy = ProxyProcess::spawn(&["--local-function", &command, "--local-name", "prod"]);
+    let proxy = ProxyProcess::with_prod(&[]);
     let answer = raw_call(proxy.addr, false, "/api.Prod/Alive", &GRPC, frame(EMPTY)).await;
     assert_eq!(answer.status, http::StatusCode::OK, "{answer:?}");
     assert_eq!(answer.headers["content-type"], "application/grpc");
@@ -282,16 +283,14 @@ async fn native_grpc_over_http1_is_refused_and_grpc_web_works() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compression_flags_and_encodings_follow_the_grpc_spec() {
-    let prod = support::prod_binary();
-    let command = format!("exec {}", prod.display());
-    let proxy = ProxyProcess::spawn(&["--local-function", &command, "--local-name", "prod"]);
+    let proxy = ProxyProcess::with_prod(&[]);
     // A message flagged compressed, and no grpc-encoding: INTERNAL.
     let answer = raw_call(
         proxy.addr,
         true,
         "/api.Prod/Alive",
         &GRPC,
-        vec![1, 0, 0, 0, 0],
+        COMPRESSED.to_vec(),
     )
     .await;
     assert_eq!(answer.grpc_status(), Some("13"), "{answer:?}");
@@ -308,7 +307,7 @@ async fn compression_flags_and_encodings_follow_the_grpc_spec() {
         true,
         "/api.Prod/Alive",
         &headers,
-        vec![1, 0, 0, 0, 0],
+        COMPRESSED.to_vec(),
     )
     .await;
     assert_eq!(answer.grpc_status(), Some("12"), "{answer:?}");
@@ -326,16 +325,7 @@ async fn compression_flags_and_encodings_follow_the_grpc_spec() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_call_is_logged_cancelled() {
-    let prod = support::prod_binary();
-    let command = format!("exec {}", prod.display());
-    let proxy = ProxyProcess::spawn(&[
-        "--local-function",
-        &command,
-        "--local-name",
-        "prod",
-        "--admin",
-        "127.0.0.1:0",
-    ]);
+    let proxy = ProxyProcess::with_prod(&["--admin", "127.0.0.1:0"]);
     let tcp = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
     let (mut h2, connection) = h2::client::handshake(tcp).await.unwrap();
     tokio::spawn(connection);

@@ -309,3 +309,31 @@ pub async fn raw_call(
 
 /// The headers of a native gRPC call.
 pub const GRPC: [(&str, &str); 2] = [("content-type", "application/grpc"), ("te", "trailers")];
+
+impl ProxyProcess {
+    /// The proxy binary running the example function (`prod`) behind its embedded runtime, on
+    /// the catch-all route, with `extra` flags.
+    pub fn with_prod(extra: &[&str]) -> ProxyProcess {
+        let command = format!("exec {}", prod_binary().display());
+        let mut flags = vec!["--local-function", command.as_str(), "--local-name", "prod"];
+        flags.extend_from_slice(extra);
+        ProxyProcess::spawn(&flags)
+    }
+
+    /// Waits up to `within` for the metric `name` to read `value`; panics with the metrics if
+    /// it does not.
+    pub async fn wait_for_sample(&self, name: &str, value: f64, within: Duration) {
+        let until = std::time::Instant::now() + within;
+        loop {
+            let metrics = self.metrics().await;
+            if sample(&metrics, name) == Some(value) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "{name} is not {value}: {metrics}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}

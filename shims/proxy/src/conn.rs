@@ -25,7 +25,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 
 use crate::grpc::ProxyBody;
 use crate::invoke::BoxFuture;
@@ -61,6 +61,8 @@ struct Activity {
     requests: AtomicUsize,
     /// Milliseconds from `born` to the moment the last open stream ended.
     idle_since_ms: AtomicU64,
+    /// Woken when the last open stream ends: the idle clock starts then, not at the next look.
+    went_idle: Notify,
 }
 
 impl Activity {
@@ -70,6 +72,7 @@ impl Activity {
             open: AtomicUsize::new(0),
             requests: AtomicUsize::new(0),
             idle_since_ms: AtomicU64::new(0),
+            went_idle: Notify::new(),
         })
     }
 
@@ -106,7 +109,9 @@ impl Drop for StreamGuard {
     fn drop(&mut self) {
         let since = u64::try_from(self.0.born.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.0.idle_since_ms.store(since, Ordering::Release);
-        self.0.open.fetch_sub(1, Ordering::AcqRel);
+        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.went_idle.notify_one();
+        }
     }
 }
 
@@ -252,6 +257,8 @@ impl Serving {
                 .unwrap_or_else(|| Instant::now() + self.limits.idle_timeout);
             tokio::select! {
                 _ = connection.as_mut() => return,
+                // The wake-up is computed again from the new state.
+                _ = activity.went_idle.notified(), if drop_at.is_none() => {}
                 changed = self.shutdown.changed(), if drop_at.is_none() => {
                     if changed.is_err() || *self.shutdown.borrow() {
                         connection.as_mut().graceful_shutdown();

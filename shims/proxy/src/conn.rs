@@ -175,6 +175,8 @@ pub(crate) async fn accept_loop(listener: TcpListener, tls: Option<Acceptor>, se
         };
         let _ = stream.set_nodelay(true);
         let connection = serving.clone();
+        // Without the `tls` feature the acceptor is `()`, and the clone a copy.
+        #[cfg_attr(not(feature = "tls"), allow(clippy::clone_on_copy))]
         let tls = tls.clone();
         tokio::spawn(async move {
             connection.run(stream, remote, tls).await;

@@ -37,7 +37,8 @@
 //!
 //! # Modules
 //!
-//! - [`config`]: flags and the TOML file; [`route`]: paths to targets.
+//! - [`config`]: flags and the TOML file; [`limits`]: what every client is held to;
+//!   [`route`]: paths to targets.
 //! - [`server`]: the listeners (h2c, HTTP/1.1, TLS), the admin port, graceful shutdown; each
 //!   connection capped, timed out when silent and closed when idle.
 //! - [`grpc`]: the call path, request to response: [`path`] decides which paths are methods,
@@ -80,6 +81,7 @@ pub mod credentials;
 pub mod error;
 pub mod grpc;
 pub mod invoke;
+pub mod limits;
 pub mod metrics;
 pub mod path;
 mod request;

@@ -99,6 +99,13 @@ impl Reservation {
         }
     }
 
+    /// Gives back up to `fewer` bytes (what the call no longer holds).
+    pub fn shrink(&mut self, fewer: usize) {
+        let fewer = fewer.min(self.bytes);
+        self.bytes -= fewer;
+        self.budget.in_use.fetch_sub(fewer, Ordering::AcqRel);
+    }
+
     /// The bytes held.
     pub fn bytes(&self) -> usize {
         self.bytes
@@ -133,6 +140,11 @@ mod tests {
             }
         );
         assert_eq!(b.bytes(), 40);
+        b.shrink(10);
+        assert_eq!((b.bytes(), budget.in_use()), (30, 90));
+        b.shrink(1000);
+        assert_eq!((b.bytes(), budget.in_use()), (0, 60));
+        b.grow(40).unwrap();
         drop(a);
         assert_eq!(budget.in_use(), 40);
         b.grow(usize::MAX).unwrap_err();

@@ -183,6 +183,8 @@ pub(crate) async fn respond(
             response
         }
         first => {
+            // Not handed to the connection yet: its bytes stay counted until it is.
+            stream.handed = 0;
             stream.first = first;
             let mut response = Response::new(ProxyBody {
                 inner: Inner::Grpc(Box::new(stream)),
@@ -223,9 +225,12 @@ struct FrameStream {
     timeout: Duration,
     code: Option<Code>,
     done: bool,
-    /// The response bytes received from the target and not yet let go (the stream is dropped
-    /// once the client took the last item, or left).
+    /// The response bytes received from the target and not yet taken by the client.
     held: Reservation,
+    /// The bytes of the item handed to the connection last. They are given back at the next
+    /// poll: the connection asks for more only once the client's window took the last item,
+    /// so a client that does not read keeps its bytes counted.
+    handed: usize,
 }
 
 impl FrameStream {
@@ -249,6 +254,7 @@ impl FrameStream {
             code: None,
             done: false,
             held,
+            handed: 0,
         }
     }
 
@@ -274,6 +280,15 @@ impl FrameStream {
     }
 
     fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Item>> {
+        self.held.shrink(std::mem::take(&mut self.handed));
+        let item = self.next_item(cx);
+        if let Poll::Ready(Some(Item::Data(bytes))) = &item {
+            self.handed = bytes.len();
+        }
+        item
+    }
+
+    fn next_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Item>> {
         if let Some(item) = self.first.take() {
             return Poll::Ready(Some(item));
         }
@@ -606,9 +621,37 @@ mod tests {
             &trailer_frame("grpc-status: 0\r\n"),
         ]);
         let mut stream = frame_stream(fits, "application/grpc", &budget);
-        assert_eq!(drain(&mut stream).await.len(), 2);
-        assert!(budget.in_use() > 0, "held until the stream is dropped");
+        let items = drain(&mut stream).await;
+        assert_eq!(items.len(), 2);
+        // The message was taken (its bytes given back at the next poll); the trailer frame's
+        // bytes are held until the stream is dropped.
+        assert_eq!(budget.in_use(), trailer_frame("grpc-status: 0\r\n").len());
         drop(stream);
         assert_eq!(budget.in_use(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_stream_longer_than_the_budget_passes_when_the_client_takes_each_message() {
+        use http_body_util::{BodyExt as _, StreamBody};
+        let budget = Budget::new(64);
+        let mut chunks: Vec<Result<HttpFrame<Bytes>, InvokeError>> = (0..10)
+            .map(|_| Ok(HttpFrame::data(Bytes::from(frame_of(&[9u8; 15])))))
+            .collect();
+        chunks.push(Ok(HttpFrame::data(Bytes::from(trailer_frame(
+            "grpc-status: 0\r\n",
+        )))));
+        let body = StreamBody::new(tokio_stream::iter(chunks)).boxed();
+        let mut stream = frame_stream(body, "application/grpc", &budget);
+        let items = drain(&mut stream).await;
+        // 10 messages of 20 bytes and the trailers: 218 bytes through a 64-byte budget.
+        assert_eq!(items.len(), 11);
+        assert!(matches!(items[10], Item::Trailers(_, Code::Ok)));
+    }
+
+    fn frame_of(payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![0];
+        out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        out.extend_from_slice(payload);
+        out
     }
 }

@@ -363,6 +363,11 @@ fn seconds(value: f64, what: &str) -> Result<Duration, String> {
         .map_err(|_| format!("{what}: {value} is not a number of seconds"))
 }
 
+/// `value` seconds as a duration, or `default` when not given.
+fn seconds_or(value: Option<f64>, what: &str, default: Duration) -> Result<Duration, String> {
+    value.map_or(Ok(default), |secs| seconds(secs, what))
+}
+
 impl Config {
     /// The configuration from flags, and the file they name.
     ///
@@ -428,32 +433,32 @@ impl Config {
                 .or(file.limits.max_message_bytes)
                 .unwrap_or(defaults.max_message_bytes),
             max_timeout,
-            half_close_wait: match args.half_close_wait.or(file.limits.half_close_wait_secs) {
-                Some(secs) => seconds(secs, "half_close_wait")?,
-                None => defaults.half_close_wait,
-            },
+            half_close_wait: seconds_or(
+                args.half_close_wait.or(file.limits.half_close_wait_secs),
+                "half_close_wait",
+                defaults.half_close_wait,
+            )?,
             max_bytes_in_flight: args
                 .max_bytes_in_flight
                 .or(file.limits.max_bytes_in_flight)
                 .unwrap_or(defaults.max_bytes_in_flight),
-            request_body_timeout: match args
-                .request_body_timeout
-                .or(file.limits.request_body_timeout_secs)
-            {
-                Some(secs) => seconds(secs, "request_body_timeout")?,
-                None => defaults.request_body_timeout,
-            },
-            first_bytes_timeout: match args
-                .first_bytes_timeout
-                .or(file.limits.first_bytes_timeout_secs)
-            {
-                Some(secs) => seconds(secs, "first_bytes_timeout")?,
-                None => defaults.first_bytes_timeout,
-            },
-            idle_timeout: match args.idle_timeout.or(file.limits.idle_timeout_secs) {
-                Some(secs) => seconds(secs, "idle_timeout")?,
-                None => defaults.idle_timeout,
-            },
+            request_body_timeout: seconds_or(
+                args.request_body_timeout
+                    .or(file.limits.request_body_timeout_secs),
+                "request_body_timeout",
+                defaults.request_body_timeout,
+            )?,
+            first_bytes_timeout: seconds_or(
+                args.first_bytes_timeout
+                    .or(file.limits.first_bytes_timeout_secs),
+                "first_bytes_timeout",
+                defaults.first_bytes_timeout,
+            )?,
+            idle_timeout: seconds_or(
+                args.idle_timeout.or(file.limits.idle_timeout_secs),
+                "idle_timeout",
+                defaults.idle_timeout,
+            )?,
             max_connections: args
                 .max_connections
                 .or(file.limits.max_connections)

@@ -14,6 +14,11 @@
 //! max_request_bytes = 4718592
 //! max_message_bytes = 4718592
 //! half_close_wait_secs = 1.0   # a silent, open request stream after whole messages: bidi
+//! max_bytes_in_flight = 268435456   # request and response bytes held by all calls
+//! request_body_timeout_secs = 30.0  # for the request body, when the client sets no grpc-timeout
+//! first_bytes_timeout_secs = 10.0   # TLS handshake / first request bytes of a new connection
+//! idle_timeout_secs = 120.0         # GOAWAY to a connection with no open stream
+//! max_connections = 4096            # more are closed at once
 //!
 //! [lambda]
 //! region = "eu-west-1"
@@ -33,6 +38,7 @@
 //! match = "chat.Chat"        # bidirectional methods: all requests first, then all responses
 //! lambda = "chat"
 //! bidi = "half-duplex"       # or "unimplemented": answered UNIMPLEMENTED with the reason
+//! request_body_timeout_secs = 300.0   # a half-duplex route's own wait for the request stream
 //!
 //! [[routes]]
 //! match = "/api.Prod/Fail"   # one method
@@ -49,42 +55,10 @@ use serde::Deserialize;
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 
-/// Limits on what a client may send.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS` per connection.
-    pub max_concurrent_streams: u32,
-    /// HTTP/2 `SETTINGS_MAX_HEADER_LIST_SIZE` (and the HTTP/1.1 header buffer), bytes.
-    pub max_header_list_size: u32,
-    /// The largest request body, bytes. Lambda's 6 MB event limit, with base64's 4/3, allows
-    /// about 4.5 MiB of messages.
-    pub max_request_bytes: usize,
-    /// The largest single request message, bytes.
-    pub max_message_bytes: usize,
-    /// A deadline for calls that carry none, and a cap on those that do.
-    pub max_timeout: Option<Duration>,
-    /// How long a client that sent whole messages may keep its request stream open without
-    /// sending more before the call is taken for bidirectional (a client waiting for a response
-    /// before it half-closes) and answered `UNIMPLEMENTED`. Zero: wait for the half-close.
-    /// Routes with `bidi = "half-duplex"` always wait.
-    pub half_close_wait: Duration,
-}
-
-/// The default [`Limits::half_close_wait`].
-pub const DEFAULT_HALF_CLOSE_WAIT: Duration = Duration::from_secs(1);
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            max_concurrent_streams: 1000,
-            max_header_list_size: 16 * 1024,
-            max_request_bytes: 4608 * 1024,
-            max_message_bytes: 4608 * 1024,
-            max_timeout: None,
-            half_close_wait: DEFAULT_HALF_CLOSE_WAIT,
-        }
-    }
-}
+pub use crate::limits::{
+    Limits, DEFAULT_FIRST_BYTES_TIMEOUT, DEFAULT_HALF_CLOSE_WAIT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_BODY_TIMEOUT,
+};
 
 /// Where a route sends calls.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,6 +97,8 @@ pub struct RouteConfig {
     pub streaming: bool,
     /// What bidirectional calls on this route get.
     pub bidi: BidiPolicy,
+    /// The route's own [`Limits::request_body_timeout`] (`half-duplex` routes only).
+    pub request_body_timeout: Option<Duration>,
 }
 
 /// What a route does with bidirectional-streaming calls. The proxy cannot tell a bidirectional
@@ -299,6 +275,22 @@ pub struct Args {
     /// [default: 1].
     #[arg(long)]
     pub half_close_wait: Option<f64>,
+    /// Request and response bytes all calls may hold at once [default: 268435456].
+    #[arg(long)]
+    pub max_bytes_in_flight: Option<usize>,
+    /// Seconds a request body may take to arrive when the client sets no grpc-timeout
+    /// [default: 30].
+    #[arg(long)]
+    pub request_body_timeout: Option<f64>,
+    /// Seconds a new connection has for its TLS handshake and first bytes [default: 10].
+    #[arg(long)]
+    pub first_bytes_timeout: Option<f64>,
+    /// Seconds a connection may stay with no open stream before GOAWAY [default: 120].
+    #[arg(long)]
+    pub idle_timeout: Option<f64>,
+    /// Client connections open at once; more are closed when accepted [default: 4096].
+    #[arg(long)]
+    pub max_connections: Option<usize>,
     /// Seconds calls in flight get to finish after SIGTERM [default: 30].
     #[arg(long)]
     pub shutdown_grace: Option<f64>,
@@ -345,6 +337,11 @@ struct FileLimits {
     max_message_bytes: Option<usize>,
     max_timeout_secs: Option<f64>,
     half_close_wait_secs: Option<f64>,
+    max_bytes_in_flight: Option<usize>,
+    request_body_timeout_secs: Option<f64>,
+    first_bytes_timeout_secs: Option<f64>,
+    idle_timeout_secs: Option<f64>,
+    max_connections: Option<usize>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -380,11 +377,17 @@ struct FileRoute {
     streaming: bool,
     #[serde(default)]
     bidi: BidiPolicy,
+    request_body_timeout_secs: Option<f64>,
 }
 
 fn seconds(value: f64, what: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(value)
         .map_err(|_| format!("{what}: {value} is not a number of seconds"))
+}
+
+/// `value` seconds as a duration, or `default` when not given.
+fn seconds_or(value: Option<f64>, what: &str, default: Duration) -> Result<Duration, String> {
+    value.map_or(Ok(default), |secs| seconds(secs, what))
 }
 
 impl Config {
@@ -452,10 +455,36 @@ impl Config {
                 .or(file.limits.max_message_bytes)
                 .unwrap_or(defaults.max_message_bytes),
             max_timeout,
-            half_close_wait: match args.half_close_wait.or(file.limits.half_close_wait_secs) {
-                Some(secs) => seconds(secs, "half_close_wait")?,
-                None => defaults.half_close_wait,
-            },
+            half_close_wait: seconds_or(
+                args.half_close_wait.or(file.limits.half_close_wait_secs),
+                "half_close_wait",
+                defaults.half_close_wait,
+            )?,
+            max_bytes_in_flight: args
+                .max_bytes_in_flight
+                .or(file.limits.max_bytes_in_flight)
+                .unwrap_or(defaults.max_bytes_in_flight),
+            request_body_timeout: seconds_or(
+                args.request_body_timeout
+                    .or(file.limits.request_body_timeout_secs),
+                "request_body_timeout",
+                defaults.request_body_timeout,
+            )?,
+            first_bytes_timeout: seconds_or(
+                args.first_bytes_timeout
+                    .or(file.limits.first_bytes_timeout_secs),
+                "first_bytes_timeout",
+                defaults.first_bytes_timeout,
+            )?,
+            idle_timeout: seconds_or(
+                args.idle_timeout.or(file.limits.idle_timeout_secs),
+                "idle_timeout",
+                defaults.idle_timeout,
+            )?,
+            max_connections: args
+                .max_connections
+                .or(file.limits.max_connections)
+                .unwrap_or(defaults.max_connections),
         };
         let mut routes = Vec::new();
         for route in file.routes {
@@ -470,11 +499,24 @@ impl Config {
                     ))
                 }
             };
+            let request_body_timeout = match route.request_body_timeout_secs {
+                Some(_) if route.bidi != BidiPolicy::HalfDuplex => {
+                    return Err(format!(
+                        "route {:?}: request_body_timeout_secs is for routes with \
+                         bidi = \"half-duplex\"; other routes use [limits] \
+                         request_body_timeout_secs",
+                        route.pattern
+                    ))
+                }
+                Some(secs) => Some(seconds(secs, "route request_body_timeout_secs")?),
+                None => None,
+            };
             routes.push(RouteConfig {
                 pattern: route.pattern,
                 target,
                 streaming: route.streaming,
                 bidi: route.bidi,
+                request_body_timeout,
             });
         }
         for route in &args.routes {
@@ -486,6 +528,7 @@ impl Config {
                 target: TargetConfig::parse(target),
                 streaming: args.response_streaming,
                 bidi: args.bidi.unwrap_or_default(),
+                request_body_timeout: None,
             });
         }
         if let Some(function) = &args.function {
@@ -494,6 +537,7 @@ impl Config {
                 target: TargetConfig::parse(function),
                 streaming: args.response_streaming,
                 bidi: args.bidi.unwrap_or_default(),
+                request_body_timeout: None,
             });
         }
         let local = match (args.local_function, file.local) {
@@ -542,7 +586,23 @@ impl Config {
                 target: TargetConfig::Local,
                 streaming: args.response_streaming,
                 bidi: args.bidi.unwrap_or_default(),
+                request_body_timeout: None,
             });
+        }
+        // A catch-all route that refuses every call is a configuration mistake: the flag was
+        // meant for one method.
+        if args.bidi == Some(BidiPolicy::Unimplemented)
+            && routes
+                .iter()
+                .any(|r| r.bidi == BidiPolicy::Unimplemented && r.pattern == "/")
+        {
+            return Err(
+                "--bidi unimplemented with the catch-all route of --local-function or --function \
+                 would answer every method UNIMPLEMENTED: give the bidirectional methods a route \
+                 of their own with an exact pattern in the config file (match = \
+                 \"/package.Service/Method\", bidi = \"unimplemented\")"
+                    .to_owned(),
+            );
         }
         if local.is_none() && routes.iter().any(|r| r.target == TargetConfig::Local) {
             return Err("a route targets `local` but no --local-function is given".to_owned());
@@ -667,5 +727,66 @@ mod tests {
         let config = Config::from_args(args).unwrap();
         assert!(config.routes[0].streaming);
         assert_eq!(config.routes[0].bidi, BidiPolicy::HalfDuplex);
+    }
+
+    #[test]
+    fn the_limits_on_hostile_clients_from_a_file_and_flags() {
+        let config = Config::from_toml(
+            r#"
+            [limits]
+            max_bytes_in_flight = 1048576
+            request_body_timeout_secs = 5.0
+            first_bytes_timeout_secs = 2.0
+            idle_timeout_secs = 60.0
+            max_connections = 100
+            [[routes]]
+            match = "chat.Chat"
+            lambda = "chat"
+            bidi = "half-duplex"
+            request_body_timeout_secs = 600.0
+            "#,
+        )
+        .unwrap();
+        let limits = &config.limits;
+        assert_eq!(limits.max_bytes_in_flight, 1 << 20);
+        assert_eq!(limits.request_body_timeout, Duration::from_secs(5));
+        assert_eq!(limits.first_bytes_timeout, Duration::from_secs(2));
+        assert_eq!(limits.idle_timeout, Duration::from_secs(60));
+        assert_eq!(limits.max_connections, 100);
+        assert_eq!(
+            config.routes[0].request_body_timeout,
+            Some(Duration::from_secs(600))
+        );
+        let err = Config::from_toml(
+            "[[routes]]\nmatch = \"/\"\nlambda = \"f\"\nrequest_body_timeout_secs = 1.0\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("bidi = \"half-duplex\""), "{err}");
+        let args = Args::parse_from(["p", "--route", "/=f", "--max-connections", "7"]);
+        let config = Config::from_args(args).unwrap();
+        assert_eq!(config.limits.max_connections, 7);
+        assert_eq!(
+            config.limits.max_bytes_in_flight,
+            crate::budget::DEFAULT_MAX_BYTES_IN_FLIGHT
+        );
+    }
+
+    #[test]
+    fn bidi_unimplemented_on_a_catch_all_route_is_refused() {
+        for flags in [
+            &["p", "--local-function", "./fn", "--bidi", "unimplemented"][..],
+            &["p", "--function", "f", "--bidi", "unimplemented"],
+        ] {
+            let err = Config::from_args(Args::parse_from(flags)).unwrap_err();
+            assert!(err.contains("exact pattern in the config file"), "{err}");
+        }
+        let args = Args::parse_from([
+            "p",
+            "--route",
+            "/chat.Chat/Talk=f",
+            "--bidi",
+            "unimplemented",
+        ]);
+        assert!(Config::from_args(args).is_ok());
     }
 }

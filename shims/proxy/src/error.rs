@@ -14,6 +14,12 @@
 //! | the function does not exist (HTTP 404) | `UNIMPLEMENTED` | the function named |
 //! | the endpoint cannot be reached | `UNAVAILABLE` | the endpoint and the connection error |
 //! | no route for the method | `UNIMPLEMENTED` | the path |
+//! | the path is not `/package.Service/Method` (extra, empty or dot segments, `%`-escapes) | `UNIMPLEMENTED` | the path and what is wrong with it |
+//! | a `grpc-encoding` the function does not decode | `UNIMPLEMENTED` | the encoding; `grpc-accept-encoding` lists `identity,gzip` |
+//! | a message flagged compressed with no `grpc-encoding` | `INTERNAL` | the message's index |
+//! | the call would take the proxy past `max_bytes_in_flight` | `RESOURCE_EXHAUSTED` | the bytes asked for, in use, and the limit |
+//! | the request body did not arrive within `request_body_timeout` (no `grpc-timeout`) | `DEADLINE_EXCEEDED` | the timeout and the bytes received |
+//! | the client cancelled (reset the stream, closed the connection) | `CANCELLED` (logged) | the reason |
 //! | the function's answer is not a gRPC-Web response | `INTERNAL` | what was wrong |
 //! | another Invoke API error (403, 502…) | from the HTTP status | the error type and message |
 
@@ -29,6 +35,13 @@ pub const LAMBDA_REQUEST_LIMIT: usize = 6_291_456;
 /// Lambda's synchronous invocation payload limit for responses, in bytes: "Response payload size
 /// exceeded maximum allowed payload size (6291556 bytes)".
 pub const LAMBDA_RESPONSE_LIMIT: usize = 6_291_556;
+
+/// The encodings a request may carry in `grpc-encoding`, as `grpc-accept-encoding` lists them:
+/// what the function's shim decodes (identity, and gzip with its `gzip` feature).
+pub const ACCEPTED_ENCODINGS: &str = "identity,gzip";
+
+/// The error kind of a call the client gave up on, in logs and metrics.
+pub const CANCELLED_KIND: &str = "cancelled";
 
 /// A call that could not be completed, for a reason the proxy or Lambda reported.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,8 +97,41 @@ pub enum InvokeError {
     },
     /// No route matches the method's path.
     NoRoute {
-        /// The request path.
+        /// The request path, cut for quoting ([`crate::path::quoted`]).
         path: String,
+    },
+    /// The request path is not a canonical method path.
+    NotAMethodPath {
+        /// The path, cut for quoting ([`crate::path::quoted`]).
+        path: String,
+        /// What is wrong with it.
+        reason: crate::path::PathError,
+    },
+    /// The request's `grpc-encoding` is not one the function decodes.
+    UnsupportedEncoding {
+        /// The encoding named.
+        encoding: String,
+    },
+    /// Holding this call's bytes would take the proxy past its memory budget.
+    OverBudget {
+        /// The bytes the call asked for.
+        requested: usize,
+        /// The bytes held by all calls when it asked.
+        in_use: usize,
+        /// `max_bytes_in_flight`.
+        limit: usize,
+    },
+    /// The client set no deadline and its request body did not arrive in time.
+    BodyTimeout {
+        /// `request_body_timeout` (or the route's own).
+        timeout: Duration,
+        /// The bytes that did arrive.
+        received: usize,
+    },
+    /// The client went away before the call finished.
+    Cancelled {
+        /// What the proxy saw.
+        reason: String,
     },
     /// The function's answer is not a response the proxy can read.
     InvalidResponse {
@@ -138,9 +184,13 @@ impl InvokeError {
             InvokeError::FunctionTimeout { .. } | InvokeError::DeadlineExceeded { .. } => {
                 Code::DeadlineExceeded
             }
-            InvokeError::FunctionNotFound { .. } | InvokeError::NoRoute { .. } => {
-                Code::Unimplemented
-            }
+            InvokeError::FunctionNotFound { .. }
+            | InvokeError::NoRoute { .. }
+            | InvokeError::NotAMethodPath { .. }
+            | InvokeError::UnsupportedEncoding { .. } => Code::Unimplemented,
+            InvokeError::OverBudget { .. } => Code::ResourceExhausted,
+            InvokeError::BodyTimeout { .. } => Code::DeadlineExceeded,
+            InvokeError::Cancelled { .. } => Code::Cancelled,
             InvokeError::InvalidResponse { .. } | InvokeError::Credentials { .. } => Code::Internal,
             InvokeError::InvalidRequest { code, .. } => *code,
             InvokeError::Upstream { status, .. } => Code::from_http_status(*status),
@@ -164,6 +214,11 @@ impl InvokeError {
             InvokeError::FunctionNotFound { .. } => "function_not_found",
             InvokeError::Unreachable { .. } => "unreachable",
             InvokeError::NoRoute { .. } => "no_route",
+            InvokeError::NotAMethodPath { .. } => "not_a_method_path",
+            InvokeError::UnsupportedEncoding { .. } => "unsupported_encoding",
+            InvokeError::OverBudget { .. } => "over_budget",
+            InvokeError::BodyTimeout { .. } => "request_body_timeout",
+            InvokeError::Cancelled { .. } => CANCELLED_KIND,
             InvokeError::InvalidResponse { .. } => "invalid_response",
             InvokeError::InvalidRequest { .. } => "invalid_request",
             InvokeError::Upstream { .. } => "upstream",
@@ -216,6 +271,32 @@ impl fmt::Display for InvokeError {
                 f,
                 "no route for {path:?}: the proxy's routes name no target for this method"
             ),
+            InvokeError::NotAMethodPath { path, reason } => write!(
+                f,
+                "{path:?} is not a method path: {reason}; the proxy serves only \
+                 /package.Service/Method"
+            ),
+            InvokeError::UnsupportedEncoding { encoding } => write!(
+                f,
+                "grpc-encoding {encoding:?} is not accepted: the function decodes \
+                 {ACCEPTED_ENCODINGS} (grpc-accept-encoding)"
+            ),
+            InvokeError::OverBudget {
+                requested,
+                in_use,
+                limit,
+            } => write!(
+                f,
+                "the proxy holds {in_use} bytes of calls in flight; {requested} more would pass \
+                 its limit of {limit} bytes (max_bytes_in_flight): retry later"
+            ),
+            InvokeError::BodyTimeout { timeout, received } => write!(
+                f,
+                "the request body did not arrive within {} ms ({received} bytes came); with no \
+                 grpc-timeout the proxy waits request_body_timeout for it",
+                timeout.as_millis()
+            ),
+            InvokeError::Cancelled { reason } => write!(f, "the client cancelled: {reason}"),
             InvokeError::InvalidResponse { reason } => {
                 write!(f, "the function's response cannot be read: {reason}")
             }
@@ -314,6 +395,30 @@ mod tests {
                 },
                 Code::PermissionDenied,
                 "AccessDeniedException",
+            ),
+            (
+                InvokeError::OverBudget {
+                    requested: 16384,
+                    in_use: 268_435_000,
+                    limit: 268_435_456,
+                },
+                Code::ResourceExhausted,
+                "holds 268435000 bytes of calls in flight; 16384 more would pass its limit of 268435456",
+            ),
+            (
+                InvokeError::UnsupportedEncoding {
+                    encoding: "br".into(),
+                },
+                Code::Unimplemented,
+                "\"br\" is not accepted: the function decodes identity,gzip",
+            ),
+            (
+                InvokeError::NotAMethodPath {
+                    path: "/a.B//C".into(),
+                    reason: crate::path::PathError::SegmentCount { count: 3 },
+                },
+                Code::Unimplemented,
+                "\"/a.B//C\" is not a method path: it has 3 segments",
             ),
         ];
         for (err, code, text) in rows {

@@ -37,9 +37,13 @@
 //!
 //! # Modules
 //!
-//! - [`config`]: flags and the TOML file; [`route`]: paths to targets.
-//! - [`server`]: the listeners (h2c, HTTP/1.1, TLS), the admin port, graceful shutdown.
-//! - [`grpc`]: the call path, request to response.
+//! - [`config`]: flags and the TOML file; [`limits`]: what every client is held to;
+//!   [`route`]: paths to targets.
+//! - [`server`]: the listeners (h2c, HTTP/1.1, TLS), the admin port, graceful shutdown; each
+//!   connection capped, timed out when silent and closed when idle.
+//! - [`grpc`]: the call path, request to response: [`path`] decides which paths are methods,
+//!   the request is read within its limits and the memory [`budget`], the response turned into
+//!   the client's protocol.
 //! - [`invoke`]: targets — the Lambda Invoke API (and `InvokeWithResponseStream` for routes with
 //!   `streaming = true`: each message re-emitted as it arrives), HTTPS front doors, the embedded
 //!   Lambda service.
@@ -68,14 +72,20 @@
     )
 )]
 
+pub mod budget;
 pub mod client;
 pub mod config;
+mod conn;
 #[cfg(feature = "aws")]
 pub mod credentials;
 pub mod error;
 pub mod grpc;
 pub mod invoke;
+pub mod limits;
 pub mod metrics;
+pub mod path;
+mod request;
+mod response;
 pub mod route;
 pub mod server;
 #[cfg(feature = "tls")]

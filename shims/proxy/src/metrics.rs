@@ -13,11 +13,22 @@ const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
+/// The route label of calls that matched no route or whose path is not a method path: one
+/// label for all of them, so a client cannot grow the counters with paths of its choosing.
+pub const UNROUTED: &str = "(unrouted)";
+
+/// Calls of one route, per target: a count per code (indexed by the code's number).
+type ByTarget = HashMap<String, [u64; 17]>;
+
 /// Counters the admin port serves as Prometheus text.
 #[derive(Default)]
 pub struct Metrics {
-    /// method → target → count per code (indexed by the code's number).
-    calls: Mutex<HashMap<String, HashMap<String, [u64; 17]>>>,
+    /// route pattern → target → count per code (indexed by the code's number). Both keys come
+    /// from the configuration, so the map's size is bounded by it.
+    calls: Mutex<HashMap<Arc<str>, ByTarget>>,
+    open_connections: AtomicU64,
+    refused_connections: AtomicU64,
+    bytes_in_flight: Option<Arc<crate::budget::Budget>>,
     errors: Mutex<BTreeMap<&'static str, u64>>,
     in_flight: AtomicU64,
     buckets: [AtomicU64; BUCKETS.len()],
@@ -29,6 +40,33 @@ impl Metrics {
     /// Empty counters.
     pub fn new() -> Metrics {
         Metrics::default()
+    }
+
+    /// Empty counters that also report how much of `budget` is in use.
+    pub fn with_budget(budget: Arc<crate::budget::Budget>) -> Metrics {
+        Metrics {
+            bytes_in_flight: Some(budget),
+            ..Metrics::default()
+        }
+    }
+
+    /// A connection was accepted (`true`) or closed (`false`).
+    pub fn connection(&self, open: bool) {
+        if open {
+            self.open_connections.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.open_connections.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A connection was closed at once because the proxy holds its maximum.
+    pub fn connection_refused(&self) {
+        self.refused_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Connections open now.
+    pub fn open_connections(&self) -> u64 {
+        self.open_connections.load(Ordering::Relaxed)
     }
 
     /// Calls in flight now.
@@ -53,18 +91,18 @@ impl Metrics {
 
     fn record(
         &self,
-        method: &str,
+        route: &Arc<str>,
         target: &str,
         code: Code,
         error: Option<&'static str>,
         seconds: f64,
     ) {
         if let Ok(mut calls) = self.calls.lock() {
-            // Look up before inserting: no allocation once a method and target were seen.
-            if !calls.contains_key(method) {
-                calls.insert(method.to_owned(), HashMap::new());
+            // Look up before inserting: no allocation once a route and target were seen.
+            if !calls.contains_key(route) {
+                calls.insert(route.clone(), HashMap::new());
             }
-            if let Some(targets) = calls.get_mut(method) {
+            if let Some(targets) = calls.get_mut(route) {
                 if !targets.contains_key(target) {
                     targets.insert(target.to_owned(), [0; 17]);
                 }
@@ -104,14 +142,14 @@ impl Metrics {
     /// ```
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(2048);
-        out.push_str("# HELP grpc_lambda_proxy_calls_total Calls finished, by method, target and gRPC status.\n");
+        out.push_str("# HELP grpc_lambda_proxy_calls_total Calls finished, by route pattern, target and gRPC status.\n");
         out.push_str("# TYPE grpc_lambda_proxy_calls_total counter\n");
         if let Ok(calls) = self.calls.lock() {
             let sorted: BTreeMap<_, BTreeMap<_, _>> = calls
                 .iter()
-                .map(|(method, targets)| (method, targets.iter().collect()))
+                .map(|(route, targets)| (route, targets.iter().collect()))
                 .collect();
-            for (method, targets) in sorted {
+            for (route, targets) in sorted {
                 for (target, counts) in targets {
                     for (code, n) in Code::ALL.iter().zip(counts.iter()) {
                         if *n == 0 {
@@ -119,8 +157,8 @@ impl Metrics {
                         }
                         let _ = writeln!(
                             out,
-                            "grpc_lambda_proxy_calls_total{{method=\"{}\",target=\"{}\",code=\"{}\"}} {n}",
-                            escape(method),
+                            "grpc_lambda_proxy_calls_total{{route=\"{}\",target=\"{}\",code=\"{}\"}} {n}",
+                            escape(route),
                             escape(target),
                             code.as_str()
                         );
@@ -147,6 +185,25 @@ impl Metrics {
             "grpc_lambda_proxy_calls_in_flight {}",
             self.in_flight()
         );
+        out.push_str("# HELP grpc_lambda_proxy_connections Client connections open now.\n");
+        out.push_str("# TYPE grpc_lambda_proxy_connections gauge\n");
+        let _ = writeln!(
+            out,
+            "grpc_lambda_proxy_connections {}",
+            self.open_connections()
+        );
+        out.push_str("# HELP grpc_lambda_proxy_connections_refused_total Connections closed at once: the proxy held max_connections.\n");
+        out.push_str("# TYPE grpc_lambda_proxy_connections_refused_total counter\n");
+        let _ = writeln!(
+            out,
+            "grpc_lambda_proxy_connections_refused_total {}",
+            self.refused_connections.load(Ordering::Relaxed)
+        );
+        if let Some(budget) = &self.bytes_in_flight {
+            out.push_str("# HELP grpc_lambda_proxy_bytes_in_flight Request and response bytes held, against max_bytes_in_flight.\n");
+            out.push_str("# TYPE grpc_lambda_proxy_bytes_in_flight gauge\n");
+            let _ = writeln!(out, "grpc_lambda_proxy_bytes_in_flight {}", budget.in_use());
+        }
         out.push_str(
             "# HELP grpc_lambda_proxy_call_duration_seconds Call latency, request to last byte.\n",
         );
@@ -190,7 +247,10 @@ fn escape(label: &str) -> String {
 /// logs one line and counts the call; a call dropped before its status is known is `CANCELLED`.
 pub struct CallRecord {
     metrics: Arc<Metrics>,
+    /// The request path, cut to [`crate::path::QUOTED_PATH_MAX`] for the log line.
     method: String,
+    /// The route pattern the call is counted under ([`UNROUTED`] until routed).
+    route: Arc<str>,
     target: Option<Arc<dyn crate::invoke::Upstream>>,
     protocol: ContentType,
     start: Instant,
@@ -200,18 +260,26 @@ pub struct CallRecord {
 }
 
 impl CallRecord {
-    /// Starts recording a call.
+    /// Starts recording a call to `path` (only quoted, cut, in the log line).
     pub fn new(
         metrics: Arc<Metrics>,
-        method: String,
+        path: &str,
         protocol: ContentType,
         start: Instant,
         log: bool,
     ) -> CallRecord {
         metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+        thread_local! {
+            static UNROUTED_LABEL: Arc<str> = Arc::from(UNROUTED);
+        }
         CallRecord {
             metrics,
-            method,
+            method: if log {
+                crate::path::quoted(path).into_owned()
+            } else {
+                String::new()
+            },
+            route: UNROUTED_LABEL.with(Arc::clone),
             target: None,
             protocol,
             start,
@@ -221,9 +289,10 @@ impl CallRecord {
         }
     }
 
-    /// Names the target once routed.
-    pub fn set_target(&mut self, target: &Arc<dyn crate::invoke::Upstream>) {
-        self.target = Some(target.clone());
+    /// Names the route and its target once routed.
+    pub fn set_route(&mut self, route: &crate::route::Route) {
+        self.route = route.pattern.clone();
+        self.target = Some(route.target.clone());
     }
 
     /// Notes a failure kind ([`crate::error::InvokeError::kind`]).
@@ -246,15 +315,21 @@ impl CallRecord {
 impl Drop for CallRecord {
     fn drop(&mut self) {
         self.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
-        let code = self.code.unwrap_or(Code::Cancelled);
+        // Dropped before a status was known: the client went away (reset the stream or closed
+        // the connection).
+        let code = self.code.unwrap_or_else(|| {
+            self.error = Some(crate::error::CANCELLED_KIND);
+            Code::Cancelled
+        });
         let elapsed = self.start.elapsed().as_secs_f64();
         let target = self.target.as_ref().map_or("-", |target| target.name());
         self.metrics
-            .record(&self.method, target, code, self.error, elapsed);
+            .record(&self.route, target, code, self.error, elapsed);
         if self.log {
             let line = serde_json::json!({
                 "msg": "call",
                 "method": self.method,
+                "route": &*self.route,
                 "target": target,
                 "protocol": self.protocol.as_str(),
                 "status": code.as_str(),

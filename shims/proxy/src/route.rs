@@ -43,11 +43,21 @@ impl Pattern {
     }
 }
 
+/// A route found for a path: the pattern that matched (the label metrics count the call
+/// under: a configured pattern, never the client's path) and the target.
+#[derive(Clone)]
+pub struct Route {
+    /// The pattern as [`Pattern::parse`] normalised it: `/pkg.Svc/Method`, `/pkg.Svc/` or `/`.
+    pub pattern: Arc<str>,
+    /// Where the call goes.
+    pub target: Arc<dyn Upstream>,
+}
+
 /// Paths to targets.
 #[derive(Default, Clone)]
 pub struct Router {
-    exact: HashMap<String, Arc<dyn Upstream>>,
-    prefixes: Vec<(String, Arc<dyn Upstream>)>,
+    exact: HashMap<String, Route>,
+    prefixes: Vec<Route>,
 }
 
 impl Router {
@@ -60,25 +70,36 @@ impl Router {
     pub fn add(&mut self, pattern: Pattern, target: Arc<dyn Upstream>) {
         match pattern {
             Pattern::Method(path) => {
-                self.exact.insert(path, target);
+                let route = Route {
+                    pattern: Arc::from(path.as_str()),
+                    target,
+                };
+                self.exact.insert(path, route);
             }
             Pattern::Prefix(prefix) => {
-                self.prefixes.retain(|(p, _)| *p != prefix);
-                self.prefixes.push((prefix, target));
+                self.prefixes.retain(|route| *route.pattern != *prefix);
+                self.prefixes.push(Route {
+                    pattern: Arc::from(prefix),
+                    target,
+                });
                 self.prefixes
-                    .sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
+                    .sort_by_key(|route| std::cmp::Reverse(route.pattern.len()));
             }
         }
     }
 
-    /// The target for `path`, if a route matches.
-    pub fn route(&self, path: &str) -> Option<&Arc<dyn Upstream>> {
+    /// The route for `path`, if one matches.
+    pub fn lookup(&self, path: &str) -> Option<&Route> {
         self.exact.get(path).or_else(|| {
             self.prefixes
                 .iter()
-                .find(|(prefix, _)| path.starts_with(prefix.as_str()))
-                .map(|(_, target)| target)
+                .find(|route| path.starts_with(&*route.pattern))
         })
+    }
+
+    /// The target for `path`, if a route matches.
+    pub fn route(&self, path: &str) -> Option<&Arc<dyn Upstream>> {
+        self.lookup(path).map(|route| &route.target)
     }
 
     /// Whether no route was added.
@@ -118,6 +139,9 @@ mod tests {
         assert_eq!(name("/api.Prod/Fail").as_deref(), Some("method"));
         assert_eq!(name("/api.Prod/Alive").as_deref(), Some("service"));
         assert_eq!(name("/other.S/M").as_deref(), Some("all"));
+        let pattern = |path| router.lookup(path).map(|r| r.pattern.to_string());
+        assert_eq!(pattern("/api.Prod/Alive").as_deref(), Some("/api.Prod/"));
+        assert_eq!(pattern("/api.Prod/Fail").as_deref(), Some("/api.Prod/Fail"));
         let mut only = Router::new();
         only.add(Pattern::parse("/api.Prod/"), Arc::new(Named("service")));
         assert!(only.route("/api.Prodx/Alive").is_none());

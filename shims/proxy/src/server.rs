@@ -1,7 +1,6 @@
 //! The listeners: HTTP/2 (prior knowledge or ALPN `h2`) and HTTP/1.1 on one port, TLS optional;
 //! the admin port (Prometheus metrics, `grpc.health.v1`); graceful shutdown.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,14 +9,14 @@ use bytes::{Bytes, BytesMut};
 use grpc_lambda_core::{Code, FrameDecoder, FrameEncoder, Status};
 use http::{Request, Response};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::budget::Budget;
 use crate::config::{BidiPolicy, Config, Limits, TargetConfig};
+use crate::conn::{accept_loop, ConnectionLimits, Handler, Serving};
 use crate::error::InvokeError;
 use crate::grpc::{Proxy, ProxyBody};
 use crate::invoke::https::FrontDoorTarget;
@@ -28,10 +27,6 @@ use crate::invoke::{
 };
 use crate::metrics::Metrics;
 use crate::route::{Pattern, Router};
-
-type Handler = Arc<
-    dyn Fn(Request<Incoming>, SocketAddr) -> BoxFuture<'static, Response<ProxyBody>> + Send + Sync,
->;
 
 /// A running proxy.
 pub struct Running {
@@ -155,7 +150,9 @@ pub async fn start_with_routes(
         };
         let target: Arc<dyn Upstream> = match route.bidi {
             BidiPolicy::Unimplemented => Arc::new(BidiUnimplemented::new(target.name())),
-            BidiPolicy::HalfDuplex => Arc::new(HalfDuplex(target)),
+            BidiPolicy::HalfDuplex => Arc::new(
+                HalfDuplex::new(target).with_request_body_timeout(route.request_body_timeout),
+            ),
             BidiPolicy::Unstated => target,
         };
         router.add(Pattern::parse(&route.pattern), target);
@@ -163,11 +160,13 @@ pub async fn start_with_routes(
     for (pattern, target) in extra {
         router.add(pattern, target);
     }
-    let metrics = Arc::new(Metrics::new());
+    let budget = Budget::new(config.limits.max_bytes_in_flight);
+    let metrics = Arc::new(Metrics::with_budget(budget.clone()));
     let proxy = Arc::new(Proxy::new(
         router,
         config.limits.clone(),
         metrics.clone(),
+        budget,
         config.log_calls,
     ));
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -199,10 +198,14 @@ pub async fn start_with_routes(
     let main = tokio::spawn(accept_loop(
         listener,
         tls,
-        builder(&config.limits),
-        handler,
-        shutdown_rx.clone(),
-        config.shutdown_grace,
+        Serving {
+            handler,
+            builder: builder(&config.limits),
+            limits: connection_limits(&config.limits),
+            shutdown: shutdown_rx.clone(),
+            grace: config.shutdown_grace,
+            metrics: Some(metrics.clone()),
+        },
     ));
 
     let admin = match config.admin {
@@ -219,10 +222,14 @@ pub async fn start_with_routes(
             let task = tokio::spawn(accept_loop(
                 listener,
                 no_tls,
-                builder(&Limits::default()),
-                handler,
-                admin_stop_rx,
-                Duration::from_secs(1),
+                Serving {
+                    handler,
+                    builder: builder(&Limits::default()),
+                    limits: connection_limits(&Limits::default()),
+                    shutdown: admin_stop_rx,
+                    grace: Duration::from_secs(1),
+                    metrics: None,
+                },
             ));
             Some((admin_addr, task))
         }
@@ -250,7 +257,7 @@ fn builder(limits: &Limits) -> Builder<TokioExecutor> {
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
+        .header_read_timeout(limits.first_bytes_timeout)
         .max_buf_size((limits.max_header_list_size as usize).max(8192) + 8192);
     builder
         .http2()
@@ -261,74 +268,11 @@ fn builder(limits: &Limits) -> Builder<TokioExecutor> {
     builder
 }
 
-#[cfg(feature = "tls")]
-type Acceptor = tokio_rustls::TlsAcceptor;
-#[cfg(not(feature = "tls"))]
-type Acceptor = ();
-
-async fn accept_loop(
-    listener: TcpListener,
-    tls: Option<Acceptor>,
-    builder: Builder<TokioExecutor>,
-    handler: Handler,
-    mut shutdown: watch::Receiver<bool>,
-    grace: Duration,
-) {
-    let graceful = GracefulShutdown::new();
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = shutdown.changed() => break,
-        };
-        let (stream, remote) = match accepted {
-            Ok(accepted) => accepted,
-            Err(_) => {
-                // Out of file descriptors, most likely: wait instead of spinning.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let handler = handler.clone();
-        let service = service_fn(move |request| {
-            let handler = handler.clone();
-            async move { Ok::<_, Infallible>(handler(request, remote).await) }
-        });
-        let watcher = graceful.watcher();
-        let builder = builder.clone();
-        match &tls {
-            #[cfg(feature = "tls")]
-            Some(acceptor) => {
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    let Ok(Ok(stream)) =
-                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
-                            .await
-                    else {
-                        return;
-                    };
-                    let connection = builder
-                        .serve_connection(TokioIo::new(stream), service)
-                        .into_owned();
-                    let _ = watcher.watch(connection).await;
-                });
-            }
-            #[cfg(not(feature = "tls"))]
-            Some(()) => {}
-            None => {
-                tokio::spawn(async move {
-                    let connection = builder
-                        .serve_connection(TokioIo::new(stream), service)
-                        .into_owned();
-                    let _ = watcher.watch(connection).await;
-                });
-            }
-        }
-    }
-    drop(listener);
-    tokio::select! {
-        _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(grace) => {}
+fn connection_limits(limits: &Limits) -> ConnectionLimits {
+    ConnectionLimits {
+        first_bytes_timeout: limits.first_bytes_timeout,
+        idle_timeout: limits.idle_timeout,
+        max_connections: limits.max_connections,
     }
 }
 
@@ -429,10 +373,13 @@ fn admin_handler(
             shutting_down: shutdown,
         }),
     );
+    let limits = Limits::default();
+    let budget = Budget::new(limits.max_bytes_in_flight);
     let health = Arc::new(Proxy::new(
         router,
-        Limits::default(),
+        limits,
         Arc::new(Metrics::new()),
+        budget,
         false,
     ));
     Arc::new(move |request: Request<Incoming>, remote| {

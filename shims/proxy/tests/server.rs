@@ -259,7 +259,7 @@ async fn admin_port_health_and_metrics() {
     )
     .unwrap();
     assert!(
-        text.contains(r#"grpc_lambda_proxy_calls_total{method="/api.Prod/Alive",target="lambda:prod",code="UNAVAILABLE"} 1"#),
+        text.contains(r#"grpc_lambda_proxy_calls_total{route="/api.Prod/",target="lambda:prod",code="UNAVAILABLE"} 1"#),
         "{text}"
     );
     assert!(

@@ -417,7 +417,7 @@ async fn a_client_waiting_before_it_half_closes_is_unimplemented_unless_half_dup
     )
     .unwrap();
     let half_duplex: std::sync::Arc<dyn grpc_lambda_proxy::invoke::Upstream> =
-        std::sync::Arc::new(grpc_lambda_proxy::invoke::HalfDuplex(recorder.clone()));
+        std::sync::Arc::new(grpc_lambda_proxy::invoke::HalfDuplex::new(recorder.clone()));
     let running = grpc_lambda_proxy::server::start_with_routes(
         config,
         vec![

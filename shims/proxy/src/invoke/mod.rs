@@ -93,22 +93,51 @@ pub trait Upstream: Send + Sync + 'static {
     fn half_duplex(&self) -> bool {
         false
     }
+
+    /// The route's own limit on how long a request body may take to arrive when the client
+    /// sets no deadline; `None` for the proxy's `request_body_timeout`.
+    fn request_body_timeout(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// A target on a route with `bidi = "half-duplex"`.
-pub struct HalfDuplex(pub std::sync::Arc<dyn Upstream>);
+pub struct HalfDuplex {
+    target: std::sync::Arc<dyn Upstream>,
+    request_body_timeout: Option<std::time::Duration>,
+}
+
+impl HalfDuplex {
+    /// Runs the bidirectional calls routed to `target` half-duplex.
+    pub fn new(target: std::sync::Arc<dyn Upstream>) -> HalfDuplex {
+        HalfDuplex {
+            target,
+            request_body_timeout: None,
+        }
+    }
+
+    /// Gives the route its own wait for a request stream without a deadline.
+    pub fn with_request_body_timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
+        self.request_body_timeout = timeout;
+        self
+    }
+}
 
 impl Upstream for HalfDuplex {
     fn call(&self, request: UpstreamRequest) -> BoxFuture<'_, Result<UpstreamReply, InvokeError>> {
-        self.0.call(request)
+        self.target.call(request)
     }
 
     fn name(&self) -> &str {
-        self.0.name()
+        self.target.name()
     }
 
     fn half_duplex(&self) -> bool {
         true
+    }
+
+    fn request_body_timeout(&self) -> Option<std::time::Duration> {
+        self.request_body_timeout
     }
 }
 

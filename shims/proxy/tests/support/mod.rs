@@ -85,3 +85,255 @@ pub fn plain_client(
         .max_decoding_message_size(8 * 1024 * 1024)
         .max_encoding_message_size(8 * 1024 * 1024)
 }
+
+/// The proxy binary, run as a process: what a client on the network meets.
+pub struct ProxyProcess {
+    child: std::process::Child,
+    /// The proxy's address.
+    pub addr: std::net::SocketAddr,
+    /// The admin port, when `--admin` was given.
+    pub admin: Option<std::net::SocketAddr>,
+    log: std::sync::Arc<std::sync::Mutex<Log>>,
+}
+
+/// What the proxy wrote on stderr: every line but the per-call ones, and the per-call lines
+/// up to [`CALL_LINES_KEPT`] (a flood of calls writes too many to keep).
+#[derive(Default)]
+struct Log {
+    lines: Vec<String>,
+    calls: usize,
+}
+
+/// Per-call log lines kept for the tests to read.
+pub const CALL_LINES_KEPT: usize = 2000;
+
+impl ProxyProcess {
+    /// Starts `grpc-lambda-proxy` with `flags` (and `--listen 127.0.0.1:0`) and waits up to 60 s
+    /// for its `listening` line.
+    pub fn spawn(flags: &[&str]) -> ProxyProcess {
+        use std::io::BufRead as _;
+        let binary =
+            grpc_lambda_test_support::workspace_binary("grpc-lambda-proxy", "grpc-lambda-proxy");
+        let mut child = std::process::Command::new(binary)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(flags)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the proxy binary starts");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Log::default()));
+        let (ready, listening) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if line.contains("\"msg\":\"listening\"") {
+                    let _ = ready.send(line.clone());
+                }
+                let mut log = sink.lock().unwrap();
+                if line.starts_with("{\"msg\":\"call\"") || line.contains("\"msg\":\"call\"") {
+                    log.calls += 1;
+                    if log.calls > CALL_LINES_KEPT {
+                        continue;
+                    }
+                }
+                log.lines.push(line);
+            }
+        });
+        let line = match listening.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no listening line: {:?}", log.lock().unwrap().lines);
+            }
+        };
+        let value: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+        ProxyProcess {
+            child,
+            addr: value["addr"].as_str().unwrap().parse().unwrap(),
+            admin: value["admin"].as_str().map(|a| a.parse().unwrap()),
+            log,
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A `/proc/<pid>/status` field in KiB (`VmRSS`, `VmHWM`).
+    pub fn status_kib(&self, field: &str) -> u64 {
+        let text = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc/{}/status", self.pid()))
+    }
+
+    /// Open file descriptors of the process.
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|dir| dir.count())
+            .unwrap_or(0)
+    }
+
+    /// The stderr lines so far (per-call lines up to [`CALL_LINES_KEPT`]).
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().lines.clone()
+    }
+
+    /// The admin port's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        use http_body_util::BodyExt as _;
+        let admin = self.admin.expect("started with --admin");
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<http_body_util::Full<bytes::Bytes>>();
+        let response = client
+            .get(format!("http://{admin}/metrics").parse().unwrap())
+            .await
+            .unwrap();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+}
+
+impl Drop for ProxyProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The value of the Prometheus sample `line_start` (a metric name with its labels) in `text`.
+pub fn sample(text: &str, line_start: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(line_start)?.trim().parse().ok())
+}
+
+/// A response read whole: HTTP status, headers, body bytes, trailers.
+#[derive(Debug)]
+pub struct RawAnswer {
+    /// The HTTP status.
+    pub status: http::StatusCode,
+    /// The headers.
+    pub headers: http::HeaderMap,
+    /// The body.
+    pub body: bytes::Bytes,
+    /// The trailers (native gRPC).
+    pub trailers: http::HeaderMap,
+}
+
+impl RawAnswer {
+    /// `grpc-status` from the trailers, or from the headers (Trailers-Only).
+    pub fn grpc_status(&self) -> Option<&str> {
+        self.trailers
+            .get("grpc-status")
+            .or_else(|| self.headers.get("grpc-status"))
+            .and_then(|v| v.to_str().ok())
+    }
+
+    /// `grpc-message`, percent-decoded as far as the tests need (`%20`-style escapes).
+    pub fn grpc_message(&self) -> String {
+        let raw = self
+            .trailers
+            .get("grpc-message")
+            .or_else(|| self.headers.get("grpc-message"))
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        let bytes = raw.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match (bytes[i], bytes.get(i + 1..i + 3)) {
+                (b'%', Some(hex)) => {
+                    let hex = std::str::from_utf8(hex).unwrap();
+                    out.push(u8::from_str_radix(hex, 16).unwrap());
+                    i += 3;
+                }
+                (byte, _) => {
+                    out.push(byte);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// A gRPC message frame (flags 0) around `payload`.
+pub fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![0];
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// One POST over HTTP/2 (`http2 = true`, prior knowledge) or HTTP/1.1 to `path` with `headers`
+/// and `body`, read whole.
+pub async fn raw_call(
+    addr: std::net::SocketAddr,
+    http2: bool,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> RawAnswer {
+    use http_body_util::BodyExt as _;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http2_only(http2)
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let mut request = http::Request::post(format!("http://{addr}{path}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request
+        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(30), client.request(request))
+        .await
+        .expect("an answer within 30 s")
+        .expect("an HTTP answer");
+    let (parts, body) = response.into_parts();
+    let collected = body.collect().await.expect("the whole body");
+    let trailers = collected.trailers().cloned().unwrap_or_default();
+    RawAnswer {
+        status: parts.status,
+        headers: parts.headers,
+        body: collected.to_bytes(),
+        trailers,
+    }
+}
+
+/// The headers of a native gRPC call.
+pub const GRPC: [(&str, &str); 2] = [("content-type", "application/grpc"), ("te", "trailers")];
+
+impl ProxyProcess {
+    /// The proxy binary running the example function (`prod`) behind its embedded runtime, on
+    /// the catch-all route, with `extra` flags.
+    pub fn with_prod(extra: &[&str]) -> ProxyProcess {
+        let command = format!("exec {}", prod_binary().display());
+        let mut flags = vec!["--local-function", command.as_str(), "--local-name", "prod"];
+        flags.extend_from_slice(extra);
+        ProxyProcess::spawn(&flags)
+    }
+
+    /// Waits up to `within` for the metric `name` to read `value`; panics with the metrics if
+    /// it does not.
+    pub async fn wait_for_sample(&self, name: &str, value: f64, within: Duration) {
+        let until = std::time::Instant::now() + within;
+        loop {
+            let metrics = self.metrics().await;
+            if sample(&metrics, name) == Some(value) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "{name} is not {value}: {metrics}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}

@@ -1,17 +1,14 @@
 //! P5, the Lambda shim: one whole invocation, event JSON in → response JSON out, for the example
-//! service at 1 KiB and 1 MiB messages, on the same event: ours (the generated routes, and the
-//! same service as a tower service) and `lambda_http` + `tonic-web` in the same group; and
-//! tonic's own call, which the anchor and the tower service make, alone.
+//! service at 1 KiB and 1 MiB messages, on the same event: ours (tonic's server as a tower
+//! service) and `lambda_http` + `tonic-web` in the same group; and tonic's own call, which both
+//! make, alone.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use grpc_lambda_benches::lambda::{
-    check, event, ours_tower, LambdaHttpTonicWeb, Ours, TonicCall, SIZES,
-};
+use grpc_lambda_benches::lambda::{check, event, LambdaHttpTonicWeb, Ours, TonicCall, SIZES};
 use std::time::Duration;
 
 fn invocation(c: &mut Criterion) {
     let ours = Ours::default();
-    let tower = ours_tower();
     let anchor = LambdaHttpTonicWeb::default();
     let mut group = c.benchmark_group("lambda invocation");
     for len in SIZES {
@@ -23,11 +20,6 @@ fn invocation(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("ours", &label), &event, |b, event| {
             b.iter(|| ours.invoke(event))
         });
-        group.bench_with_input(
-            BenchmarkId::new("ours, as a tower service", &label),
-            &event,
-            |b, event| b.iter(|| tower.invoke(event)),
-        );
         group.bench_with_input(
             BenchmarkId::new("lambda_http + tonic-web", &label),
             &event,

@@ -41,7 +41,6 @@ use bytes::{Bytes, BytesMut};
 use grpc_lambda::lambda_runtime::{self, LambdaEvent, MetadataPrelude, StreamResponse};
 use grpc_lambda::Shim;
 use grpc_lambda_core::{base64, FrameEncoder};
-use grpc_lambda_example_prod::api::prod_lambda;
 use grpc_lambda_example_prod::api::prod_server::ProdServer;
 use grpc_lambda_example_prod::ProdService;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
@@ -366,11 +365,11 @@ impl Function {
     }
 }
 
-/// Ours: the example function as its `main` serves it (the generated routes), with response
-/// streaming.
+/// Ours: the example function as its `main` serves it (tonic's server as a `tower::Service`),
+/// with response streaming.
 pub fn ours(cpu: Option<usize>) -> Result<Function, String> {
     Function::start("grpc-lambda-prod", cpu, || {
-        Shim::new(prod_lambda::router(ProdService))
+        Shim::new(ProdServer::new(ProdService))
             .response_streaming(true)
             .run()
     })

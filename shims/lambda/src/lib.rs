@@ -23,11 +23,9 @@
 //! }
 //! ```
 //!
-//! The same tonic service can skip tonic's HTTP-level server: `grpc-lambda-build` generates, beside
-//! it, a [`Router`] whose routes call the service's trait directly (`Router::tonic_unary`,
-//! feature `tonic`): the service's answers go out byte for byte as tonic's server sends them, in
-//! 0.6 µs less per 1 KiB call:
-//! `grpc_lambda::run(api::prod_lambda::router(MyProd))`.
+//! The server is served as a `tower::Service`, so tonic's interceptors
+//! (`ProdServer::with_interceptor`) and any `tower` layers around it run on every call, as they
+//! would on a tonic server of its own.
 //!
 //! Plain async functions over prost messages work too, with a [`Router`]:
 //!
@@ -110,8 +108,6 @@ mod invocation;
 mod router;
 mod service;
 pub mod streaming;
-#[cfg(feature = "tonic")]
-mod tonic_routes;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -206,8 +202,8 @@ impl<H: Handler> Shim<H> {
     }
 
     /// The largest request message, in bytes, and the largest response message of a
-    /// [`Router`]'s prost handlers (default 4 MiB, gRPC's default). A tonic service's responses,
-    /// through its server or its generated routes, are bounded as tonic bounds them (by default
+    /// [`Router`]'s prost handlers (default 4 MiB, gRPC's default). A tonic service's responses
+    /// are bounded as tonic's server bounds them (by default
     /// not at all), and every answer by the front door's payload limit.
     pub fn max_message_len(mut self, len: usize) -> Self {
         self.max_message_len = len;

@@ -187,7 +187,7 @@ impl Router {
         F: Fn(Request<Req>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
     {
-        self.route(path, Unary::<F, Req, Resp, Ours>::new(handler))
+        self.route(path, Unary::<F, Req, Resp>::new(handler))
     }
 
     /// Routes `path` to a server-streaming handler: it answers a stream of messages, sent in
@@ -200,7 +200,7 @@ impl Router {
         Fut: Future<Output = Result<Response<S>, Status>> + Send + 'static,
         S: Stream<Item = Result<Resp, Status>> + Send + 'static,
     {
-        self.route(path, ServerStreaming::<F, Req, Resp, S, Ours>::new(handler))
+        self.route(path, ServerStreaming::<F, Req, Resp, S>::new(handler))
     }
 
     /// Serves every call whose path no route names with `handler`: a tonic-generated server (any
@@ -287,72 +287,16 @@ impl<H: Handler> Fallback for H {
     }
 }
 
-/// The types a route's handler speaks, and how they meet the wire: the shim's own
-/// ([`Request`], [`Response`], [`Status`]), or tonic's (feature `tonic`).
-pub(crate) trait Api: Send + Sync + 'static {
-    /// The request the handler takes.
-    type Request<M>;
-    /// The response the handler answers with.
-    type Response<M>;
-    /// The status a failed handler (or stream item) answers with.
-    type Status;
-    /// What the handler may still add to the trailers, read when the call ends.
-    type Added: Send;
+/// A route's message types, as a function pointer: the route is `Send + Sync` whatever they
+/// are.
+type Types<Req, Resp> = PhantomData<fn(Req) -> Resp>;
 
-    /// The handler's request, and where it adds trailers.
-    fn request<M>(request: Request<M>) -> (Self::Request<M>, Self::Added);
-
-    /// Takes the response's headers into `reply`; the message, and the trailing metadata that
-    /// follows the status.
-    fn respond<M>(response: Self::Response<M>, reply: &mut Reply) -> Result<(M, Metadata), Error>;
-
-    /// Ends the call with the handler's `status`.
-    fn fail(reply: &mut Reply, status: &Self::Status);
-
-    /// Adds what the handler added to the trailers, once the call ended.
-    fn added(reply: &mut Reply, added: Self::Added);
-
-    /// The largest response message, given the shim's message limit.
-    fn response_limit(max_message_len: usize) -> usize {
-        max_message_len
-    }
-}
-
-/// The shim's own types.
-pub(crate) struct Ours;
-
-impl Api for Ours {
-    type Request<M> = Request<M>;
-    type Response<M> = Response<M>;
-    type Status = Status;
-    type Added = ();
-
-    fn request<M>(request: Request<M>) -> (Request<M>, ()) {
-        (request, ())
-    }
-
-    fn respond<M>(response: Response<M>, reply: &mut Reply) -> Result<(M, Metadata), Error> {
-        reply.headers = response.headers;
-        Ok((response.message, metadata_from_headers(&response.trailers)))
-    }
-
-    fn fail(reply: &mut Reply, status: &Status) {
-        fail(reply, status);
-    }
-
-    fn added(_: &mut Reply, (): ()) {}
-}
-
-/// A route's message and API types, as a function pointer: the route is `Send + Sync` whatever
-/// they are.
-type Types<Req, Resp, A> = PhantomData<fn(Req, A) -> Resp>;
-
-pub(crate) struct Unary<F, Req, Resp, A> {
+pub(crate) struct Unary<F, Req, Resp> {
     handler: F,
-    _types: Types<Req, Resp, A>,
+    _types: Types<Req, Resp>,
 }
 
-impl<F, Req, Resp, A> Unary<F, Req, Resp, A> {
+impl<F, Req, Resp> Unary<F, Req, Resp> {
     pub(crate) fn new(handler: F) -> Self {
         Self {
             handler,
@@ -361,12 +305,12 @@ impl<F, Req, Resp, A> Unary<F, Req, Resp, A> {
     }
 }
 
-pub(crate) struct ServerStreaming<F, Req, Resp, S, A> {
+pub(crate) struct ServerStreaming<F, Req, Resp, S> {
     handler: F,
-    _types: Types<Req, (Resp, S), A>,
+    _types: Types<Req, (Resp, S)>,
 }
 
-impl<F, Req, Resp, S, A> ServerStreaming<F, Req, Resp, S, A> {
+impl<F, Req, Resp, S> ServerStreaming<F, Req, Resp, S> {
     pub(crate) fn new(handler: F) -> Self {
         Self {
             handler,
@@ -449,22 +393,19 @@ pub(crate) fn fail(reply: &mut Reply, status: &Status) {
     reply.finish(status, Metadata::new());
 }
 
-impl<F, Req, Resp, Fut, A> Route for Unary<F, Req, Resp, A>
+impl<F, Req, Resp, Fut> Route for Unary<F, Req, Resp>
 where
     Req: prost::Message + Default + Send + 'static,
     Resp: prost::Message + Send + 'static,
-    A: Api,
-    A::Request<Req>: Send,
-    A::Status: Send,
-    F: Fn(A::Request<Req>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<A::Response<Resp>, A::Status>> + Send + 'static,
+    F: Fn(Request<Req>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
 {
     fn call<'a>(&'a self, call: Call, reply: &'a mut Reply) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             // Decoded in the future, where a panicking message type is caught like a handler.
-            let max = A::response_limit(call.max_message_len);
-            let (request, added) = match request::<Req>(call) {
-                Ok(request) => A::request(request),
+            let max = call.max_message_len;
+            let request = match request::<Req>(call) {
+                Ok(request) => request,
                 Err(status) => {
                     fail(reply, &status);
                     return Ok(());
@@ -472,53 +413,54 @@ where
             };
             match (self.handler)(request).await {
                 Ok(response) => {
-                    let (message, trailers) = A::respond(response, reply)?;
+                    let (message, trailers) = respond(response, reply);
                     let mut buf = BytesMut::new();
                     reply.push(encode(&message, max, &mut buf)?)?;
                     reply.finish(&Status::ok(), trailers);
                 }
-                Err(status) => A::fail(reply, &status),
+                Err(status) => fail(reply, &status),
             }
-            A::added(reply, added);
             Ok(())
         })
     }
 }
 
-impl<F, Req, Resp, Fut, S, A> Route for ServerStreaming<F, Req, Resp, S, A>
+impl<F, Req, Resp, Fut, S> Route for ServerStreaming<F, Req, Resp, S>
 where
     Req: prost::Message + Default + Send + 'static,
     Resp: prost::Message + Send + 'static,
-    A: Api,
-    A::Request<Req>: Send,
-    A::Response<S>: Send,
-    A::Status: Send,
-    F: Fn(A::Request<Req>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<A::Response<S>, A::Status>> + Send + 'static,
-    S: Stream<Item = Result<Resp, A::Status>> + Send + 'static,
+    F: Fn(Request<Req>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response<S>, Status>> + Send + 'static,
+    S: Stream<Item = Result<Resp, Status>> + Send + 'static,
 {
     fn call<'a>(&'a self, call: Call, reply: &'a mut Reply) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             // Decoded in the future, where a panicking message type is caught like a handler.
-            let max = A::response_limit(call.max_message_len);
-            let (request, added) = match request::<Req>(call) {
-                Ok(request) => A::request(request),
+            let max = call.max_message_len;
+            let request = match request::<Req>(call) {
+                Ok(request) => request,
                 Err(status) => {
                     fail(reply, &status);
                     return Ok(());
                 }
             };
             let outcome = match (self.handler)(request).await {
-                Ok(response) => stream(A::respond(response, reply)?, max, reply).await?,
+                Ok(response) => stream(respond(response, reply), max, reply).await?,
                 Err(status) => Err(status),
             };
             if let Err(status) = outcome {
-                A::fail(reply, &status);
+                fail(reply, &status);
             }
-            A::added(reply, added);
             Ok(())
         })
     }
+}
+
+/// Takes the response's headers into `reply`; the message, and the trailing metadata that
+/// follows the status.
+fn respond<M>(response: Response<M>, reply: &mut Reply) -> (M, Metadata) {
+    reply.headers = response.headers;
+    (response.message, metadata_from_headers(&response.trailers))
 }
 
 /// Sends every message of `stream`, then `OK` with `trailers`; or stops at the first item that

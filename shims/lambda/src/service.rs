@@ -76,7 +76,7 @@ impl http_body::Body for Body {
 /// has no trailers of its own for a successful call.
 ///
 /// The shim puts one in the extensions of every request it hands to a tonic service (its
-/// server, a `tower::Service`, or its generated routes); a tonic handler reaches it with
+/// server, a `tower::Service`); a tonic handler reaches it with
 /// `request.extensions().get::<grpc_lambda::Trailers>()`. What it holds when the call ends is
 /// sent after the service's own trailers, whether the call succeeded or failed.
 ///

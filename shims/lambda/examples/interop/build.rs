@@ -4,11 +4,10 @@
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
     let descriptors = protox::compile(["grpc/testing/test.proto"], ["proto"])?;
-    // Beside tonic's server, each service's routes (`test_service_lambda::router`).
-    let tonic = tonic_prost_build::configure()
+    tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
-        .build_transport(false);
-    grpc_lambda_build::compile_fds(tonic, descriptors)?;
+        .build_transport(false)
+        .compile_fds(descriptors)?;
     Ok(())
 }

@@ -325,15 +325,6 @@ async fn interop_cases_with_tonic() {
     proxy.wait_for_calls(&method, "CANCELLED", 1, Duration::from_secs(5));
 }
 
-/// The same cases with the function serving the service as tonic's server alone, a
-/// `tower::Service`: both ways of serving a tonic service pass the same suite.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn interop_cases_with_tonic_against_the_tower_service() {
-    let proxy = Proxy::start_serving("tower", &[]);
-    tonic_suite(&proxy).await;
-    timeout_from_the_server_side(&proxy).await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interop_cases_with_grpcio() {
     if !support::require("grpcio (Python)", support::python_has("grpc")) {

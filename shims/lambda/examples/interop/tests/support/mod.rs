@@ -35,19 +35,11 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// Starts the proxy on a free loopback port with the interop function and `flags`; the
-    /// function serves the service through its generated routes.
+    /// Starts the proxy on a free loopback port with the interop function and `flags`.
     pub fn start(flags: &[&str]) -> Proxy {
-        Self::start_serving("routes", flags)
-    }
-
-    /// As [`Proxy::start`], the function serving the service as `serve`: `routes` (the
-    /// generated routes, tonic's server as their fallback) or `tower` (tonic's server alone).
-    pub fn start_serving(serve: &str, flags: &[&str]) -> Proxy {
         let proxy = proxy_binary();
         let function = env!("CARGO_BIN_EXE_interop");
         let mut child = Command::new(proxy)
-            .env("GRPC_LAMBDA_INTEROP_SERVE", serve)
             .args(["--listen", "127.0.0.1:0", "--local-function", function])
             .args(["--local-name", "interop", "--local-concurrency", "2"])
             .args(["--shutdown-grace", "2"])

@@ -14,6 +14,11 @@ type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 #[cfg(not(feature = "tls"))]
 type Connector = HttpConnector;
 
+/// Idle connections kept per target host after a burst of calls. A burst opens as many
+/// HTTP/1.1 connections as it has calls at once; past this many, they are closed as they fall
+/// idle instead of holding their buffers (and file descriptors) until the idle timeout.
+pub const MAX_IDLE_PER_HOST: usize = 64;
+
 /// A pooled HTTP client whose requests carry a whole body.
 pub type HttpClient = Client<Connector, Full<Bytes>>;
 
@@ -26,7 +31,8 @@ pub struct ClientOptions {
     pub http2_only: bool,
 }
 
-/// A client with a connect timeout, TCP_NODELAY and idle connections kept for reuse.
+/// A client with a connect timeout, TCP_NODELAY and up to [`MAX_IDLE_PER_HOST`] idle connections
+/// per host kept for reuse.
 ///
 /// # Errors
 ///
@@ -72,6 +78,7 @@ pub fn build(options: &ClientOptions) -> Result<HttpClient, String> {
     let mut builder = Client::builder(TokioExecutor::new());
     builder
         .pool_idle_timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
         .http2_only(options.http2_only);
     Ok(builder.build(connector))
 }

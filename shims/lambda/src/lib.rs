@@ -267,10 +267,11 @@ impl<H: Handler> Shim<H> {
                 self.handle_request(request, lambda).await,
             ));
         }
-        let content_type = match event::content_type(&request.headers).map(ContentType::parse) {
-            Some(Ok(content_type)) if request.method == Method::POST => content_type,
+        let content_type = request.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes);
+        let content_type = match grpc_lambda_protocol::check_call(&request.method, content_type) {
+            Ok(content_type) => content_type,
             // A preflight or a request that is not a gRPC call: the buffered answer, streamed.
-            _ => {
+            Err(_) => {
                 let response = self.handle_request(request, lambda).await;
                 let body = response.decoded_body().into_owned();
                 return Ok(FunctionResponse::StreamingResponse(StreamResponse {
@@ -364,25 +365,13 @@ impl<H: Handler> Shim<H> {
             response.headers = headers;
             return response;
         }
-        let content_type = match event::content_type(&request.headers).map(ContentType::parse) {
-            Some(Ok(content_type)) => content_type,
-            Some(Err(err)) => {
-                return self.http_error(
-                    &request,
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    &err.to_string(),
-                )
-            }
-            None => {
-                let message = "the request has no content-type; gRPC needs application/grpc, \
-                               application/grpc-web or application/grpc-web-text";
-                return self.http_error(&request, StatusCode::UNSUPPORTED_MEDIA_TYPE, message);
+        let content_type = request.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes);
+        let content_type = match grpc_lambda_protocol::check_call(&request.method, content_type) {
+            Ok(content_type) => content_type,
+            Err(refusal) => {
+                return self.http_error(&request, refusal.http_status(), &refusal.to_string())
             }
         };
-        if request.method != Method::POST {
-            let message = format!("gRPC calls are POST requests, not {}", request.method);
-            return self.http_error(&request, StatusCode::METHOD_NOT_ALLOWED, &message);
-        }
         let mut reply = Reply::new(source, max_body_len(source));
         let origin = request.headers.get(http::header::ORIGIN).cloned();
         if let Err(err) = self.call(request, content_type, lambda, &mut reply).await {
@@ -421,11 +410,14 @@ impl<H: Handler> Shim<H> {
         let mut first_frame = None;
         let mut frames = 0;
         let keep_first = self.handler.reads_frames();
+        let encoding = headers.get("grpc-encoding").map(HeaderValue::as_bytes);
         for frame in grpc_lambda_core::decode::frames(&body, self.max_message_len) {
             let frame = frame.map_err(Error::Frame)?;
             if frame.is_trailers() {
                 return Err(Error::TrailersInRequest);
             }
+            grpc_lambda_protocol::check_compressed_flag(frame.is_compressed(), encoding)
+                .map_err(|_| Error::CompressedWithoutEncoding { index: frames })?;
             if keep_first && frames == 0 {
                 first_frame = Some(frame.share(&body));
             }

@@ -16,8 +16,10 @@ pub const ALLOW_METHODS: &str = "POST, OPTIONS";
 pub const DEFAULT_ALLOW_HEADERS: &str =
     "content-type, x-grpc-web, x-user-agent, grpc-timeout, grpc-accept-encoding, authorization";
 
-/// Response headers a page may read: the status travels in them for Trailers-Only answers.
-pub const EXPOSE_HEADERS: &str = "grpc-status, grpc-message, grpc-status-details-bin";
+/// Response headers a page may read: the status travels in them for Trailers-Only answers, and
+/// `*` lets a page read the call's own metadata too (the Fetch standard treats `*` as a wildcard
+/// for requests without credentials; the named headers stay readable with them).
+pub const EXPOSE_HEADERS: &str = "grpc-status, grpc-message, grpc-status-details-bin, *";
 
 /// How long a browser may cache a preflight answer, in seconds.
 pub const DEFAULT_MAX_AGE_SECS: u32 = 86_400;

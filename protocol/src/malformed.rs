@@ -11,7 +11,7 @@
 use std::fmt;
 
 use grpc_lambda_core::content_type::ContentTypeError;
-use grpc_lambda_core::{Code, ContentType, DecodeError};
+use grpc_lambda_core::{Code, ContentType, DecodeError, Status};
 use http::{Method, StatusCode};
 
 /// The encodings a request may carry in `grpc-encoding`, as `grpc-accept-encoding` lists them:
@@ -133,6 +133,23 @@ impl NotACall {
             }
             NotACall::Method(_) => StatusCode::METHOD_NOT_ALLOWED,
         }
+    }
+
+    /// The gRPC status sent with the HTTP one, for a client that reads `grpc-status` rather
+    /// than map the HTTP status itself: the code of PROTOCOL-HTTP2.md's HTTP-to-gRPC mapping
+    /// (`UNKNOWN` for 405 and 415) and this refusal's text.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let refused = grpc_lambda_protocol::check_call(&http::Method::POST, None).unwrap_err();
+    /// assert_eq!(refused.status().code(), grpc_lambda_core::Code::Unknown);
+    /// ```
+    pub fn status(&self) -> Status {
+        Status::new(
+            Code::from_http_status(self.http_status().as_u16()),
+            self.to_string(),
+        )
     }
 }
 

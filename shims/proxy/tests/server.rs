@@ -138,6 +138,7 @@ async fn grpc_web_over_http1_binary_and_text() {
             .uri(format!("http://{}/api.Prod/Alive", running.addr))
             .header("content-type", content_type)
             .header("x-grpc-web", "1")
+            .header("origin", "https://app.example")
             .body(Full::new(body))
             .unwrap();
         let response = client.request(http_request).await.unwrap();
@@ -152,7 +153,14 @@ async fn grpc_web_over_http1_binary_and_text() {
                     ""
                 }
         );
-        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+        assert_eq!(
+            response.headers()["access-control-allow-origin"],
+            "https://app.example"
+        );
+        assert!(response.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .starts_with("grpc-status, grpc-message"));
         let mut body = response.into_body().collect().await.unwrap().to_bytes();
         if content_type.contains("text") {
             body = grpc_lambda_core::base64::decode(&body).unwrap();

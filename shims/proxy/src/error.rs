@@ -16,6 +16,7 @@
 //! | no route for the method | `UNIMPLEMENTED` | the path |
 //! | the path is not `/package.Service/Method` (extra, empty or dot segments, `%`-escapes) | `UNIMPLEMENTED` | the path and what is wrong with it |
 //! | a `grpc-encoding` the function does not decode | `UNIMPLEMENTED` | the encoding; `grpc-accept-encoding` lists `identity,gzip` |
+//! | a malformed request: a truncated frame, reserved flag bits, gRPC-Web-text that is not base64, a `grpc-timeout` that cannot be read | `INTERNAL` ([`Malformed::code`], as from the shim) | what was wrong, with offsets |
 //! | a message flagged compressed with no `grpc-encoding` | `INTERNAL` | the message's index |
 //! | the call would take the proxy past `max_bytes_in_flight` | `RESOURCE_EXHAUSTED` | the bytes asked for, in use, and the limit |
 //! | the request body did not arrive within `request_body_timeout` (no `grpc-timeout`) | `DEADLINE_EXCEEDED` | the timeout and the bytes received |

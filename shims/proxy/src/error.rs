@@ -188,8 +188,8 @@ impl InvokeError {
             }
             InvokeError::FunctionNotFound { .. }
             | InvokeError::NoRoute { .. }
-            | InvokeError::NotAMethodPath { .. }
-            | InvokeError::UnsupportedEncoding { .. } => Code::Unimplemented,
+            | InvokeError::NotAMethodPath { .. } => Code::Unimplemented,
+            InvokeError::UnsupportedEncoding { .. } => Malformed::UnsupportedEncoding.code(),
             InvokeError::Malformed { kind, .. } => kind.code(),
             InvokeError::OverBudget { .. } => Code::ResourceExhausted,
             InvokeError::BodyTimeout { .. } => Code::DeadlineExceeded,

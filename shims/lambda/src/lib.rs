@@ -116,6 +116,7 @@ use bytes::Bytes;
 use grpc_lambda_core::base64::encoded_len;
 use grpc_lambda_core::metadata::{format_timeout, parse_timeout};
 use grpc_lambda_core::{ContentType, FrameEncoder, Metadata, Protocol, DEFAULT_MAX_MESSAGE_LEN};
+use grpc_lambda_protocol::NotACall;
 use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
 
@@ -368,9 +369,7 @@ impl<H: Handler> Shim<H> {
         let content_type = request.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes);
         let content_type = match grpc_lambda_protocol::check_call(&request.method, content_type) {
             Ok(content_type) => content_type,
-            Err(refusal) => {
-                return self.http_error(&request, refusal.http_status(), &refusal.to_string())
-            }
+            Err(refusal) => return self.not_a_call(&request, &refusal),
         };
         let mut reply = Reply::new(source, max_body_len(source));
         let origin = request.headers.get(http::header::ORIGIN).cloned();
@@ -493,21 +492,16 @@ impl<H: Handler> Shim<H> {
     }
 
     /// An answer for a request that is not a gRPC call at all: an HTTP status, the reason as
-    /// text, and the status a gRPC client would map it to.
-    fn http_error(
-        &self,
-        request: &HttpRequest,
-        status: StatusCode,
-        message: &str,
-    ) -> EventResponse {
-        let mut response = EventResponse::new(request.source, status);
+    /// text, and the status a gRPC client would map it to ([`NotACall::status`], as the proxy
+    /// answers it).
+    fn not_a_call(&self, request: &HttpRequest, refusal: &NotACall) -> EventResponse {
+        let mut response = EventResponse::new(request.source, refusal.http_status());
         response.headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
-        let grpc_status = Status::new(Code::from_http_status(status.as_u16()), message);
-        service::headers_from_metadata(&grpc_status.to_trailers(), &mut response.headers);
-        response.body = ResponseBody::text_of(&format!("{message}\n"));
+        service::headers_from_metadata(&refusal.status().to_trailers(), &mut response.headers);
+        response.body = ResponseBody::text_of(&format!("{refusal}\n"));
         self.cors.apply(
             request.headers.get(http::header::ORIGIN),
             &mut response.headers,

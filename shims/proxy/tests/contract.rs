@@ -153,6 +153,15 @@ fn cases() -> Vec<Case> {
             code: Some(Code::Internal),
             http: 200,
         },
+        // A trailer frame is well formed, so the proxy hands it on: the shim's refusal comes
+        // back through the proxy.
+        Case {
+            name: "a gRPC-Web trailer frame in a request",
+            headers: grpc(&[]),
+            body: vec![0x80, 0, 0, 0, 0],
+            code: Some(Code::Internal),
+            http: 200,
+        },
         Case {
             name: "a message over the limit",
             headers: grpc(&[]),

@@ -6,6 +6,7 @@ use std::time::Duration;
 use grpc_lambda_core::base64::Base64Error;
 use grpc_lambda_core::metadata::TimeoutError;
 use grpc_lambda_core::{Code, DecodeError, EncodeError, Status};
+use grpc_lambda_protocol::{Malformed, ACCEPTED_ENCODINGS};
 
 use crate::deadline::Deadline;
 use crate::event::Source;
@@ -25,6 +26,11 @@ pub enum Error {
     Frame(DecodeError),
     /// The request carries a gRPC-Web trailer frame, which only responses may carry.
     TrailersInRequest,
+    /// A message flagged compressed in a request that names no `grpc-encoding`.
+    CompressedWithoutEncoding {
+        /// The message's index in the request, from 0.
+        index: usize,
+    },
     /// A compressed message under a `grpc-encoding` this function does not decode.
     UnsupportedEncoding {
         /// The `grpc-encoding` of the request, `identity` when none was named.
@@ -77,6 +83,11 @@ impl fmt::Display for Error {
             Error::TrailersInRequest => f.write_str(
                 "the request carries a gRPC-Web trailer frame (flag 0x80), which only responses may carry",
             ),
+            Error::CompressedWithoutEncoding { index } => write!(
+                f,
+                "request message {index} is flagged compressed, but the request names no grpc-encoding \
+                 (accepted: {ACCEPTED_ENCODINGS})"
+            ),
             Error::UnsupportedEncoding { encoding } => write!(
                 f,
                 "the request message is compressed with grpc-encoding {encoding:?}, which this function does not decode"
@@ -107,29 +118,37 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 impl Error {
-    /// The gRPC code for this error.
-    ///
-    /// Malformed input is `INTERNAL` (PROTOCOL-HTTP2.md: protocol errors), sizes over a limit are
-    /// `RESOURCE_EXHAUSTED`, unsupported compression `UNIMPLEMENTED`, a service that answers
-    /// without a status gets the code its HTTP status maps to.
+    /// The gRPC code for this error: a malformed request gets the code
+    /// [`grpc_lambda_protocol::Malformed::code`] gives it, the proxy's answer to the same input;
+    /// a response over a limit is `RESOURCE_EXHAUSTED`, a service that answers without a status
+    /// gets the code its HTTP status maps to.
     pub fn code(&self) -> Code {
-        match self {
-            Error::EventBase64(_)
-            | Error::WebTextBase64(_)
-            | Error::TrailersInRequest
-            | Error::Decompress(_)
-            | Error::InvalidTimeout(_)
-            | Error::Panic(_) => Code::Internal,
-            Error::Encode(EncodeError::MessageTooLarge { .. }) => Code::ResourceExhausted,
-            Error::Encode(_) => Code::Internal,
-            Error::Frame(DecodeError::MessageTooLarge { .. }) => Code::ResourceExhausted,
-            Error::Frame(_) => Code::Internal,
-            Error::UnsupportedEncoding { .. } => Code::Unimplemented,
-            Error::ResponseTooLarge { .. } => Code::ResourceExhausted,
-            Error::DeadlineExceeded(_) => Code::DeadlineExceeded,
-            Error::Service(_) => Code::Unknown,
-            Error::NotGrpc { status } => Code::from_http_status(*status),
+        match self.malformed() {
+            Some(malformed) => malformed.code(),
+            None => match self {
+                Error::Encode(EncodeError::MessageTooLarge { .. })
+                | Error::ResponseTooLarge { .. } => Code::ResourceExhausted,
+                Error::DeadlineExceeded(_) => Code::DeadlineExceeded,
+                Error::Service(_) => Code::Unknown,
+                Error::NotGrpc { status } => Code::from_http_status(*status),
+                _ => Code::Internal,
+            },
         }
+    }
+
+    /// The kind of malformed request this error is, when it is one.
+    fn malformed(&self) -> Option<Malformed> {
+        Some(match self {
+            Error::EventBase64(_) => Malformed::EventBase64,
+            Error::WebTextBase64(_) => Malformed::WebTextBase64,
+            Error::Frame(err) => Malformed::from(err),
+            Error::TrailersInRequest => Malformed::TrailersInRequest,
+            Error::CompressedWithoutEncoding { .. } => Malformed::CompressedWithoutEncoding,
+            Error::UnsupportedEncoding { .. } => Malformed::UnsupportedEncoding,
+            Error::Decompress(_) => Malformed::Decompress,
+            Error::InvalidTimeout(_) => Malformed::Timeout,
+            _ => return None,
+        })
     }
 
     /// The status a client receives for this error.

@@ -116,6 +116,7 @@ use bytes::Bytes;
 use grpc_lambda_core::base64::encoded_len;
 use grpc_lambda_core::metadata::{format_timeout, parse_timeout};
 use grpc_lambda_core::{ContentType, FrameEncoder, Metadata, Protocol, DEFAULT_MAX_MESSAGE_LEN};
+use grpc_lambda_protocol::NotACall;
 use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
 
@@ -267,10 +268,11 @@ impl<H: Handler> Shim<H> {
                 self.handle_request(request, lambda).await,
             ));
         }
-        let content_type = match event::content_type(&request.headers).map(ContentType::parse) {
-            Some(Ok(content_type)) if request.method == Method::POST => content_type,
+        let content_type = request.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes);
+        let content_type = match grpc_lambda_protocol::check_call(&request.method, content_type) {
+            Ok(content_type) => content_type,
             // A preflight or a request that is not a gRPC call: the buffered answer, streamed.
-            _ => {
+            Err(_) => {
                 let response = self.handle_request(request, lambda).await;
                 let body = response.decoded_body().into_owned();
                 return Ok(FunctionResponse::StreamingResponse(StreamResponse {
@@ -364,25 +366,11 @@ impl<H: Handler> Shim<H> {
             response.headers = headers;
             return response;
         }
-        let content_type = match event::content_type(&request.headers).map(ContentType::parse) {
-            Some(Ok(content_type)) => content_type,
-            Some(Err(err)) => {
-                return self.http_error(
-                    &request,
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    &err.to_string(),
-                )
-            }
-            None => {
-                let message = "the request has no content-type; gRPC needs application/grpc, \
-                               application/grpc-web or application/grpc-web-text";
-                return self.http_error(&request, StatusCode::UNSUPPORTED_MEDIA_TYPE, message);
-            }
+        let content_type = request.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes);
+        let content_type = match grpc_lambda_protocol::check_call(&request.method, content_type) {
+            Ok(content_type) => content_type,
+            Err(refusal) => return self.not_a_call(&request, &refusal),
         };
-        if request.method != Method::POST {
-            let message = format!("gRPC calls are POST requests, not {}", request.method);
-            return self.http_error(&request, StatusCode::METHOD_NOT_ALLOWED, &message);
-        }
         let mut reply = Reply::new(source, max_body_len(source));
         let origin = request.headers.get(http::header::ORIGIN).cloned();
         if let Err(err) = self.call(request, content_type, lambda, &mut reply).await {
@@ -421,11 +409,14 @@ impl<H: Handler> Shim<H> {
         let mut first_frame = None;
         let mut frames = 0;
         let keep_first = self.handler.reads_frames();
+        let encoding = headers.get("grpc-encoding").map(HeaderValue::as_bytes);
         for frame in grpc_lambda_core::decode::frames(&body, self.max_message_len) {
             let frame = frame.map_err(Error::Frame)?;
             if frame.is_trailers() {
                 return Err(Error::TrailersInRequest);
             }
+            grpc_lambda_protocol::check_compressed_flag(frame.is_compressed(), encoding)
+                .map_err(|_| Error::CompressedWithoutEncoding { index: frames })?;
             if keep_first && frames == 0 {
                 first_frame = Some(frame.share(&body));
             }
@@ -501,21 +492,16 @@ impl<H: Handler> Shim<H> {
     }
 
     /// An answer for a request that is not a gRPC call at all: an HTTP status, the reason as
-    /// text, and the status a gRPC client would map it to.
-    fn http_error(
-        &self,
-        request: &HttpRequest,
-        status: StatusCode,
-        message: &str,
-    ) -> EventResponse {
-        let mut response = EventResponse::new(request.source, status);
+    /// text, and the status a gRPC client would map it to ([`NotACall::status`], as the proxy
+    /// answers it).
+    fn not_a_call(&self, request: &HttpRequest, refusal: &NotACall) -> EventResponse {
+        let mut response = EventResponse::new(request.source, refusal.http_status());
         response.headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
-        let grpc_status = Status::new(Code::from_http_status(status.as_u16()), message);
-        service::headers_from_metadata(&grpc_status.to_trailers(), &mut response.headers);
-        response.body = ResponseBody::text_of(&format!("{message}\n"));
+        service::headers_from_metadata(&refusal.status().to_trailers(), &mut response.headers);
+        response.body = ResponseBody::text_of(&format!("{refusal}\n"));
         self.cors.apply(
             request.headers.get(http::header::ORIGIN),
             &mut response.headers,

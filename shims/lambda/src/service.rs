@@ -10,9 +10,7 @@ use bytes::{Buf, Bytes};
 use grpc_lambda_core::{Frame, Metadata, Status};
 use std::sync::{Arc, Mutex};
 
-use http::header::{
-    HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING,
-};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{StatusCode, Version};
 use http_body::{Frame as BodyFrame, SizeHint};
 use http_body_util::BodyExt;
@@ -251,52 +249,10 @@ pub(crate) mod sealed {
 
 use sealed::{Call, Reply};
 
-/// HTTP headers into gRPC metadata, dropping what HTTP carries but metadata cannot.
-pub(crate) fn metadata_from_headers(headers: &HeaderMap) -> Metadata {
-    let mut metadata = Metadata::with_capacity(headers.len());
-    for (name, value) in headers {
-        // Names are already lowercase tokens; one outside gRPC's narrower alphabet is dropped.
-        let _ = metadata.append_bytes(metadata_name(name), metadata_value(name, value));
-    }
-    metadata
-}
-
-/// A header's name as metadata: the names every call ends with are not copied.
-fn metadata_name(name: &HeaderName) -> Bytes {
-    use grpc_lambda_core::status::{GRPC_MESSAGE, GRPC_STATUS, GRPC_STATUS_DETAILS_BIN};
-    match name.as_str() {
-        GRPC_STATUS => Bytes::from_static(GRPC_STATUS.as_bytes()),
-        GRPC_MESSAGE => Bytes::from_static(GRPC_MESSAGE.as_bytes()),
-        GRPC_STATUS_DETAILS_BIN => Bytes::from_static(GRPC_STATUS_DETAILS_BIN.as_bytes()),
-        other => Bytes::copy_from_slice(other.as_bytes()),
-    }
-}
-
-/// A header's value as metadata: a `grpc-status` code (every call ends with one) is not copied.
-fn metadata_value(name: &HeaderName, value: &HeaderValue) -> Bytes {
-    if name == grpc_lambda_core::status::GRPC_STATUS {
-        if let Some(code) = grpc_lambda_core::Code::parse(value.as_bytes()) {
-            let text = code.as_header_value();
-            // The code's own text, unless the value spelled it otherwise (`07`).
-            if text.as_bytes() == value.as_bytes() {
-                return Bytes::from_static(text.as_bytes());
-            }
-        }
-    }
-    Bytes::copy_from_slice(value.as_bytes())
-}
-
-/// gRPC metadata into HTTP headers.
-pub(crate) fn headers_from_metadata(metadata: &Metadata, headers: &mut HeaderMap) {
-    for (name, value) in metadata.iter() {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_bytes(value),
-        ) {
-            headers.append(name, value);
-        }
-    }
-}
+/// HTTP headers into gRPC metadata, and back: the rules the proxy follows too.
+pub(crate) use grpc_lambda_protocol::{
+    metadata_from_headers, metadata_to_headers as headers_from_metadata,
+};
 
 impl Call {
     fn into_http_request(self, trailers: Trailers) -> Result<http::Request<Body>, Error> {
@@ -340,12 +296,10 @@ pub(crate) fn take_response_headers(
     reply: &mut Reply,
 ) -> Result<(), Error> {
     // Rebuilt rather than `remove`d from: removal swaps the last entry into the hole, and the
-    // order of metadata is kept as the service wrote it.
-    let framing = [CONTENT_TYPE, CONTENT_LENGTH, TRANSFER_ENCODING];
-    let metadata_len = headers
-        .keys()
-        .filter(|name| !framing.contains(name))
-        .count();
+    // order of metadata is kept as the service wrote it. The framing (content type, length,
+    // connection headers) is the shim's to write.
+    let is_metadata = |name: &HeaderName| grpc_lambda_protocol::is_response_metadata(name.as_str());
+    let metadata_len = headers.keys().filter(|name| is_metadata(name)).count();
     if metadata_len == 0 {
         return if status == StatusCode::OK {
             // Kept empty for its allocation, which the response's headers then use.
@@ -364,7 +318,7 @@ pub(crate) fn take_response_headers(
         if next.is_some() {
             name = next;
         }
-        if let Some(name) = name.as_ref().filter(|name| !framing.contains(name)) {
+        if let Some(name) = name.as_ref().filter(|name| is_metadata(name)) {
             kept.append(name.clone(), value);
         }
     }

@@ -33,9 +33,9 @@ use tokio::sync::{mpsc, oneshot};
 /// built with [`crate::Shim::new`] or [`crate::run`].
 pub const RESPONSE_STREAMING_ENV: &str = "GRPC_LAMBDA_RESPONSE_STREAMING";
 
-/// Lambda's limit for a streamed response: "The maximum response payload size for response
-/// streaming is 200 MB."
-pub const LAMBDA_STREAMING_RESPONSE_LIMIT: usize = 200 * 1024 * 1024;
+/// Lambda's limit for a streamed response, in bytes (see
+/// `grpc_lambda_protocol::LAMBDA_STREAMED_RESPONSE_LIMIT`).
+pub use grpc_lambda_protocol::LAMBDA_STREAMED_RESPONSE_LIMIT as LAMBDA_STREAMING_RESPONSE_LIMIT;
 
 /// Messages already waiting are joined into one write up to this many bytes.
 const COALESCE_MAX: usize = 64 * 1024;

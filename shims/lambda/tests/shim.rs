@@ -472,7 +472,7 @@ async fn cors_preflight_and_exposed_headers() {
     );
     assert_eq!(
         response["headers"]["access-control-expose-headers"],
-        "grpc-status, grpc-message, grpc-status-details-bin"
+        "grpc-status, grpc-message, grpc-status-details-bin, *"
     );
 }
 

@@ -16,6 +16,7 @@
 //! | no route for the method | `UNIMPLEMENTED` | the path |
 //! | the path is not `/package.Service/Method` (extra, empty or dot segments, `%`-escapes) | `UNIMPLEMENTED` | the path and what is wrong with it |
 //! | a `grpc-encoding` the function does not decode | `UNIMPLEMENTED` | the encoding; `grpc-accept-encoding` lists `identity,gzip` |
+//! | a malformed request: a truncated frame, reserved flag bits, gRPC-Web-text that is not base64, a `grpc-timeout` that cannot be read | `INTERNAL` ([`Malformed::code`], as from the shim) | what was wrong, with offsets |
 //! | a message flagged compressed with no `grpc-encoding` | `INTERNAL` | the message's index |
 //! | the call would take the proxy past `max_bytes_in_flight` | `RESOURCE_EXHAUSTED` | the bytes asked for, in use, and the limit |
 //! | the request body did not arrive within `request_body_timeout` (no `grpc-timeout`) | `DEADLINE_EXCEEDED` | the timeout and the bytes received |
@@ -27,18 +28,9 @@ use std::fmt;
 use std::time::Duration;
 
 use grpc_lambda_core::{Code, Status};
+use grpc_lambda_protocol::Malformed;
 
-/// Lambda's synchronous invocation payload limit for requests, in bytes: "6 MB", which the
-/// Invoke API enforces as "Request must be smaller than 6291456 bytes".
-pub const LAMBDA_REQUEST_LIMIT: usize = 6_291_456;
-
-/// Lambda's synchronous invocation payload limit for responses, in bytes: "Response payload size
-/// exceeded maximum allowed payload size (6291556 bytes)".
-pub const LAMBDA_RESPONSE_LIMIT: usize = 6_291_556;
-
-/// The encodings a request may carry in `grpc-encoding`, as `grpc-accept-encoding` lists them:
-/// what the function's shim decodes (identity, and gzip with its `gzip` feature).
-pub const ACCEPTED_ENCODINGS: &str = "identity,gzip";
+pub use grpc_lambda_protocol::{ACCEPTED_ENCODINGS, LAMBDA_REQUEST_LIMIT, LAMBDA_RESPONSE_LIMIT};
 
 /// The error kind of a call the client gave up on, in logs and metrics.
 pub const CANCELLED_KIND: &str = "cancelled";
@@ -138,7 +130,17 @@ pub enum InvokeError {
         /// What was wrong.
         reason: String,
     },
-    /// The request itself cannot be forwarded (bad `grpc-timeout`, a message over the limit…).
+    /// The request's body or headers cannot be read (a malformed frame, a gRPC-Web-text body
+    /// that is not base64, a bad `grpc-timeout`…): the shim answers the same input with the
+    /// same code ([`Malformed::code`]).
+    Malformed {
+        /// What kind of malformed input, which decides the code.
+        kind: Malformed,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The request cannot be forwarded for a reason of the proxy's own (over
+    /// `max_request_bytes`, a bidirectional call that waits for a response).
     InvalidRequest {
         /// The code to answer with.
         code: Code,
@@ -186,8 +188,9 @@ impl InvokeError {
             }
             InvokeError::FunctionNotFound { .. }
             | InvokeError::NoRoute { .. }
-            | InvokeError::NotAMethodPath { .. }
-            | InvokeError::UnsupportedEncoding { .. } => Code::Unimplemented,
+            | InvokeError::NotAMethodPath { .. } => Code::Unimplemented,
+            InvokeError::UnsupportedEncoding { .. } => Malformed::UnsupportedEncoding.code(),
+            InvokeError::Malformed { kind, .. } => kind.code(),
             InvokeError::OverBudget { .. } => Code::ResourceExhausted,
             InvokeError::BodyTimeout { .. } => Code::DeadlineExceeded,
             InvokeError::Cancelled { .. } => Code::Cancelled,
@@ -220,7 +223,7 @@ impl InvokeError {
             InvokeError::BodyTimeout { .. } => "request_body_timeout",
             InvokeError::Cancelled { .. } => CANCELLED_KIND,
             InvokeError::InvalidResponse { .. } => "invalid_response",
-            InvokeError::InvalidRequest { .. } => "invalid_request",
+            InvokeError::InvalidRequest { .. } | InvokeError::Malformed { .. } => "invalid_request",
             InvokeError::Upstream { .. } => "upstream",
             InvokeError::Credentials { .. } => "credentials",
         }
@@ -300,7 +303,9 @@ impl fmt::Display for InvokeError {
             InvokeError::InvalidResponse { reason } => {
                 write!(f, "the function's response cannot be read: {reason}")
             }
-            InvokeError::InvalidRequest { reason, .. } => f.write_str(reason),
+            InvokeError::InvalidRequest { reason, .. } | InvokeError::Malformed { reason, .. } => {
+                f.write_str(reason)
+            }
             InvokeError::Upstream {
                 status,
                 error_type,

@@ -17,33 +17,22 @@ use bytes::Bytes;
 use grpc_lambda_core::base64;
 use grpc_lambda_core::metadata::{parse_timeout, GRPC_TIMEOUT};
 use grpc_lambda_core::{Code, ContentType, Status};
-use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
-use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
+use grpc_lambda_protocol::cors::Cors;
+use grpc_lambda_protocol::{Malformed, ACCEPTED_ENCODINGS};
+use http::header::{HeaderValue, CONTENT_TYPE, ORIGIN};
+use http::{Method, Request, Response, Version};
 use http_body::Body;
 
 use crate::budget::Budget;
 use crate::config::Limits;
-use crate::error::{InvokeError, ACCEPTED_ENCODINGS};
+use crate::error::InvokeError;
 use crate::invoke::{UpstreamReply, UpstreamRequest};
 use crate::metrics::{CallRecord, Metrics};
 use crate::request::{BodyRules, Deadline};
-use crate::response::{error_response, plain, preflight, respond};
+use crate::response::{error_response, not_a_call, preflight, respond};
 use crate::route::{Route, Router};
 
 pub use crate::response::{ProxyBody, COALESCE_MAX};
-
-/// Headers of the client's request that belong to its connection, not to the call's metadata.
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "te",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
-    "proxy-connection",
-    "accept-encoding",
-];
 
 /// The proxy: routes, limits, metrics.
 pub struct Proxy {
@@ -52,6 +41,7 @@ pub struct Proxy {
     metrics: Arc<Metrics>,
     budget: Arc<Budget>,
     log_calls: bool,
+    cors: Cors,
 }
 
 impl Proxy {
@@ -69,6 +59,7 @@ impl Proxy {
             metrics,
             budget,
             log_calls,
+            cors: Cors::default(),
         }
     }
 
@@ -84,28 +75,34 @@ impl Proxy {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let start = Instant::now();
+        let origin = request.headers().get(ORIGIN).cloned();
+        let mut response = self.answer(request, remote, start).await;
+        self.cors.apply(origin.as_ref(), response.headers_mut());
+        response
+    }
+
+    /// The answer to one request, before CORS.
+    async fn answer<B>(
+        &self,
+        request: Request<B>,
+        remote: SocketAddr,
+        start: Instant,
+    ) -> Response<ProxyBody>
+    where
+        B: Body<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         if request.method() == Method::OPTIONS {
-            return preflight();
+            return preflight(&self.cors, request.headers());
         }
         let content_type = request
             .headers()
             .get(CONTENT_TYPE)
-            .map(|v| ContentType::parse_bytes(v.as_bytes()));
-        let content_type = match content_type {
-            Some(Ok(content_type)) => content_type,
-            Some(Err(err)) => return plain(StatusCode::UNSUPPORTED_MEDIA_TYPE, err.to_string()),
-            None => return plain(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "no content-type: a gRPC call is sent as application/grpc or application/grpc-web"
-                    .to_owned(),
-            ),
+            .map(HeaderValue::as_bytes);
+        let content_type = match grpc_lambda_protocol::check_call(request.method(), content_type) {
+            Ok(content_type) => content_type,
+            Err(refusal) => return not_a_call(&refusal),
         };
-        if request.method() != Method::POST {
-            return plain(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!("gRPC calls are POST requests, not {}", request.method()),
-            );
-        }
         let mut record = CallRecord::new(
             self.metrics.clone(),
             request.uri().path(),
@@ -204,12 +201,14 @@ impl Proxy {
                 .map(HeaderValue::as_bytes),
         )?;
         let timeout = match parts.headers.get(GRPC_TIMEOUT) {
-            Some(value) => Some(parse_timeout(value.as_bytes()).map_err(|err| {
-                InvokeError::InvalidRequest {
-                    code: Code::InvalidArgument,
-                    reason: format!("grpc-timeout: {err}"),
-                }
-            })?),
+            Some(value) => {
+                Some(
+                    parse_timeout(value.as_bytes()).map_err(|err| InvokeError::Malformed {
+                        kind: Malformed::Timeout,
+                        reason: format!("malformed grpc-timeout: {err}"),
+                    })?,
+                )
+            }
             None => None,
         };
         let timeout = match (timeout, self.limits.max_timeout) {
@@ -256,7 +255,7 @@ impl Proxy {
             .await?;
             let request = UpstreamRequest {
                 path: parts.uri.path().to_owned(),
-                metadata: forwarded_metadata(parts.headers),
+                metadata: grpc_lambda_protocol::request_metadata(parts.headers),
                 body,
                 deadline: deadline.map(|d| d.at),
                 source_ip: remote.ip().to_string(),
@@ -275,22 +274,4 @@ impl Proxy {
         };
         Ok((reply, deadline))
     }
-}
-
-/// The client's headers that travel to the function as metadata: all but the connection's own,
-/// `content-type` and `grpc-timeout` (each target writes those itself).
-fn forwarded_metadata(mut headers: HeaderMap) -> HeaderMap {
-    // One pass to find what to drop (usually `content-type` and `te`), then removal by name
-    // without parsing the names again.
-    let mut dropped: Vec<HeaderName> = Vec::new();
-    for name in headers.keys() {
-        let text = name.as_str();
-        if HOP_BY_HOP.contains(&text) || text == GRPC_TIMEOUT || text == "content-type" {
-            dropped.push(name.clone());
-        }
-    }
-    for name in &dropped {
-        headers.remove(name);
-    }
-    headers
 }

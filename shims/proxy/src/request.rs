@@ -16,7 +16,9 @@ use http_body::Body;
 use http_body_util::BodyExt;
 
 use crate::budget::Reservation;
-use crate::error::{InvokeError, ACCEPTED_ENCODINGS};
+use grpc_lambda_protocol::{check_compressed_flag, Malformed, ACCEPTED_ENCODINGS};
+
+use crate::error::InvokeError;
 
 /// The client's deadline.
 #[derive(Clone, Copy, Debug)]
@@ -203,34 +205,32 @@ where
             },
         })?;
     if text {
-        body = base64::decode(&body).map_err(|err| InvokeError::InvalidRequest {
-            code: Code::InvalidArgument,
-            reason: format!("the grpc-web-text body is not base64: {err}"),
+        body = base64::decode(&body).map_err(|err| InvokeError::Malformed {
+            kind: Malformed::WebTextBase64,
+            reason: format!("the grpc-web-text request body is not base64: {err}"),
         })?;
     }
     // The whole body is here: core's slice reader checks every frame in place.
     for (index, frame) in grpc_lambda_core::decode::frames(&body, rules.max_message).enumerate() {
         let frame = frame.map_err(frame_error)?;
-        if frame.is_compressed() && !compressed {
-            // The gRPC spec: "a compressed flag ... without a grpc-encoding" is INTERNAL.
-            return Err(InvokeError::InvalidRequest {
-                code: Code::Internal,
+        // An encoding, when named, was checked before the body was read.
+        let encoding = compressed.then_some(&b"gzip"[..]);
+        check_compressed_flag(frame.is_compressed(), encoding).map_err(|kind| {
+            InvokeError::Malformed {
+                kind,
                 reason: format!(
                     "request message {index} is flagged compressed, but the request names no \
                      grpc-encoding (accepted: {ACCEPTED_ENCODINGS})"
                 ),
-            });
-        }
+            }
+        })?;
     }
     Ok(body)
 }
 
 fn frame_error(err: DecodeError) -> InvokeError {
-    InvokeError::InvalidRequest {
-        code: match err {
-            DecodeError::MessageTooLarge { .. } => Code::ResourceExhausted,
-            _ => Code::InvalidArgument,
-        },
+    InvokeError::Malformed {
+        kind: Malformed::from(&err),
         reason: format!("request: {err}"),
     }
 }

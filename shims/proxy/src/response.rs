@@ -22,7 +22,9 @@ use bytes::{Bytes, BytesMut};
 use grpc_lambda_core::base64;
 use grpc_lambda_core::status::GRPC_STATUS;
 use grpc_lambda_core::{Code, ContentType, FrameDecoder, FrameEncoder, Metadata, Status};
-use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use grpc_lambda_protocol::cors::Cors;
+use grpc_lambda_protocol::{is_response_metadata, metadata_to_headers, NotACall};
+use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, Response, StatusCode};
 use http_body::{Body, Frame as HttpFrame, SizeHint};
 use http_body_util::{BodyExt, Limited};
@@ -37,63 +39,28 @@ use crate::request::Deadline;
 /// payload); larger ones go out as the 5-byte header and the payload slice, uncopied.
 pub const COALESCE_MAX: usize = 16 * 1024;
 
-/// Headers of the function's response that the proxy writes itself.
-const NOT_FORWARDED: [&str; 7] = [
-    "content-type",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "keep-alive",
-    "date",
-    "server",
-];
-
-fn metadata_to_headers(metadata: &Metadata, headers: &mut HeaderMap) {
-    for (name, value) in metadata.iter_bytes() {
-        // The status names are in every trailer block: static names, no allocation.
-        let name = match &name[..] {
-            b"grpc-status" => Ok(HeaderName::from_static("grpc-status")),
-            b"grpc-message" => Ok(HeaderName::from_static("grpc-message")),
-            b"grpc-status-details-bin" => Ok(HeaderName::from_static("grpc-status-details-bin")),
-            other => HeaderName::from_bytes(other),
-        };
-        if let (Ok(name), Ok(value)) = (name, HeaderValue::from_maybe_shared(value.clone())) {
-            headers.append(name, value);
-        }
-    }
-}
-
 fn status_headers(status: &Status) -> HeaderMap {
     let mut headers = HeaderMap::new();
     metadata_to_headers(&status.to_trailers(), &mut headers);
     headers
 }
 
-fn cors(headers: &mut HeaderMap, content_type: ContentType) {
-    if content_type.is_web() {
-        headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-        headers.insert(
-            "access-control-expose-headers",
-            HeaderValue::from_static("grpc-status, grpc-message, grpc-status-details-bin, *"),
-        );
-    }
+/// The answer to a CORS preflight.
+pub(crate) fn preflight(cors: &Cors, request: &HeaderMap) -> Response<ProxyBody> {
+    let (status, headers) = cors.preflight(request);
+    let mut response = Response::new(ProxyBody::empty());
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
 }
 
-/// The answer to a CORS preflight.
-pub(crate) fn preflight() -> Response<ProxyBody> {
-    let mut response = Response::new(ProxyBody::empty());
-    *response.status_mut() = StatusCode::NO_CONTENT;
-    let headers = response.headers_mut();
-    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    headers.insert(
-        "access-control-allow-methods",
-        HeaderValue::from_static("POST, OPTIONS"),
-    );
-    headers.insert(
-        "access-control-allow-headers",
-        HeaderValue::from_static("*"),
-    );
-    headers.insert("access-control-max-age", HeaderValue::from_static("86400"));
+/// The answer to a request that is not a gRPC call: its HTTP status, the reason as text, and
+/// the gRPC status a client would map the HTTP status to.
+pub(crate) fn not_a_call(refusal: &NotACall) -> Response<ProxyBody> {
+    let mut response = plain(refusal.http_status(), refusal.to_string());
+    response
+        .headers_mut()
+        .extend(status_headers(&refusal.status()));
     response
 }
 
@@ -120,7 +87,6 @@ pub(crate) fn error_response(
         CONTENT_TYPE,
         HeaderValue::from_static(content_type.response_content_type()),
     );
-    cors(headers, content_type);
     headers.extend(status_headers(status));
     response
 }
@@ -143,7 +109,6 @@ pub(crate) async fn respond(
         CONTENT_TYPE,
         HeaderValue::from_static(content_type.response_content_type()),
     );
-    cors(&mut headers, content_type);
     // A Trailers-Only answer from the function: the status is in its headers.
     if let Some(code) = reply_headers.get(GRPC_STATUS) {
         let code = Code::parse(code.as_bytes()).unwrap_or(Code::Unknown);
@@ -198,8 +163,7 @@ pub(crate) async fn respond(
 
 fn forward_headers(from: &HeaderMap, to: &mut HeaderMap) {
     for (name, value) in from {
-        if !NOT_FORWARDED.contains(&name.as_str()) && !name.as_str().starts_with("access-control-")
-        {
+        if is_response_metadata(name.as_str()) {
             to.append(name.clone(), value.clone());
         }
     }

@@ -138,6 +138,7 @@ async fn grpc_web_over_http1_binary_and_text() {
             .uri(format!("http://{}/api.Prod/Alive", running.addr))
             .header("content-type", content_type)
             .header("x-grpc-web", "1")
+            .header("origin", "https://app.example")
             .body(Full::new(body))
             .unwrap();
         let response = client.request(http_request).await.unwrap();
@@ -152,7 +153,14 @@ async fn grpc_web_over_http1_binary_and_text() {
                     ""
                 }
         );
-        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+        assert_eq!(
+            response.headers()["access-control-allow-origin"],
+            "https://app.example"
+        );
+        assert!(response.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .starts_with("grpc-status, grpc-message"));
         let mut body = response.into_body().collect().await.unwrap().to_bytes();
         if content_type.contains("text") {
             body = grpc_lambda_core::base64::decode(&body).unwrap();
@@ -174,6 +182,28 @@ async fn grpc_web_over_http1_binary_and_text() {
         .unwrap();
     let response = client.request(preflight).await.unwrap();
     assert_eq!(response.status(), 204);
+    // From a page: answered as the shim answers it (grpc_lambda_protocol::cors).
+    let preflight = http::Request::builder()
+        .method("OPTIONS")
+        .uri(format!("http://{}/api.Prod/Alive", running.addr))
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type, x-grpc-web")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = client.request(preflight).await.unwrap();
+    assert_eq!(response.status(), 204);
+    let headers = response.headers();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://app.example"
+    );
+    assert_eq!(headers["access-control-allow-methods"], "POST, OPTIONS");
+    assert_eq!(
+        headers["access-control-allow-headers"],
+        "content-type, x-grpc-web"
+    );
+    assert_eq!(headers["access-control-max-age"], "86400");
     // Not gRPC at all: 415, as PROTOCOL-HTTP2.md asks.
     let json = http::Request::builder()
         .method("POST")

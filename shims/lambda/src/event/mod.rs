@@ -74,7 +74,7 @@ use std::fmt;
 
 use bytes::Bytes;
 use grpc_lambda_core::base64::Base64Error;
-use http::header::{HeaderValue, CONTENT_TYPE, COOKIE};
+use http::header::{HeaderValue, COOKIE};
 use http::{HeaderMap, Method};
 use serde::de;
 use serde::Deserialize;
@@ -87,8 +87,9 @@ pub use path::PathError;
 pub(crate) use response::{headers_len_bound, Chunks, ResponseJson};
 pub use response::{EventResponse, ResponseBody};
 
-/// The value of `grpcLambda` in the proxy's events: the version of that event format.
-pub const PROXY_EVENT_VERSION: u32 = 1;
+/// The value of `grpcLambda` in the proxy's events: the version of that event format, defined
+/// once for the proxy and the shim in `grpc-lambda-protocol`.
+pub use grpc_lambda_protocol::EVENT_VERSION as PROXY_EVENT_VERSION;
 
 /// Which front door sent an event, and so which response shape it expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -147,12 +148,13 @@ impl fmt::Display for Source {
     }
 }
 
-/// Lambda's synchronous invocation payload limit, in bytes ("6 MB"; the exact figure Lambda
-/// reports when it refuses a response).
-pub const LAMBDA_SYNC_RESPONSE_LIMIT: usize = 6_291_556;
+/// Lambda's synchronous invocation payload limit for a response, in bytes (see
+/// `grpc_lambda_protocol::LAMBDA_RESPONSE_LIMIT`).
+pub use grpc_lambda_protocol::LAMBDA_RESPONSE_LIMIT as LAMBDA_SYNC_RESPONSE_LIMIT;
 
-/// The ALB's limit on a Lambda target's response JSON ("1 MB").
-pub const ALB_RESPONSE_LIMIT: usize = 1_048_576;
+/// The ALB's limit on a Lambda target's response JSON, in bytes (see
+/// `grpc_lambda_protocol::ALB_RESPONSE_LIMIT`).
+pub use grpc_lambda_protocol::ALB_RESPONSE_LIMIT;
 
 /// An event that is not an HTTP event from any front door this crate knows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -473,12 +475,6 @@ fn http_api(event: &mut Event, source: Source) -> Result<HttpRequest, EventError
         headers,
         body: std::mem::take(&mut event.body),
     })
-}
-
-/// Whether a request's `content-type` names a gRPC protocol (used for error answers that come
-/// before the content type was parsed).
-pub(crate) fn content_type(headers: &HeaderMap) -> Option<&str> {
-    headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok())
 }
 
 #[cfg(test)]

@@ -41,8 +41,9 @@ use crate::error::InvokeError;
 /// its trailers inside the body.
 pub const EVENT_CONTENT_TYPE: &str = "application/grpc-web+proto";
 
-/// The value of `grpcLambda`: the version of the fields added for the grpc-lambda shim.
-pub const EVENT_VERSION: u32 = 1;
+/// The value of `grpcLambda`: the version of the fields added for the grpc-lambda shim, defined
+/// once for the proxy and the shim.
+pub use grpc_lambda_protocol::EVENT_VERSION;
 
 /// Appends a request id unique to this process: `grpc-lambda-proxy-<pid>-<n>`.
 fn write_request_id(out: &mut Vec<u8>) {

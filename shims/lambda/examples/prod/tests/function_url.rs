@@ -78,7 +78,7 @@ fn assert_answer(response: &HttpResponse, case: &Case, protocol: Protocol) {
     assert_eq!(allowed, [ORIGIN], "{context}");
     assert_eq!(
         response.header("access-control-expose-headers"),
-        Some("grpc-status, grpc-message, grpc-status-details-bin"),
+        Some("grpc-status, grpc-message, grpc-status-details-bin, *"),
         "{context}"
     );
     let frames = match protocol {

@@ -24,12 +24,12 @@ use http_body_util::{BodyExt, Full, Limited};
 use super::event::{
     decode_response, encode_event, parse_prelude, prelude_end, snippet, PRELUDE_SEPARATOR,
 };
-use super::eventstream::MessageDecoder;
 use super::{BoxFuture, Upstream, UpstreamReply, UpstreamRequest};
 use crate::client::HttpClient;
 #[cfg(feature = "aws")]
 use crate::credentials::CredentialChain;
 use crate::error::{InvokeError, LAMBDA_REQUEST_LIMIT, LAMBDA_RESPONSE_LIMIT};
+use grpc_lambda_core::eventstream::MessageDecoder;
 
 /// The most response bytes read from the Invoke API: Lambda's own limit plus room for the
 /// envelope. Lambda enforces the limit; this only bounds memory if an endpoint does not.

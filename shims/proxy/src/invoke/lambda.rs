@@ -1,7 +1,7 @@
 //! The Lambda Invoke API: `POST /2015-03-31/functions/{name}/invocations`, SigV4-signed.
 //!
 //! The same client talks to AWS, to `cargo lambda watch` and to the proxy's embedded Lambda
-//! service ([`super::local`]); only the endpoint changes. Its answers are read as the Invoke API
+//! service (`grpc-lambda-local`); only the endpoint changes. Its answers are read as the Invoke API
 //! reference describes them:
 //!
 //! - `200` with `X-Amz-Function-Error`: the function failed; the payload is

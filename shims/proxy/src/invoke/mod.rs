@@ -9,7 +9,7 @@
 //!
 //! - [`lambda`]: the Lambda Invoke API (SigV4, the AWS credential chain, an overridable endpoint).
 //! - [`https`]: an HTTPS front door (API Gateway, a Function URL), spoken to in gRPC-Web.
-//! - `local` (feature `local`): the embedded Lambda service ([`grpc_lambda_local`]) that runs a
+//! - `local` (feature `local`): the embedded Lambda service (`grpc-lambda-local`) that runs a
 //!   function process on loopback.
 
 use std::future::Future;

@@ -14,10 +14,10 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::config::REQUEST_PAYLOAD_LIMIT;
 use crate::reply::{api_error, full, function_arn, json_response, LocalBody};
 use crate::request_id::request_id;
 use crate::state::{Outcome, Pending, Shared};
-use crate::REQUEST_PAYLOAD_LIMIT;
 
 /// The function name in an Invoke path: a name, `name:qualifier`, or a full or partial ARN
 /// (`arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`, `ACCOUNT:function:NAME`).

@@ -9,9 +9,9 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use tokio::sync::mpsc;
 
+use crate::config::{RESPONSE_PAYLOAD_LIMIT, STREAMED_RESPONSE_LIMIT};
 use crate::reply::{accepted, full, function_arn, runtime_error, LocalBody};
 use crate::state::{InFlight, Outcome, Pending, Shared, StreamItem};
-use crate::{RESPONSE_PAYLOAD_LIMIT, STREAMED_RESPONSE_LIMIT};
 
 /// The largest error document read from a function.
 const MAX_ERROR_BODY: usize = 1024 * 1024;

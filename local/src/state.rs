@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use crate::LocalConfig;
+use crate::config::LocalConfig;
 
 /// One piece of a streamed response: the function's bytes, or the error (type, message) that
 /// ended it.

@@ -419,3 +419,26 @@ fn admin_handler(
         })
     })
 }
+
+#[cfg(all(test, not(feature = "local")))]
+mod tests {
+    use clap::Parser;
+
+    use crate::config::{Args, Config};
+
+    #[tokio::test]
+    async fn a_build_without_the_local_feature_refuses_a_local_function() {
+        let args = Args::parse_from([
+            "grpc-lambda-proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--local-function",
+            "./bootstrap",
+        ]);
+        let config = Config::from_args(args).unwrap();
+        let Err(err) = super::start(config).await else {
+            panic!("a proxy without the local feature started a local function");
+        };
+        assert!(err.contains("`local` feature"), "{err}");
+    }
+}

@@ -131,11 +131,9 @@ pub async fn start_with_routes(
     #[cfg(not(feature = "local"))]
     let local_function: Option<(String, String)> = match &config.local {
         Some(_) => {
-            return Err(
-                "a local function needs the proxy's `local` feature, which this build \
-                        leaves out"
-                    .into(),
-            )
+            let reason =
+                "a local function needs the proxy's `local` feature, left out of this build";
+            return Err(reason.into());
         }
         None => None,
     };

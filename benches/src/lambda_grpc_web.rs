@@ -593,10 +593,7 @@ async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) {
                 async move { Ok::<_, Infallible>(runtime_api(&shared, request).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(
-                    TokioIo::new(grpc_lambda_proxy::invoke::local::QuickAck(stream)),
-                    service,
-                )
+                .serve_connection(TokioIo::new(grpc_lambda_local::QuickAck(stream)), service)
                 .await;
         });
     }

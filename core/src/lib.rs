@@ -55,12 +55,15 @@
 //! - [`content_type`]: `application/grpc`, `application/grpc-web`, `application/grpc-web-text`.
 //! - [`base64`]: streaming base64 over `Bytes`, on SIMD engines.
 //! - `gzip` (feature `gzip`): `grpc-encoding: gzip` with the message limit applied to the output.
+//! - `eventstream` (feature `eventstream`): the AWS event stream framing that Lambda's
+//!   `InvokeWithResponseStream` answers with.
 //!
 //! # Features
 //!
 //! - `std` (default): `std::error::Error` impls, runtime CPU detection for base64.
 //! - `prost`: [`FrameEncoder::encode_prost`], a prost message encoded straight into its frame.
 //! - `gzip`: the [`gzip`](crate::gzip) module.
+//! - `eventstream`: the [`eventstream`](crate::eventstream) module.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -86,6 +89,8 @@ pub mod base64;
 pub mod content_type;
 pub mod decode;
 pub mod encode;
+#[cfg(feature = "eventstream")]
+pub mod eventstream;
 pub mod frame;
 #[cfg(feature = "gzip")]
 pub mod gzip;

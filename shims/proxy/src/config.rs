@@ -119,7 +119,8 @@ pub enum BidiPolicy {
     Unimplemented,
 }
 
-/// The embedded Lambda service and the function process it runs.
+/// The embedded Lambda service and the function process it runs (`--local-*` flags, `[local]`),
+/// as the proxy hands it to `grpc_lambda_local` (feature `local`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalConfig {
     /// The command, run with `sh -c`.
@@ -137,15 +138,6 @@ pub struct LocalConfig {
     pub max_queue: usize,
     /// The port of the embedded service (0: any free port).
     pub port: u16,
-}
-
-impl LocalConfig {
-    /// Invocations that run at once: processes × invocations per process.
-    pub fn capacity(&self) -> usize {
-        self.concurrency
-            .max(1)
-            .saturating_mul(self.max_concurrency.max(1))
-    }
 }
 
 /// The whole configuration.

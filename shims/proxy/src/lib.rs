@@ -46,7 +46,7 @@
 //!   the client's protocol.
 //! - [`invoke`]: targets — the Lambda Invoke API (and `InvokeWithResponseStream` for routes with
 //!   `streaming = true`: each message re-emitted as it arrives), HTTPS front doors, the embedded
-//!   Lambda service.
+//!   Lambda service (`grpc-lambda-local`).
 //! - [`error`]: every failure and the status it becomes.
 //! - [`metrics`]: one log line per call, Prometheus counters.
 //!
@@ -54,6 +54,8 @@
 //!
 //! - `tls` (default): HTTPS listener and HTTPS targets (rustls, ring, webpki roots).
 //! - `aws` (default): SigV4 and the AWS credential chain for the Invoke API.
+//! - `local` (default): `--local-function`, a function run on loopback by the
+//!   `grpc-lambda-local` crate; without it, a configured local function is a start-up error.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![warn(

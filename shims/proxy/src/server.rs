@@ -21,6 +21,7 @@ use crate::error::InvokeError;
 use crate::grpc::{Proxy, ProxyBody};
 use crate::invoke::https::FrontDoorTarget;
 use crate::invoke::lambda::{FunctionRef, LambdaTarget};
+#[cfg(feature = "local")]
 use crate::invoke::local::LocalLambda;
 use crate::invoke::{
     full_body, BidiUnimplemented, BoxFuture, HalfDuplex, Upstream, UpstreamReply, UpstreamRequest,
@@ -41,6 +42,7 @@ pub struct Running {
     done: tokio::task::JoinHandle<()>,
     admin_stop: watch::Sender<bool>,
     admin_done: Option<tokio::task::JoinHandle<()>>,
+    #[cfg(feature = "local")]
     local: Option<LocalLambda>,
 }
 
@@ -60,6 +62,7 @@ impl Running {
         if let Some(admin) = self.admin_done {
             let _ = admin.await;
         }
+        #[cfg(feature = "local")]
         if let Some(local) = &self.local {
             local.stop();
         }
@@ -115,8 +118,23 @@ pub async fn start_with_routes(
     };
     #[cfg(feature = "aws")]
     let credentials = Arc::new(crate::credentials::CredentialChain::new(client.clone()));
+    #[cfg(feature = "local")]
     let local = match &config.local {
-        Some(local) => Some(LocalLambda::start(local.clone()).await?),
+        Some(local) => Some(crate::invoke::local::start(local).await?),
+        None => None,
+    };
+    // The local function's name and Invoke endpoint.
+    #[cfg(feature = "local")]
+    let local_function = local
+        .as_ref()
+        .map(|local| (local.function().to_owned(), local.endpoint()));
+    #[cfg(not(feature = "local"))]
+    let local_function: Option<(String, String)> = match &config.local {
+        Some(_) => {
+            let reason =
+                "a local function needs the proxy's `local` feature, left out of this build";
+            return Err(reason.into());
+        }
         None => None,
     };
     let mut router = Router::new();
@@ -124,15 +142,15 @@ pub async fn start_with_routes(
         let target: Arc<dyn Upstream> = match &route.target {
             TargetConfig::Url(url) => Arc::new(FrontDoorTarget::new(client.clone(), url)),
             TargetConfig::Lambda(_) | TargetConfig::Local => {
-                let (function, endpoint, client) = match (&route.target, &local) {
+                let (function, endpoint, client) = match (&route.target, &local_function) {
                     (TargetConfig::Lambda(function), _) => (
                         FunctionRef::parse(function),
                         config.lambda_endpoint.clone(),
                         lambda_client.clone(),
                     ),
-                    (_, Some(local)) => (
-                        FunctionRef::parse(local.function()),
-                        Some(local.endpoint()),
+                    (_, Some((function, endpoint))) => (
+                        FunctionRef::parse(function),
+                        Some(endpoint.clone()),
                         client.clone(),
                     ),
                     (_, None) => {
@@ -242,12 +260,13 @@ pub async fn start_with_routes(
     Ok(Running {
         addr,
         admin_addr,
-        local_endpoint: local.as_ref().map(LocalLambda::endpoint),
+        local_endpoint: local_function.map(|(_, endpoint)| endpoint),
         metrics,
         shutdown,
         done: main,
         admin_stop,
         admin_done,
+        #[cfg(feature = "local")]
         local,
     })
 }
@@ -397,4 +416,27 @@ fn admin_handler(
             health.handle(request, remote).await
         })
     })
+}
+
+#[cfg(all(test, not(feature = "local")))]
+mod tests {
+    use clap::Parser;
+
+    use crate::config::{Args, Config};
+
+    #[tokio::test]
+    async fn a_build_without_the_local_feature_refuses_a_local_function() {
+        let args = Args::parse_from([
+            "grpc-lambda-proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--local-function",
+            "./bootstrap",
+        ]);
+        let config = Config::from_args(args).unwrap();
+        let Err(err) = super::start(config).await else {
+            panic!("a proxy without the local feature started a local function");
+        };
+        assert!(err.contains("`local` feature"), "{err}");
+    }
 }

@@ -1,7 +1,7 @@
 //! The Lambda Invoke API: `POST /2015-03-31/functions/{name}/invocations`, SigV4-signed.
 //!
 //! The same client talks to AWS, to `cargo lambda watch` and to the proxy's embedded Lambda
-//! service ([`super::local`]); only the endpoint changes. Its answers are read as the Invoke API
+//! service (`grpc-lambda-local`); only the endpoint changes. Its answers are read as the Invoke API
 //! reference describes them:
 //!
 //! - `200` with `X-Amz-Function-Error`: the function failed; the payload is
@@ -24,12 +24,12 @@ use http_body_util::{BodyExt, Full, Limited};
 use super::event::{
     decode_response, encode_event, parse_prelude, prelude_end, snippet, PRELUDE_SEPARATOR,
 };
-use super::eventstream::MessageDecoder;
 use super::{BoxFuture, Upstream, UpstreamReply, UpstreamRequest};
 use crate::client::HttpClient;
 #[cfg(feature = "aws")]
 use crate::credentials::CredentialChain;
 use crate::error::{InvokeError, LAMBDA_REQUEST_LIMIT, LAMBDA_RESPONSE_LIMIT};
+use grpc_lambda_core::eventstream::MessageDecoder;
 
 /// The most response bytes read from the Invoke API: Lambda's own limit plus room for the
 /// envelope. Lambda enforces the limit; this only bounds memory if an endpoint does not.

@@ -9,7 +9,8 @@
 //!
 //! - [`lambda`]: the Lambda Invoke API (SigV4, the AWS credential chain, an overridable endpoint).
 //! - [`https`]: an HTTPS front door (API Gateway, a Function URL), spoken to in gRPC-Web.
-//! - [`local`]: the embedded Lambda service that runs a function process on loopback.
+//! - `local` (feature `local`): the embedded Lambda service (`grpc-lambda-local`) that runs a
+//!   function process on loopback.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,9 +23,9 @@ use http_body_util::combinators::BoxBody;
 use crate::error::InvokeError;
 
 pub mod event;
-pub mod eventstream;
 pub mod https;
 pub mod lambda;
+#[cfg(feature = "local")]
 pub mod local;
 
 /// A body of gRPC-Web bytes from a target, chunk by chunk.

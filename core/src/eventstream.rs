@@ -10,7 +10,12 @@
 //!
 //! `InvokeWithResponseStream` sends `PayloadChunk` events (the function's bytes, as written) and
 //! one `InvokeComplete` event (`{"ErrorCode", "ErrorDetails", "LogResult"}`), or an exception
-//! (`:message-type: exception`).
+//! (`:message-type: exception`). The proxy's Invoke API client decodes them; the local Lambda
+//! service (`grpc-lambda-local`) encodes them.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
@@ -43,8 +48,8 @@ pub enum EventStreamError {
     },
 }
 
-impl std::fmt::Display for EventStreamError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for EventStreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EventStreamError::BadLength { len } => write!(
                 f,
@@ -59,6 +64,7 @@ impl std::fmt::Display for EventStreamError {
     }
 }
 
+#[cfg(feature = "std")]
 impl std::error::Error for EventStreamError {}
 
 /// One message: its string headers and its payload.
@@ -202,7 +208,7 @@ fn read_headers(mut block: &[u8]) -> Result<Vec<(String, String)>, EventStreamEr
 /// # Examples
 ///
 /// ```
-/// use grpc_lambda_proxy::invoke::eventstream::{encode, MessageDecoder};
+/// use grpc_lambda_core::eventstream::{encode, MessageDecoder};
 ///
 /// let bytes = encode(&[(":event-type", "PayloadChunk")], b"hello");
 /// let mut decoder = MessageDecoder::new();
@@ -243,36 +249,6 @@ pub fn encode(headers: &[(&str, &str)], payload: &[u8]) -> Bytes {
     out.freeze()
 }
 
-/// A `PayloadChunk` event carrying `payload`.
-pub fn payload_chunk(payload: &[u8]) -> Bytes {
-    encode(
-        &[
-            (":event-type", "PayloadChunk"),
-            (":content-type", "application/octet-stream"),
-            (":message-type", "event"),
-        ],
-        payload,
-    )
-}
-
-/// The `InvokeComplete` event, with the function's error if it failed.
-pub fn invoke_complete(error: Option<(&str, &str)>) -> Bytes {
-    let json = match error {
-        Some((code, details)) => {
-            serde_json::json!({"ErrorCode": code, "ErrorDetails": details, "LogResult": ""})
-        }
-        None => serde_json::json!({"LogResult": ""}),
-    };
-    encode(
-        &[
-            (":event-type", "InvokeComplete"),
-            (":content-type", "application/json"),
-            (":message-type", "event"),
-        ],
-        json.to_string().as_bytes(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,8 +256,11 @@ mod tests {
     #[test]
     fn round_trip_split_anywhere() {
         let mut stream = Vec::new();
-        stream.extend_from_slice(&payload_chunk(b"\0\0\0\0\x02hi"));
-        stream.extend_from_slice(&invoke_complete(None));
+        stream.extend_from_slice(&encode(
+            &[(":event-type", "PayloadChunk"), (":message-type", "event")],
+            b"\0\0\0\0\x02hi",
+        ));
+        stream.extend_from_slice(&encode(&[(":event-type", "InvokeComplete")], b"{}"));
         for split in 0..stream.len() {
             let mut decoder = MessageDecoder::new();
             let mut messages = Vec::new();
@@ -301,7 +280,7 @@ mod tests {
 
     #[test]
     fn corruption_is_an_error_not_a_panic() {
-        let good = payload_chunk(b"abc");
+        let good = encode(&[(":event-type", "PayloadChunk")], b"abc");
         for i in 0..good.len() {
             let mut bad = good.to_vec();
             bad[i] ^= 0x41;

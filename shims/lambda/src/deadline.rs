@@ -5,8 +5,6 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::error::human_duration;
-
 /// The `grpc-timeout` header's name, made when the crate is compiled (`from_static` checks the
 /// name at run time, and a `&str` key is parsed on every lookup).
 pub(crate) const GRPC_TIMEOUT: http::HeaderName =
@@ -114,6 +112,15 @@ impl fmt::Display for Deadline {
                 human_duration(margin)
             ),
         }
+    }
+}
+
+/// `time` in the unit that reads best in a message: `250ms`, `3.5s`.
+pub(crate) fn human_duration(time: Duration) -> String {
+    if time < Duration::from_secs(1) {
+        format!("{}ms", time.as_millis())
+    } else {
+        format!("{:.3}s", time.as_secs_f64())
     }
 }
 

@@ -1,7 +1,6 @@
 //! Everything that can go wrong in a call, and the one mapping from it to a gRPC status.
 
 use std::fmt;
-use std::time::Duration;
 
 use grpc_lambda_core::base64::Base64Error;
 use grpc_lambda_core::metadata::TimeoutError;
@@ -157,15 +156,6 @@ impl Error {
     }
 }
 
-/// `time` in the unit that reads best in a message: `250ms`, `3.5s`.
-pub(crate) fn human_duration(time: Duration) -> String {
-    if time < Duration::from_secs(1) {
-        format!("{}ms", time.as_millis())
-    } else {
-        format!("{:.3}s", time.as_secs_f64())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,7 +186,13 @@ mod tests {
 
     #[test]
     fn durations_read_well() {
-        assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
-        assert_eq!(human_duration(Duration::from_millis(3500)), "3.500s");
+        assert_eq!(
+            crate::deadline::human_duration(std::time::Duration::from_millis(250)),
+            "250ms"
+        );
+        assert_eq!(
+            crate::deadline::human_duration(std::time::Duration::from_millis(3500)),
+            "3.500s"
+        );
     }
 }

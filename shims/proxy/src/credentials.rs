@@ -114,7 +114,7 @@ impl CredentialChain {
         let response = tokio::time::timeout(METADATA_TIMEOUT, self.client.request(request))
             .await
             .map_err(|_| format!("no answer in {} s", METADATA_TIMEOUT.as_secs()))?
-            .map_err(|err| crate::invoke::lambda::error_chain(&err))?;
+            .map_err(|err| crate::error::error_chain(&err))?;
         let status = response.status();
         let body = tokio::time::timeout(METADATA_TIMEOUT, response.into_body().collect())
             .await

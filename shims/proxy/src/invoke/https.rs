@@ -10,9 +10,9 @@ use http::{HeaderValue, Method, Request};
 use http_body_util::{BodyExt, Full};
 
 use super::event::EVENT_CONTENT_TYPE;
-use super::lambda::error_chain;
 use super::{BoxFuture, Upstream, UpstreamReply, UpstreamRequest};
 use crate::client::HttpClient;
+use crate::error::error_chain;
 use crate::error::InvokeError;
 
 /// A route's target: a front door's base URL.

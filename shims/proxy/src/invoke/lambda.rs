@@ -28,6 +28,7 @@ use super::{BoxFuture, Upstream, UpstreamReply, UpstreamRequest};
 use crate::client::HttpClient;
 #[cfg(feature = "aws")]
 use crate::credentials::CredentialChain;
+use crate::error::error_chain;
 use crate::error::{InvokeError, LAMBDA_REQUEST_LIMIT, LAMBDA_RESPONSE_LIMIT};
 use grpc_lambda_core::eventstream::MessageDecoder;
 
@@ -328,21 +329,6 @@ pub fn is_loopback(endpoint: &str) -> bool {
         .unwrap_or(endpoint);
     let host = rest.split(['/', ':']).next().unwrap_or("");
     host == "localhost" || host.starts_with("127.") || rest.starts_with("[::1]")
-}
-
-/// Every message in an error's source chain, joined: hyper's top-level errors say little.
-pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[derive(serde::Deserialize, Default)]

@@ -23,11 +23,9 @@ use base64_simd::{Out, STANDARD};
 /// Runs of at least this many base64 characters are decoded by the `base64` crate's engine, when
 /// the build has it (`std`, on x86_64 or aarch64 with NEON); shorter ones by base64-simd.
 ///
-/// Measured on AVX2, output zeroing included: base64-simd is 2–3× faster up to 64 characters,
-/// the two meet around 512, and the `base64` crate's kernel is 1.15× faster at 1024 characters and
-/// 1.25–1.3× from 1336 (1000 bytes decoded) up.
-/// For encoding base64-simd was the faster at every length from 16 bytes to 4 MiB, so it encodes
-/// everything.
+/// On AVX2, output zeroing included, base64-simd is the faster for short inputs and the `base64`
+/// crate's kernel for long ones; the crossing point is measured in `benches/README.md` (P1). For
+/// encoding base64-simd was the faster at every length measured, so it encodes everything.
 pub(super) const WIDE_DECODE_MIN: usize = 512;
 
 /// Whether runs of `len` characters go to the `base64` crate's engine.

@@ -279,8 +279,8 @@ unsafe fn avx512vbmi(input: &[u8], out: *mut u8) -> bool {
         if left > 0 && input.len() >= 64 {
             // The last 64 characters again, overlapping what is already decoded: whole groups
             // (every length here is), so the overlap decodes to the bytes already written. A
-            // masked load here instead reached past the input and measured up to 10 ns slower
-            // when that memory had just been written (a 64-byte message went from 17 to 27 ns).
+            // masked load here instead reached past the input and was slower when that memory
+            // had just been written (a store-forwarding stall).
             let start = input.len() - 64;
             let Some(bytes) = block(_mm512_loadu_si512(input.as_ptr().add(start).cast())) else {
                 return false;

@@ -99,8 +99,8 @@ pub(super) fn read_shared(json: &Bytes) -> Result<Event> {
 
 /// The largest event whose header values [`Event::from_bytes`](super::Event::from_bytes) slices
 /// out of its buffer rather than copying: past it, a call's headers would keep a large buffer
-/// alive (a 1 MiB call measured 1.5× slower so, the allocator unable to reuse the event's block
-/// for the answer's buffers).
+/// alive, and the allocator could not reuse the event's block for the answer's buffers
+/// (measured in `benches/README.md`).
 pub const MAX_SHARED_EVENT: usize = 64 * 1024;
 
 fn read_in(json: &[u8], shared: Option<&Bytes>) -> Result<Event> {
@@ -179,8 +179,7 @@ impl<'a> Reader<'a> {
 
     // The smallest steps (whitespace, the next byte, a string's fast path and its bytes) are
     // inlined into every loop that takes them: left to the compiler, some were calls that
-    // returned their answer through memory, 12% of reading an event (measured with P5's 1 KiB
-    // event).
+    // returned their answer through memory, a visible part of reading an event (P5).
     #[inline(always)]
     fn skip_whitespace(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.json.get(self.pos) {

@@ -235,6 +235,8 @@ pub struct Start {
     pub init: Duration,
     /// L3: process start → the 1 KiB call's answer complete.
     pub cold_call: Duration,
+    /// The process's peak resident set after the 1 KiB call alone, in bytes.
+    pub peak_rss_small: u64,
     /// L4: the process's peak resident set after the 1 KiB and the 3 MiB call, in bytes.
     pub peak_rss: u64,
 }
@@ -313,6 +315,7 @@ pub fn start(path: &Path, serves: Serves, calls: &Calls) -> Result<Start, String
         .ok_or_else(|| format!("{name} answered without asking for an invocation"))?;
     check(serves, &calls.small, SMALL_LEN, &answer)
         .map_err(|err| format!("{name}, 1 KiB: {err}"))?;
+    let peak_rss_small = peak_rss(process.0.id())?;
     let queued = api
         .queue(&calls.large)
         .map_err(|failure| failed("queueing", failure))?;
@@ -325,6 +328,7 @@ pub fn start(path: &Path, serves: Serves, calls: &Calls) -> Result<Start, String
     Ok(Start {
         init,
         cold_call,
+        peak_rss_small,
         peak_rss,
     })
 }
@@ -394,32 +398,66 @@ struct Measured<'a> {
 impl Measured<'_> {
     /// A line per goal: ours ÷ `functions[index]` (median of the paired rounds) against `goal`.
     fn line(&self, index: usize, goal: f64) -> Line {
-        let ours = &self.values[0];
-        let other = &self.values[index];
-        let mut details = Vec::new();
-        for (function, values) in self.functions.iter().zip(&self.values) {
-            let (mid, low, high) = summary(values);
-            details.push(format!(
-                "{:<24} {:>10.2} {} (p10 {:.2}, p90 {:.2}, {} starts)",
-                function.name,
-                mid / self.scale,
-                self.unit,
-                low / self.scale,
-                high / self.scale,
-                values.len()
-            ));
-        }
         Line {
             id: self.id,
             what: format!(
                 "{}, ours ÷ {} (median of paired rounds)",
                 self.what, self.functions[index].name
             ),
-            ratio: paired_ratio(ours, other),
+            ratio: paired_ratio(&self.values[0], &self.values[index]),
             goal,
             at_least: false,
-            details,
+            details: self.medians(),
         }
+    }
+
+    /// What each function adds to the floor (`functions[floor]`): the median over the rounds of
+    /// its value less the floor's of the same round.
+    fn above(&self, floor: usize) -> String {
+        let parts: Vec<String> = self
+            .functions
+            .iter()
+            .zip(&self.values)
+            .enumerate()
+            .filter(|&(index, _)| index != floor)
+            .map(|(_, (function, values))| {
+                let mut differences: Vec<f64> = values
+                    .iter()
+                    .zip(&self.values[floor])
+                    .map(|(value, floor)| value - floor)
+                    .collect();
+                format!(
+                    "{} {:.3} {}",
+                    function.name,
+                    median(&mut differences) / self.scale,
+                    self.unit
+                )
+            })
+            .collect();
+        format!(
+            "above the floor (median of the rounds' differences): {}",
+            parts.join(", ")
+        )
+    }
+
+    /// Each function's median, with the spread of its starts.
+    fn medians(&self) -> Vec<String> {
+        self.functions
+            .iter()
+            .zip(&self.values)
+            .map(|(function, values)| {
+                let (mid, low, high) = summary(values);
+                format!(
+                    "{:<24} {:>10.2} {} (p10 {:.2}, p90 {:.2}, {} starts)",
+                    function.name,
+                    mid / self.scale,
+                    self.unit,
+                    low / self.scale,
+                    high / self.scale,
+                    values.len()
+                )
+            })
+            .collect()
     }
 }
 
@@ -522,21 +560,40 @@ pub fn report(settings: &Settings) -> Vec<Line> {
         values: column(|s| s.peak_rss as f64),
         functions: &FUNCTIONS,
     };
+    let rss_small = Measured {
+        id: "L4",
+        what: "peak RSS (VmHWM) after the 1 KiB call alone",
+        unit: "MB",
+        scale: 1e6,
+        values: column(|s| s.peak_rss_small as f64),
+        functions: &FUNCTIONS,
+    };
     let (ours, http, grpc_web, floor) = (0, 1, 2, 3);
     debug_assert_eq!(FUNCTIONS[ours].name, OURS.name);
     let groups = [
-        vec![
-            init.line(floor, 1.2),
-            init.line(http, 0.5),
-            init.line(grpc_web, 0.5),
-        ],
+        vec![init.line(floor, 1.2), init.line(http, 0.5), {
+            let mut line = init.line(grpc_web, 0.5);
+            line.details.push(init.above(floor));
+            line
+        }],
         vec![
             size_line(&FUNCTIONS, &sizes, &profile, floor, 1.5),
             size_line(&FUNCTIONS, &sizes, &profile, http, 0.7),
             size_line(&FUNCTIONS, &sizes, &profile, grpc_web, 0.7),
         ],
-        vec![cold.line(http, 0.5), cold.line(grpc_web, 0.5)],
-        vec![rss.line(http, 0.6), rss.line(grpc_web, 0.6)],
+        vec![cold.line(http, 0.5), {
+            let mut line = cold.line(grpc_web, 0.5);
+            line.details.push(cold.above(floor));
+            line
+        }],
+        vec![rss.line(http, 0.6), {
+            let mut line = rss.line(grpc_web, 0.6);
+            line.details.push(rss.above(floor));
+            line.details
+                .push("peak RSS after the 1 KiB call alone:".to_owned());
+            line.details.extend(rss_small.medians());
+            line
+        }],
     ];
     // The medians behind a group's lines are the same: printed below its last line only.
     groups
@@ -567,6 +624,28 @@ mod tests {
     fn the_summary_is_the_median_and_the_tenth_percentiles() {
         let values: Vec<f64> = (1..=11).map(f64::from).rev().collect();
         assert_eq!(summary(&values), (6.0, 2.0, 10.0));
+    }
+
+    #[test]
+    fn above_the_floor_is_the_median_of_each_rounds_difference() {
+        let measured = Measured {
+            id: "L1",
+            what: "init",
+            unit: "ms",
+            scale: 1e6,
+            // Ours adds 1 ms in every round, the anchor 2 ms, whatever the round's floor.
+            values: vec![
+                vec![2e6, 11e6, 4e6],
+                vec![3e6, 12e6, 5e6],
+                vec![1e6, 10e6, 3e6],
+            ],
+            functions: &[OURS, LAMBDA_HTTP, FLOOR],
+        };
+        assert_eq!(
+            measured.above(2),
+            "above the floor (median of the rounds' differences): ours 1.000 ms, \
+             lambda_http + tonic-web 2.000 ms"
+        );
     }
 
     #[test]

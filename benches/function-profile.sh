@@ -11,16 +11,17 @@ starts="${1:-101}"
 out=target/function-variants
 mkdir -p "$out"
 
-# name, profile, then the overrides of that profile (CARGO_PROFILE_<NAME>_<KEY>=value).
+# name (setting:value, no "=": function-costs reads NAME=PATH), profile, then the override of
+# that profile (CARGO_PROFILE_<NAME>_<KEY>=value).
 variants=(
   "function|function|"
-  "function,strip=none|function|CARGO_PROFILE_FUNCTION_STRIP=none"
-  "function,lto=thin|function|CARGO_PROFILE_FUNCTION_LTO=thin"
-  "function,codegen-units=16|function|CARGO_PROFILE_FUNCTION_CODEGEN_UNITS=16"
-  "function,opt-level=s|function|CARGO_PROFILE_FUNCTION_OPT_LEVEL=s"
-  "function,opt-level=z|function|CARGO_PROFILE_FUNCTION_OPT_LEVEL=z"
+  "function,strip:none|function|CARGO_PROFILE_FUNCTION_STRIP=none"
+  "function,lto:thin|function|CARGO_PROFILE_FUNCTION_LTO=thin"
+  "function,codegen-units:16|function|CARGO_PROFILE_FUNCTION_CODEGEN_UNITS=16"
+  "function,opt-level:s|function|CARGO_PROFILE_FUNCTION_OPT_LEVEL=s"
+  "function,opt-level:z|function|CARGO_PROFILE_FUNCTION_OPT_LEVEL=z"
   "release|release|"
-  "release,strip=symbols|release|CARGO_PROFILE_RELEASE_STRIP=symbols"
+  "release,strip:symbols|release|CARGO_PROFILE_RELEASE_STRIP=symbols"
 )
 builds=()
 for variant in "${variants[@]}"; do

@@ -38,8 +38,14 @@ fn main() {
         .collect();
     let measured = measure(&functions, starts).unwrap_or_else(|err| fail(&err));
     println!(
-        "{:<28} {:>10} {:>12} {:>15} {:>13}   ({starts} starts each, medians)",
-        "build", "bytes", "L1 init µs", "L3 cold call µs", "L4 peak RSS kB"
+        "{:<28} {:>10} {:>10} {:>14} {:>14} {:>12} {:>14}   ({starts} starts each, medians)",
+        "build",
+        "bytes",
+        "L1 init µs",
+        "L3 cold call µs",
+        "warm 1 KiB µs",
+        "3 MiB call µs",
+        "L4 peak RSS kB"
     );
     for ((name, path), starts) in builds.iter().zip(&measured) {
         let size = std::fs::metadata(path).map_or(0, |meta| meta.len());
@@ -47,9 +53,11 @@ fn main() {
             median(&mut starts.iter().map(value).collect::<Vec<_>>())
         };
         println!(
-            "{name:<28} {size:>10} {:>12.0} {:>15.0} {:>13.0}",
+            "{name:<28} {size:>10} {:>10.0} {:>14.0} {:>14.1} {:>12.0} {:>14.0}",
             of(|s| s.init.as_secs_f64() * 1e6),
             of(|s| s.cold_call.as_secs_f64() * 1e6),
+            of(|s| s.warm_call.as_secs_f64() * 1e6),
+            of(|s| s.large_call.as_secs_f64() * 1e6),
             of(|s| s.peak_rss as f64 / 1024.0),
         );
     }

@@ -18,7 +18,7 @@ variants=(
   "function,strip:none|function|CARGO_PROFILE_FUNCTION_STRIP=none"
   "function,lto:thin|function|CARGO_PROFILE_FUNCTION_LTO=thin"
   "function,codegen-units:16|function|CARGO_PROFILE_FUNCTION_CODEGEN_UNITS=16"
-  "function,opt-level:s|function|CARGO_PROFILE_FUNCTION_OPT_LEVEL=s"
+  "function,opt-level:3|function|CARGO_PROFILE_FUNCTION_OPT_LEVEL=3"
   "function,opt-level:z|function|CARGO_PROFILE_FUNCTION_OPT_LEVEL=z"
   "release|release|"
   "release,strip:symbols|release|CARGO_PROFILE_RELEASE_STRIP=symbols"

@@ -83,6 +83,17 @@ pub fn event(len: usize) -> Bytes {
     .into()
 }
 
+/// [`event`] as a Lambda Function URL sends it: the same HTTP API (payload 2.0)
+/// event, with the Function URL's domain in `requestContext.domainName` and `host`.
+pub fn function_url_event(len: usize) -> Bytes {
+    let mut event: serde_json::Value =
+        serde_json::from_slice(&event(len)).expect("an HTTP API event");
+    let domain = serde_json::Value::from("abcdef1234.lambda-url.us-east-1.on.aws");
+    event["requestContext"]["domainName"] = domain.clone();
+    event["headers"]["host"] = domain;
+    serde_json::to_vec(&event).expect("JSON").into()
+}
+
 /// The browser that sends [`event`].
 const USER_AGENT: &str =
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";

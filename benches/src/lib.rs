@@ -7,10 +7,12 @@
 //! `report(&Settings) -> Vec<Line>` and call it from `src/bin/perf-report.rs`.
 
 pub mod base64;
+pub mod costs;
 pub mod frames;
 pub mod lambda;
 #[cfg(feature = "lambda-grpc-web")]
 pub mod lambda_grpc_web;
+pub mod runtime_api;
 pub mod streaming;
 
 use std::fmt;

@@ -1,14 +1,15 @@
 //! Paired-run ratios of ours against the anchors, one line per goal:
 //!
 //! ```text
-//! cargo run --release -p grpc-lambda-benches --bin perf-report [-- --quick] [base64|frames|lambda|streaming…]
+//! cargo run --release -p grpc-lambda-benches --bin perf-report [-- --quick] [base64|frames|lambda|streaming|costs…]
 //! ```
 //!
 //! Each line reads `P<n> <what> : <ratio> (goal <= <goal>)` (or `>=` where ours must be that many
-//! times faster); the exit status is 1 when a goal is
-//! missed.
+//! times faster), `L<n>` for the costs of a function (start, size, memory; `costs`, which builds
+//! the function binaries with `cargo build --profile function` first); the exit status is 1 when
+//! a goal is missed.
 
-use grpc_lambda_benches::{base64, frames, lambda, streaming, Line, Settings};
+use grpc_lambda_benches::{base64, costs, frames, lambda, streaming, Line, Settings};
 
 /// One area of the report: its lines, measured with the given settings.
 type Area = fn(&Settings) -> Vec<Line>;
@@ -34,7 +35,7 @@ fn main() {
         return;
     }
     let quick = args.iter().any(|arg| arg == "--quick");
-    // Optional area names (base64, frames, lambda) run only those areas.
+    // Optional area names (base64, frames, lambda, streaming, costs) run only those areas.
     let only: Vec<&str> = args
         .iter()
         .filter(|a| !a.starts_with("--"))
@@ -52,11 +53,12 @@ fn main() {
         settings.sample.as_millis()
     );
     let mut missed = 0;
-    let areas: [(&str, Area); 4] = [
+    let areas: [(&str, Area); 5] = [
         ("base64", base64::report),
         ("frames", frames::report),
         ("lambda", lambda_area),
         ("streaming", streaming::report),
+        ("costs", costs::report),
     ];
     for (name, area) in areas {
         if !only.is_empty() && !only.contains(&name) {

@@ -83,7 +83,7 @@ pub const OURS: Function = Function {
     package: "grpc-lambda-example-prod",
     bin: "prod",
     serves: Serves::Prod,
-    features: "grpc-lambda with its default features (no gzip) + `tonic`; lambda_runtime without \
+    features: "grpc-lambda with its default features (no gzip); lambda_runtime without \
                tracing, + concurrency-tokio; tonic `codegen` only; tokio macros, rt-multi-thread, \
                time",
 };

@@ -1,4 +1,4 @@
-//! Per-call records: one structured log line per call, and the Prometheus counters.
+//! Per-call records: one structured `tracing` event per call, and the Prometheus counters.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -244,7 +244,7 @@ fn escape(label: &str) -> String {
 }
 
 /// One call being served. When dropped (the response's last byte sent, or the client gone) it
-/// logs one line and counts the call; a call dropped before its status is known is `CANCELLED`.
+/// emits one `tracing` event (`msg = "call"`) and counts the call; a call dropped before its status is known is `CANCELLED`.
 pub struct CallRecord {
     metrics: Arc<Metrics>,
     /// The request path, cut to [`crate::path::QUOTED_PATH_MAX`] for the log line.
@@ -326,18 +326,17 @@ impl Drop for CallRecord {
         self.metrics
             .record(&self.route, target, code, self.error, elapsed);
         if self.log {
-            let line = serde_json::json!({
-                "msg": "call",
-                "method": self.method,
-                "route": &*self.route,
-                "target": target,
-                "protocol": self.protocol.as_str(),
-                "status": code.as_str(),
-                "code": code.as_i32(),
-                "error": self.error,
-                "latency_ms": (elapsed * 1e6).round() / 1e3,
-            });
-            eprintln!("{line}");
+            tracing::info!(
+                msg = "call",
+                method = self.method.as_str(),
+                route = &*self.route,
+                target = target,
+                protocol = self.protocol.as_str(),
+                status = code.as_str(),
+                code = code.as_i32(),
+                error = self.error,
+                latency_ms = (elapsed * 1e6).round() / 1e3,
+            );
         }
     }
 }

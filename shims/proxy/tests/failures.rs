@@ -275,5 +275,11 @@ async fn a_client_that_cancels_stops_the_wait() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(metrics.in_flight(), 0);
-    assert_eq!(metrics.calls_with(grpc_lambda_core::Code::Cancelled), 1);
+    let text = metrics.render();
+    let cancelled: f64 = text
+        .lines()
+        .filter(|line| line.contains("code=\"CANCELLED\""))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(cancelled, 1.0, "{text}");
 }

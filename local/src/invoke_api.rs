@@ -19,6 +19,9 @@ use crate::reply::{api_error, full, function_arn, json_response, LocalBody};
 use crate::request_id::request_id;
 use crate::state::{Outcome, Pending, Shared};
 
+/// The Invoke API's X-Ray trace header: passed on to the function as `Lambda-Runtime-Trace-Id`.
+pub(crate) const TRACE_HEADER: &str = "x-amzn-trace-id";
+
 /// The function name in an Invoke path: a name, `name:qualifier`, or a full or partial ARN
 /// (`arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`, `ACCOUNT:function:NAME`).
 fn function_name(text: &str) -> &str {
@@ -62,6 +65,7 @@ pub(crate) async fn invoke_api(
             format!("no operation at {} {path}", request.method()),
         );
     };
+    let trace_id = request.headers().get(TRACE_HEADER).cloned();
     let decoded = percent_decode(name);
     let function = function_name(&decoded);
     if function != shared.config.function {
@@ -127,6 +131,7 @@ pub(crate) async fn invoke_api(
             payload,
             reply,
             streaming,
+            trace_id,
         });
     }
     shared.work.notify_waiters();

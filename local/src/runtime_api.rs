@@ -13,6 +13,9 @@ use crate::config::{RESPONSE_PAYLOAD_LIMIT, STREAMED_RESPONSE_LIMIT};
 use crate::reply::{accepted, full, function_arn, runtime_error, LocalBody};
 use crate::state::{InFlight, Outcome, Pending, Shared, StreamItem};
 
+/// The trace id of an invocation whose caller sent none: a well-formed, unsampled X-Ray header.
+const UNTRACED: &str = "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0";
+
 /// The largest error document read from a function.
 const MAX_ERROR_BODY: usize = 1024 * 1024;
 
@@ -156,6 +159,7 @@ async fn next_invocation(shared: Arc<Shared>, instance: usize) -> Response<Local
                     payload,
                     reply,
                     streaming,
+                    trace_id,
                 } = pending;
                 state.in_flight.insert(
                     id.clone(),
@@ -165,10 +169,10 @@ async fn next_invocation(shared: Arc<Shared>, instance: usize) -> Response<Local
                         streaming,
                     },
                 );
-                (id, payload)
+                (id, payload, trace_id)
             })
         };
-        let Some((id, payload)) = pending else {
+        let Some((id, payload, trace_id)) = pending else {
             notified.await;
             continue;
         };
@@ -219,9 +223,9 @@ async fn next_invocation(shared: Arc<Shared>, instance: usize) -> Response<Local
             "lambda-runtime-invoked-function-arn",
             function_arn(&shared.config.function),
         );
-        set(
+        headers.insert(
             "lambda-runtime-trace-id",
-            "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0".to_owned(),
+            trace_id.unwrap_or_else(|| HeaderValue::from_static(UNTRACED)),
         );
         return response;
     }

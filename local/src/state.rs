@@ -31,6 +31,8 @@ pub(crate) struct Pending {
     pub(crate) reply: oneshot::Sender<Outcome>,
     /// Invoked with `InvokeWithResponseStream`.
     pub(crate) streaming: bool,
+    /// The caller's `X-Amzn-Trace-Id`, handed to the function as `Lambda-Runtime-Trace-Id`.
+    pub(crate) trace_id: Option<http::HeaderValue>,
 }
 
 /// An invocation a process took.

@@ -1,39 +1,80 @@
-//! Per-call records: one structured log line per call, and the Prometheus counters.
+//! Per-call records: one structured `tracing` event per call, and the Prometheus counters.
 
-use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use grpc_lambda_core::{Code, ContentType};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
+/// The prefix of every series the proxy exports.
+const PREFIX: &str = "grpc_lambda_proxy";
+
 /// The route label of calls that matched no route or whose path is not a method path: one
 /// label for all of them, so a client cannot grow the counters with paths of its choosing.
 pub const UNROUTED: &str = "(unrouted)";
 
-/// Calls of one route, per target: a count per code (indexed by the code's number).
-type ByTarget = HashMap<String, [u64; 17]>;
+/// A label value from the configuration (a route pattern, a target name), escaped as the
+/// text format asks (`\\`, `\"`, `\n`) when written.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ConfiguredLabel(Arc<str>);
 
-/// Counters the admin port serves as Prometheus text.
-#[derive(Default)]
+impl EncodeLabelValue for ConfiguredLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write as _;
+        for c in self.0.chars() {
+            match c {
+                '\\' => encoder.write_str("\\\\")?,
+                '"' => encoder.write_str("\\\"")?,
+                '\n' => encoder.write_str("\\n")?,
+                c => encoder.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The labels of `grpc_lambda_proxy_calls_total`: all bounded by the configuration (routes,
+/// targets) or the protocol (17 codes).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct CallLabels {
+    route: ConfiguredLabel,
+    target: ConfiguredLabel,
+    code: &'static str,
+}
+
+/// The label of `grpc_lambda_proxy_failures_total`: a kind from [`crate::error`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct FailureLabels {
+    kind: &'static str,
+}
+
+/// The proxy's series, served by the admin port as Prometheus text.
 pub struct Metrics {
-    /// route pattern → target → count per code (indexed by the code's number). Both keys come
-    /// from the configuration, so the map's size is bounded by it.
-    calls: Mutex<HashMap<Arc<str>, ByTarget>>,
-    open_connections: AtomicU64,
-    refused_connections: AtomicU64,
-    bytes_in_flight: Option<Arc<crate::budget::Budget>>,
-    errors: Mutex<BTreeMap<&'static str, u64>>,
-    in_flight: AtomicU64,
-    buckets: [AtomicU64; BUCKETS.len()],
-    latency_count: AtomicU64,
-    latency_sum_micros: AtomicU64,
+    registry: Registry,
+    calls: Family<CallLabels, Counter>,
+    failures: Family<FailureLabels, Counter>,
+    in_flight: Gauge,
+    open_connections: Gauge,
+    refused_connections: Counter,
+    /// Set from the budget when rendered.
+    bytes_in_flight: Option<(Arc<crate::budget::Budget>, Gauge)>,
+    latency: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::build(None)
+    }
 }
 
 impl Metrics {
@@ -44,95 +85,111 @@ impl Metrics {
 
     /// Empty counters that also report how much of `budget` is in use.
     pub fn with_budget(budget: Arc<crate::budget::Budget>) -> Metrics {
+        Metrics::build(Some(budget))
+    }
+
+    fn build(budget: Option<Arc<crate::budget::Budget>>) -> Metrics {
+        let mut registry = Registry::with_prefix(PREFIX);
+        let calls = Family::<CallLabels, Counter>::default();
+        let failures = Family::<FailureLabels, Counter>::default();
+        let in_flight = Gauge::default();
+        let open_connections = Gauge::default();
+        let refused_connections = Counter::default();
+        let latency = Histogram::new(BUCKETS);
+        // Registered in the order the series were always served in.
+        registry.register(
+            "calls",
+            "Calls finished, by route pattern, target and gRPC status.",
+            calls.clone(),
+        );
+        registry.register(
+            "failures",
+            "Calls the proxy or Lambda failed, by kind.",
+            failures.clone(),
+        );
+        registry.register("calls_in_flight", "Calls being served.", in_flight.clone());
+        registry.register(
+            "connections",
+            "Client connections open now.",
+            open_connections.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "Connections closed at once: the proxy held max_connections.",
+            refused_connections.clone(),
+        );
+        let bytes_in_flight = budget.map(|budget| {
+            let gauge = Gauge::default();
+            registry.register(
+                "bytes_in_flight",
+                "Request and response bytes held, against max_bytes_in_flight.",
+                gauge.clone(),
+            );
+            (budget, gauge)
+        });
+        registry.register(
+            "call_duration_seconds",
+            "Call latency, request to last byte.",
+            latency.clone(),
+        );
         Metrics {
-            bytes_in_flight: Some(budget),
-            ..Metrics::default()
+            registry,
+            calls,
+            failures,
+            in_flight,
+            open_connections,
+            refused_connections,
+            bytes_in_flight,
+            latency,
         }
     }
 
     /// A connection was accepted (`true`) or closed (`false`).
     pub fn connection(&self, open: bool) {
         if open {
-            self.open_connections.fetch_add(1, Ordering::Relaxed);
+            self.open_connections.inc();
         } else {
-            self.open_connections.fetch_sub(1, Ordering::Relaxed);
+            self.open_connections.dec();
         }
     }
 
     /// A connection was closed at once because the proxy holds its maximum.
     pub fn connection_refused(&self) {
-        self.refused_connections.fetch_add(1, Ordering::Relaxed);
+        self.refused_connections.inc();
     }
 
     /// Connections open now.
     pub fn open_connections(&self) -> u64 {
-        self.open_connections.load(Ordering::Relaxed)
+        u64::try_from(self.open_connections.get()).unwrap_or(0)
     }
 
     /// Calls in flight now.
     pub fn in_flight(&self) -> u64 {
-        self.in_flight.load(Ordering::Relaxed)
-    }
-
-    /// Calls finished with `code` (all methods and targets).
-    pub fn calls_with(&self, code: Code) -> u64 {
-        let index = code_index(code);
-        self.calls
-            .lock()
-            .map(|calls| {
-                calls
-                    .values()
-                    .flat_map(HashMap::values)
-                    .filter_map(|counts| counts.get(index))
-                    .sum()
-            })
-            .unwrap_or(0)
+        u64::try_from(self.in_flight.get()).unwrap_or(0)
     }
 
     fn record(
         &self,
         route: &Arc<str>,
-        target: &str,
+        target: &Arc<str>,
         code: Code,
         error: Option<&'static str>,
         seconds: f64,
     ) {
-        if let Ok(mut calls) = self.calls.lock() {
-            // Look up before inserting: no allocation once a route and target were seen.
-            if !calls.contains_key(route) {
-                calls.insert(route.clone(), HashMap::new());
-            }
-            if let Some(targets) = calls.get_mut(route) {
-                if !targets.contains_key(target) {
-                    targets.insert(target.to_owned(), [0; 17]);
-                }
-                if let Some(count) = targets
-                    .get_mut(target)
-                    .and_then(|counts| counts.get_mut(code_index(code)))
-                {
-                    *count += 1;
-                }
-            }
-        }
+        // The labels share the route's strings: no copy once a route and target were seen.
+        let labels = CallLabels {
+            route: ConfiguredLabel(route.clone()),
+            target: ConfiguredLabel(target.clone()),
+            code: code.as_str(),
+        };
+        self.calls.get_or_create(&labels).inc();
         if let Some(kind) = error {
-            if let Ok(mut errors) = self.errors.lock() {
-                *errors.entry(kind).or_default() += 1;
-            }
+            self.failures.get_or_create(&FailureLabels { kind }).inc();
         }
-        // One increment per call: buckets hold their own range, and are summed when rendered.
-        if let Some(bucket) = BUCKETS
-            .iter()
-            .position(|bound| seconds <= *bound)
-            .and_then(|i| self.buckets.get(i))
-        {
-            bucket.fetch_add(1, Ordering::Relaxed);
-        }
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_micros
-            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+        self.latency.observe(seconds);
     }
 
-    /// The counters in the Prometheus text exposition format.
+    /// The series in the Prometheus text exposition format.
     ///
     /// # Examples
     ///
@@ -141,117 +198,29 @@ impl Metrics {
     /// assert!(metrics.render().contains("grpc_lambda_proxy_calls_in_flight 0"));
     /// ```
     pub fn render(&self) -> String {
+        if let Some((budget, gauge)) = &self.bytes_in_flight {
+            gauge.set(i64::try_from(budget.in_use()).unwrap_or(i64::MAX));
+        }
         let mut out = String::with_capacity(2048);
-        out.push_str("# HELP grpc_lambda_proxy_calls_total Calls finished, by route pattern, target and gRPC status.\n");
-        out.push_str("# TYPE grpc_lambda_proxy_calls_total counter\n");
-        if let Ok(calls) = self.calls.lock() {
-            let sorted: BTreeMap<_, BTreeMap<_, _>> = calls
-                .iter()
-                .map(|(route, targets)| (route, targets.iter().collect()))
-                .collect();
-            for (route, targets) in sorted {
-                for (target, counts) in targets {
-                    for (code, n) in Code::ALL.iter().zip(counts.iter()) {
-                        if *n == 0 {
-                            continue;
-                        }
-                        let _ = writeln!(
-                            out,
-                            "grpc_lambda_proxy_calls_total{{route=\"{}\",target=\"{}\",code=\"{}\"}} {n}",
-                            escape(route),
-                            escape(target),
-                            code.as_str()
-                        );
-                    }
-                }
-            }
-        }
-        out.push_str(
-            "# HELP grpc_lambda_proxy_failures_total Calls the proxy or Lambda failed, by kind.\n",
-        );
-        out.push_str("# TYPE grpc_lambda_proxy_failures_total counter\n");
-        if let Ok(errors) = self.errors.lock() {
-            for (kind, n) in errors.iter() {
-                let _ = writeln!(
-                    out,
-                    "grpc_lambda_proxy_failures_total{{kind=\"{kind}\"}} {n}"
-                );
-            }
-        }
-        out.push_str("# HELP grpc_lambda_proxy_calls_in_flight Calls being served.\n");
-        out.push_str("# TYPE grpc_lambda_proxy_calls_in_flight gauge\n");
-        let _ = writeln!(
-            out,
-            "grpc_lambda_proxy_calls_in_flight {}",
-            self.in_flight()
-        );
-        out.push_str("# HELP grpc_lambda_proxy_connections Client connections open now.\n");
-        out.push_str("# TYPE grpc_lambda_proxy_connections gauge\n");
-        let _ = writeln!(
-            out,
-            "grpc_lambda_proxy_connections {}",
-            self.open_connections()
-        );
-        out.push_str("# HELP grpc_lambda_proxy_connections_refused_total Connections closed at once: the proxy held max_connections.\n");
-        out.push_str("# TYPE grpc_lambda_proxy_connections_refused_total counter\n");
-        let _ = writeln!(
-            out,
-            "grpc_lambda_proxy_connections_refused_total {}",
-            self.refused_connections.load(Ordering::Relaxed)
-        );
-        if let Some(budget) = &self.bytes_in_flight {
-            out.push_str("# HELP grpc_lambda_proxy_bytes_in_flight Request and response bytes held, against max_bytes_in_flight.\n");
-            out.push_str("# TYPE grpc_lambda_proxy_bytes_in_flight gauge\n");
-            let _ = writeln!(out, "grpc_lambda_proxy_bytes_in_flight {}", budget.in_use());
-        }
-        out.push_str(
-            "# HELP grpc_lambda_proxy_call_duration_seconds Call latency, request to last byte.\n",
-        );
-        out.push_str("# TYPE grpc_lambda_proxy_call_duration_seconds histogram\n");
-        let mut cumulative = 0;
-        for (bucket, bound) in self.buckets.iter().zip(BUCKETS) {
-            cumulative += bucket.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "grpc_lambda_proxy_call_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
-            );
-        }
-        let count = self.latency_count.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "grpc_lambda_proxy_call_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
-        );
-        let _ = writeln!(
-            out,
-            "grpc_lambda_proxy_call_duration_seconds_sum {}",
-            self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6
-        );
-        let _ = writeln!(out, "grpc_lambda_proxy_call_duration_seconds_count {count}");
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode_registry(&mut out, &self.registry);
         out
     }
 }
 
-/// A code's position in [`Code::ALL`] (its number, for the 17 defined codes).
-fn code_index(code: Code) -> usize {
-    usize::try_from(code.as_i32()).unwrap_or(2).min(16)
-}
-
-fn escape(label: &str) -> String {
-    label
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
+/// The target label of calls that were never routed.
+pub const NO_TARGET: &str = "-";
 
 /// One call being served. When dropped (the response's last byte sent, or the client gone) it
-/// logs one line and counts the call; a call dropped before its status is known is `CANCELLED`.
+/// emits one `tracing` event (`msg = "call"`) and counts the call; a call dropped before its status is known is `CANCELLED`.
 pub struct CallRecord {
     metrics: Arc<Metrics>,
     /// The request path, cut to [`crate::path::QUOTED_PATH_MAX`] for the log line.
     method: String,
     /// The route pattern the call is counted under ([`UNROUTED`] until routed).
     route: Arc<str>,
-    target: Option<Arc<dyn crate::invoke::Upstream>>,
+    /// The target's name ([`NO_TARGET`] until routed).
+    target: Arc<str>,
     protocol: ContentType,
     start: Instant,
     code: Option<Code>,
@@ -268,9 +237,10 @@ impl CallRecord {
         start: Instant,
         log: bool,
     ) -> CallRecord {
-        metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+        metrics.in_flight.inc();
         thread_local! {
             static UNROUTED_LABEL: Arc<str> = Arc::from(UNROUTED);
+            static NO_TARGET_LABEL: Arc<str> = Arc::from(NO_TARGET);
         }
         CallRecord {
             metrics,
@@ -280,7 +250,7 @@ impl CallRecord {
                 String::new()
             },
             route: UNROUTED_LABEL.with(Arc::clone),
-            target: None,
+            target: NO_TARGET_LABEL.with(Arc::clone),
             protocol,
             start,
             code: None,
@@ -292,7 +262,7 @@ impl CallRecord {
     /// Names the route and its target once routed.
     pub fn set_route(&mut self, route: &crate::route::Route) {
         self.route = route.pattern.clone();
-        self.target = Some(route.target.clone());
+        self.target = route.target_name.clone();
     }
 
     /// Notes a failure kind ([`crate::error::InvokeError::kind`]).
@@ -314,7 +284,7 @@ impl CallRecord {
 
 impl Drop for CallRecord {
     fn drop(&mut self) {
-        self.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.metrics.in_flight.dec();
         // Dropped before a status was known: the client went away (reset the stream or closed
         // the connection).
         let code = self.code.unwrap_or_else(|| {
@@ -322,22 +292,86 @@ impl Drop for CallRecord {
             Code::Cancelled
         });
         let elapsed = self.start.elapsed().as_secs_f64();
-        let target = self.target.as_ref().map_or("-", |target| target.name());
         self.metrics
-            .record(&self.route, target, code, self.error, elapsed);
+            .record(&self.route, &self.target, code, self.error, elapsed);
         if self.log {
-            let line = serde_json::json!({
-                "msg": "call",
-                "method": self.method,
-                "route": &*self.route,
-                "target": target,
-                "protocol": self.protocol.as_str(),
-                "status": code.as_str(),
-                "code": code.as_i32(),
-                "error": self.error,
-                "latency_ms": (elapsed * 1e6).round() / 1e3,
-            });
-            eprintln!("{line}");
+            tracing::info!(
+                msg = "call",
+                method = self.method.as_str(),
+                route = &*self.route,
+                target = &*self.target,
+                protocol = self.protocol.as_str(),
+                status = code.as_str(),
+                code = code.as_i32(),
+                error = self.error,
+                latency_ms = (elapsed * 1e6).round() / 1e3,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_are_counted_by_route_target_and_code_with_labels_escaped() {
+        let metrics = Metrics::new();
+        let route: Arc<str> = Arc::from("/a.B/");
+        let target: Arc<str> = Arc::from("https://h/\"x\"\\");
+        metrics.record(&route, &target, Code::Ok, None, 0.002);
+        metrics.record(&route, &target, Code::Ok, None, 0.002);
+        metrics.record(&route, &target, Code::Unavailable, Some("throttled"), 20.0);
+        let text = metrics.render();
+        for line in [
+            "# TYPE grpc_lambda_proxy_calls counter\n",
+            "grpc_lambda_proxy_calls_total{route=\"/a.B/\",target=\"https://h/\\\"x\\\"\\\\\",code=\"OK\"} 2\n",
+            "grpc_lambda_proxy_calls_total{route=\"/a.B/\",target=\"https://h/\\\"x\\\"\\\\\",code=\"UNAVAILABLE\"} 1\n",
+            "grpc_lambda_proxy_failures_total{kind=\"throttled\"} 1\n",
+            "grpc_lambda_proxy_calls_in_flight 0\n",
+            "grpc_lambda_proxy_connections 0\n",
+            "grpc_lambda_proxy_connections_refused_total 0\n",
+            "grpc_lambda_proxy_call_duration_seconds_bucket{le=\"0.001\"} 0\n",
+            "grpc_lambda_proxy_call_duration_seconds_bucket{le=\"0.0025\"} 2\n",
+            "grpc_lambda_proxy_call_duration_seconds_bucket{le=\"10.0\"} 2\n",
+            "grpc_lambda_proxy_call_duration_seconds_bucket{le=\"+Inf\"} 3\n",
+            "grpc_lambda_proxy_call_duration_seconds_count 3\n",
+        ] {
+            assert!(text.contains(line), "{line:?} in\n{text}");
+        }
+        assert!(
+            !text.contains("bytes_in_flight"),
+            "no budget, no gauge: {text}"
+        );
+    }
+
+    #[test]
+    fn in_flight_and_connections_follow_their_events() {
+        let metrics = Arc::new(Metrics::with_budget(crate::budget::Budget::new(1024)));
+        metrics.connection(true);
+        metrics.connection(true);
+        metrics.connection(false);
+        metrics.connection_refused();
+        let record = CallRecord::new(
+            metrics.clone(),
+            "/a.B/C",
+            ContentType::Grpc,
+            Instant::now(),
+            false,
+        );
+        assert_eq!(metrics.in_flight(), 1);
+        assert_eq!(metrics.open_connections(), 1);
+        drop(record);
+        assert_eq!(metrics.in_flight(), 0);
+        let text = metrics.render();
+        for line in [
+            "grpc_lambda_proxy_connections 1\n",
+            "grpc_lambda_proxy_connections_refused_total 1\n",
+            "grpc_lambda_proxy_bytes_in_flight 0\n",
+            "grpc_lambda_proxy_calls_total{route=\"(unrouted)\",target=\"-\",code=\"CANCELLED\"} 1\n",
+            "grpc_lambda_proxy_failures_total{kind=\"cancelled\"} 1\n",
+        ] {
+            assert!(text.contains(line), "{line:?} in\n{text}");
         }
     }
 }

@@ -51,6 +51,8 @@ pub struct Route {
     pub pattern: Arc<str>,
     /// Where the call goes.
     pub target: Arc<dyn Upstream>,
+    /// The target's name ([`Upstream::name`]), shared so counting a call does not copy it.
+    pub target_name: Arc<str>,
 }
 
 /// Paths to targets.
@@ -72,6 +74,7 @@ impl Router {
             Pattern::Method(path) => {
                 let route = Route {
                     pattern: Arc::from(path.as_str()),
+                    target_name: Arc::from(target.name()),
                     target,
                 };
                 self.exact.insert(path, route);
@@ -80,6 +83,7 @@ impl Router {
                 self.prefixes.retain(|route| *route.pattern != *prefix);
                 self.prefixes.push(Route {
                     pattern: Arc::from(prefix),
+                    target_name: Arc::from(target.name()),
                     target,
                 });
                 self.prefixes

@@ -146,6 +146,40 @@ async fn repeated_metadata_is_kept_both_ways() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clients_trace_id_reaches_the_function() {
+    if !support::require("python3", support::python_usable()) {
+        return;
+    }
+    let running = fake(&[]).await;
+    let trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+    // Through the Invoke request's X-Amzn-Trace-Id to the Runtime API's Lambda-Runtime-Trace-Id
+    // (Trace answers it back), and among the event's headers (Echo answers them back).
+    for (path, answered_in) in [
+        ("/fake.F/Trace", "x-runtime-trace-id"),
+        ("/fake.F/Echo", "x-amzn-trace-id"),
+    ] {
+        let reply = call(
+            running.addr,
+            path,
+            String::new(),
+            &[("x-amzn-trace-id", trace)],
+        )
+        .await
+        .unwrap();
+        assert_eq!(reply.metadata().get(answered_in).unwrap(), trace, "{path}");
+    }
+    // No trace header from the client: the function gets an unsampled one, never another
+    // call's.
+    let reply = call(running.addr, "/fake.F/Trace", String::new(), &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.metadata().get("x-runtime-trace-id").unwrap(),
+        "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payload_limits() {
     if !support::require("python3", support::python_usable()) {
         return;
@@ -275,5 +309,11 @@ async fn a_client_that_cancels_stops_the_wait() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(metrics.in_flight(), 0);
-    assert_eq!(metrics.calls_with(grpc_lambda_core::Code::Cancelled), 1);
+    let text = metrics.render();
+    let cancelled: f64 = text
+        .lines()
+        .filter(|line| line.contains("code=\"CANCELLED\""))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(cancelled, 1.0, "{text}");
 }

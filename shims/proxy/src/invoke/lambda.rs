@@ -32,6 +32,11 @@ use crate::error::error_chain;
 use crate::error::{InvokeError, LAMBDA_REQUEST_LIMIT, LAMBDA_RESPONSE_LIMIT};
 use grpc_lambda_core::eventstream::MessageDecoder;
 
+/// The X-Ray trace header. A client's value is passed on as the Invoke request's header, so
+/// the invocation joins the client's trace (Lambda hands it to the function as
+/// `Lambda-Runtime-Trace-Id`); it also reaches the function among the event's headers.
+pub const TRACE_HEADER: &str = "x-amzn-trace-id";
+
 /// The most response bytes read from the Invoke API: Lambda's own limit plus room for the
 /// envelope. Lambda enforces the limit; this only bounds memory if an endpoint does not.
 pub const MAX_INVOKE_RESPONSE: usize = LAMBDA_RESPONSE_LIMIT + 64 * 1024;
@@ -195,19 +200,25 @@ impl LambdaTarget {
         }
         let event_len = event.len();
         let event = Bytes::from(event);
-        let mut http_request = Request::builder()
+        let mut builder = Request::builder()
             .method(Method::POST)
             .uri(self.url())
             .header("content-type", "application/json")
-            .header("x-amz-invocation-type", "RequestResponse")
-            .body(Full::new(event.clone()))
-            .map_err(|err| InvokeError::InvalidRequest {
-                code: grpc_lambda_core::Code::Internal,
-                reason: format!(
-                    "cannot build the invocation request for {}: {err}",
-                    self.url()
-                ),
-            })?;
+            .header("x-amz-invocation-type", "RequestResponse");
+        // The client's first value only: the Invoke API takes one trace header.
+        if let Some(trace) = request.metadata.get(TRACE_HEADER) {
+            builder = builder.header(TRACE_HEADER, trace.clone());
+        }
+        let mut http_request =
+            builder
+                .body(Full::new(event.clone()))
+                .map_err(|err| InvokeError::InvalidRequest {
+                    code: grpc_lambda_core::Code::Internal,
+                    reason: format!(
+                        "cannot build the invocation request for {}: {err}",
+                        self.url()
+                    ),
+                })?;
         self.sign(&mut http_request, &event).await?;
         let response =
             self.client

@@ -8,6 +8,8 @@ failure tests. What it does depends on the method in the event's rawPath:
   /fake.F/Sleep   sleeps x-sleep-ms milliseconds, then answers as Ok
   /fake.F/Big     a response of about 7,000,000 bytes (over Lambda's 6 MB)
   /fake.F/Exit    the process exits with status 3 (a crash)
+  /fake.F/Trace   answers as Ok, with the Runtime API's Lambda-Runtime-Trace-Id as the response
+                  header x-runtime-trace-id
   /fake.F/Stream  the streaming response mode: prelude, 8 NUL bytes, raw gRPC-Web body
 """
 import base64
@@ -53,6 +55,7 @@ def main():
         conn.request("GET", PREFIX + "/invocation/next")
         response = conn.getresponse()
         request_id = response.getheader("Lambda-Runtime-Aws-Request-Id")
+        trace_id = response.getheader("Lambda-Runtime-Trace-Id")
         event = json.loads(response.read())
         conn.close()
         method = event.get("rawPath", "").rsplit("/", 1)[-1]
@@ -64,6 +67,8 @@ def main():
                 json.dumps({"errorType": "MyError", "errorMessage": "it broke"}).encode(),
                 {"Lambda-Runtime-Function-Error-Type": "MyError"},
             )
+        elif method == "Trace":
+            respond(request_id, content_type + [["x-runtime-trace-id", trace_id]], ok_body())
         elif method == "Exit":
             sys.exit(3)
         elif method == "Sleep":

@@ -19,8 +19,7 @@ use crate::reply::{api_error, full, function_arn, json_response, LocalBody};
 use crate::request_id::request_id;
 use crate::state::{Outcome, Pending, Shared};
 
-/// The Invoke API's X-Ray trace header: passed on to the function as `Lambda-Runtime-Trace-Id`.
-pub(crate) const TRACE_HEADER: &str = "x-amzn-trace-id";
+use grpc_lambda_protocol::TRACE_HEADER;
 
 /// The function name in an Invoke path: a name, `name:qualifier`, or a full or partial ARN
 /// (`arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`, `ACCOUNT:function:NAME`).

@@ -84,6 +84,11 @@ pub const LAMBDA_RESPONSE_LIMIT: usize = 6_291_556;
 /// response streaming is 200 MB" (AWS Lambda developer guide, "Response streaming").
 pub const LAMBDA_STREAMED_RESPONSE_LIMIT: usize = 200 * 1024 * 1024;
 
+/// The X-Ray trace header. The proxy passes a client's value on as the Invoke request's header,
+/// so the invocation joins the client's trace; Lambda (and the local Lambda) hand it to the
+/// function as `Lambda-Runtime-Trace-Id`.
+pub const TRACE_HEADER: &str = "x-amzn-trace-id";
+
 /// An Application Load Balancer's limit on a Lambda target's response JSON, in bytes: "The
 /// maximum size of the response JSON that the Lambda function can send is 1 MB" (Elastic Load
 /// Balancing, "Lambda functions as targets").

@@ -32,10 +32,9 @@ use crate::error::error_chain;
 use crate::error::{InvokeError, LAMBDA_REQUEST_LIMIT, LAMBDA_RESPONSE_LIMIT};
 use grpc_lambda_core::eventstream::MessageDecoder;
 
-/// The X-Ray trace header. A client's value is passed on as the Invoke request's header, so
-/// the invocation joins the client's trace (Lambda hands it to the function as
-/// `Lambda-Runtime-Trace-Id`); it also reaches the function among the event's headers.
-pub const TRACE_HEADER: &str = "x-amzn-trace-id";
+/// The X-Ray trace header, passed on as the Invoke request's header; it also reaches the
+/// function among the event's headers.
+pub use grpc_lambda_protocol::TRACE_HEADER;
 
 /// The most response bytes read from the Invoke API: Lambda's own limit plus room for the
 /// envelope. Lambda enforces the limit; this only bounds memory if an endpoint does not.

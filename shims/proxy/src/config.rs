@@ -372,7 +372,16 @@ struct FileRoute {
     request_body_timeout_secs: Option<f64>,
 }
 
+/// The longest time any setting takes: a year. Longer ones are refused rather than risk an
+/// instant or a timer past what the clock can hold.
+pub const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
 fn seconds(value: f64, what: &str) -> Result<Duration, String> {
+    if value > MAX_SECONDS {
+        return Err(format!(
+            "{what}: {value} seconds is over the longest setting, {MAX_SECONDS} seconds (a year)"
+        ));
+    }
     Duration::try_from_secs_f64(value)
         .map_err(|_| format!("{what}: {value} is not a number of seconds"))
 }
@@ -642,6 +651,21 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_past_a_year_is_refused_naming_the_limit() {
+        let err = Config::from_toml(
+            "[limits]\nmax_timeout_secs = 1e19\n[[routes]]\nmatch = \"/\"\nlambda = \"f\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("max_timeout") && err.contains("a year"),
+            "{err}"
+        );
+        let args = Args::parse_from(["p", "--function", "f", "--idle-timeout", "1e19"]);
+        let err = Config::from_args(args).unwrap_err();
+        assert!(err.contains("over the longest setting"), "{err}");
+    }
 
     #[test]
     fn a_file_and_flags() {

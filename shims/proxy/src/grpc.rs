@@ -215,9 +215,12 @@ impl Proxy {
             (Some(t), Some(max)) => Some(t.min(max)),
             (t, max) => t.or(max),
         };
-        let deadline = timeout.map(|timeout| Deadline {
-            at: Instant::now() + timeout,
-            timeout,
+        // A deadline too far away to be an `Instant` is no deadline.
+        let deadline = timeout.and_then(|timeout| {
+            Some(Deadline {
+                at: Instant::now().checked_add(timeout)?,
+                timeout,
+            })
         });
         let work = async {
             let max = self.limits.max_request_bytes;
@@ -233,15 +236,14 @@ impl Proxy {
                     && !content_type.is_text()
                     && !self.limits.half_close_wait.is_zero())
                 .then_some(self.limits.half_close_wait),
-                // A client deadline bounds the whole call; without one, the body gets its own.
-                arrive_within: match deadline {
-                    Some(_) => None,
-                    None => Some(
-                        target
-                            .request_body_timeout()
-                            .unwrap_or(self.limits.request_body_timeout),
-                    ),
-                },
+                // The body always has its own limit: a client's deadline is the client's choice
+                // (`grpc-timeout: 99999999H`), so it cannot be what frees a stream that stopped
+                // sending. The call's deadline, when shorter, still ends it first.
+                arrive_within: Some(
+                    target
+                        .request_body_timeout()
+                        .unwrap_or(self.limits.request_body_timeout),
+                ),
             };
             // The request's bytes are held until the target answered.
             let mut held = self.budget.reservation();

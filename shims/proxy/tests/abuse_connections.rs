@@ -58,21 +58,24 @@ async fn silent_connections_and_headers_only_streams_are_closed_within_the_timeo
     let silent_ones: Vec<_> = (0..100)
         .map(|_| tokio::spawn(silent(addr, Duration::from_secs(10))))
         .collect();
-    // 20 HTTP/2 connections that open one stream, send its HEADERS, and nothing more.
+    // 20 HTTP/2 connections that open one stream, send its HEADERS, and nothing more; half of
+    // them claim a deadline 11,000 years away, which must not lift the body's own limit.
     let mut headers_only = Vec::new();
-    for _ in 0..20 {
+    for i in 0..20 {
+        let far_deadline = i % 2 == 0;
         headers_only.push(tokio::spawn(async move {
             let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
             let started = Instant::now();
             let (h2, connection) = h2::client::handshake(tcp).await.unwrap();
             let connection = tokio::spawn(connection);
             let mut h2 = h2.ready().await.unwrap();
-            let request = http::Request::post("http://proxy/api.Prod/Alive")
+            let mut request = http::Request::post("http://proxy/api.Prod/Alive")
                 .header("content-type", "application/grpc")
-                .header("te", "trailers")
-                .body(())
-                .unwrap();
-            let (response, _stream) = h2.send_request(request, false).unwrap();
+                .header("te", "trailers");
+            if far_deadline {
+                request = request.header("grpc-timeout", "99999999H");
+            }
+            let (response, _stream) = h2.send_request(request.body(()).unwrap(), false).unwrap();
             let answer = tokio::time::timeout(Duration::from_secs(10), response)
                 .await
                 .expect("an answer")

@@ -8,8 +8,9 @@
 //!
 //! Native gRPC clients get real HTTP/2 trailers; gRPC-Web clients (HTTP/1.1 or HTTP/2, binary or
 //! text) get the trailer frame in the body, as the function wrote it. The bytes a response holds
-//! count against the proxy's memory budget until the client took them or left: a client that
-//! never opens its window holds at most its share.
+//! count against the proxy's memory budget until the client took them or left; a large message
+//! is handed to the connection in pieces of at most [`COALESCE_MAX`] bytes, so what the
+//! connection holds beyond the budget's count is one piece per stream.
 
 use std::convert::Infallible;
 use std::future::Future as _;
@@ -191,9 +192,10 @@ struct FrameStream {
     done: bool,
     /// The response bytes received from the target and not yet taken by the client.
     held: Reservation,
-    /// The bytes of the item handed to the connection last. They are given back at the next
-    /// poll: the connection asks for more only once the client's window took the last item,
-    /// so a client that does not read keeps its bytes counted.
+    /// The bytes of the item handed to the connection last, given back at the next poll. The
+    /// connection may ask for more before the client's window took all of the last item; items
+    /// are at most [`COALESCE_MAX`] bytes (plus a message header), which bounds what is held
+    /// uncounted.
     handed: usize,
 }
 
@@ -256,7 +258,13 @@ impl FrameStream {
         if let Some(item) = self.first.take() {
             return Poll::Ready(Some(item));
         }
-        if let Some(bytes) = self.pending.take() {
+        if let Some(mut bytes) = self.pending.take() {
+            // A large message leaves in pieces: slices of it, not copies.
+            if bytes.len() > COALESCE_MAX {
+                let piece = bytes.split_to(COALESCE_MAX);
+                self.pending = Some(bytes);
+                return Poll::Ready(Some(Item::Data(piece)));
+            }
             return Poll::Ready(Some(Item::Data(bytes)));
         }
         loop {
@@ -514,12 +522,18 @@ mod tests {
             &Budget::new(1 << 20),
         );
         let items = drain(&mut stream).await;
-        let Item::Data(payload_out) = &items[1] else {
-            panic!("payload")
+        // The header, then the payload in two pieces of at most COALESCE_MAX bytes, each a slice
+        // of the decoded body (same memory), then the trailers.
+        let [Item::Data(header), Item::Data(first), Item::Data(rest), Item::Trailers(..)] =
+            &items[..]
+        else {
+            panic!("header, two pieces, trailers")
         };
-        assert_eq!(payload_out.len(), COALESCE_MAX + 1);
-        // The payload is a slice of the decoded body: same memory.
-        assert_eq!(payload_out.as_ptr(), body[5..].as_ptr());
+        assert_eq!(&header[..], &[0, 0, 0, 0x40, 0x01]);
+        assert_eq!(first.len(), COALESCE_MAX);
+        assert_eq!(first.as_ptr(), body[5..].as_ptr());
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest.as_ptr(), body[5 + COALESCE_MAX..].as_ptr());
     }
 
     #[tokio::test]

@@ -1,20 +1,24 @@
 //! Client connections: accepted up to a cap, given a short time for their first request, sent
-//! GOAWAY (HTTP/2) or closed (HTTP/1.1) once idle with no open stream, and closed outright when
-//! they do not finish closing. Keep-alive pings alone close nothing (a live client answers them),
-//! so a connection's life is bounded by what it does, not by whether it answers.
+//! GOAWAY (HTTP/2) or closed (HTTP/1.1) once idle with no open stream, or once a response the
+//! proxy handed over has waited `idle_timeout` for the client to make room for it (a client that
+//! keeps its window at 0), and closed outright when they do not finish closing. Keep-alive pings
+//! alone close nothing (a live client answers them), so a connection's life is bounded by what
+//! it does, not by whether it answers.
 //!
 //! ```text
 //!  accept ──cap (max_connections)──▶ TLS handshake ──┐  (first_bytes_timeout)
 //!         └─ over the cap: closed                    ▼
-//!          serve ── no stream open for first_bytes_timeout (no request yet) or idle_timeout
+//!          serve ── no stream open for first_bytes_timeout (no request yet) or idle_timeout,
+//!                   or a response not taken for idle_timeout
 //!                   ──▶ GOAWAY / close ──▶ still open after CLOSE_GRACE: dropped
 //! ```
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -63,6 +67,10 @@ struct Activity {
     idle_since_ms: AtomicU64,
     /// Woken when the last open stream ends: the idle clock starts then, not at the next look.
     went_idle: Notify,
+    /// Streams whose response handed the connection bytes that the connection has not yet
+    /// asked past (it asks for more once the client's window has room), by stream number, with
+    /// when that was.
+    waiting_for_client: Mutex<BTreeMap<u64, Instant>>,
 }
 
 impl Activity {
@@ -73,17 +81,32 @@ impl Activity {
             requests: AtomicUsize::new(0),
             idle_since_ms: AtomicU64::new(0),
             went_idle: Notify::new(),
+            waiting_for_client: Mutex::new(BTreeMap::new()),
         })
+    }
+
+    /// Stream `number` handed the connection something and waits to be asked again. The
+    /// connection looks at least once per `idle_timeout`, so it sees this within two.
+    fn note_waiting(&self, number: u64) {
+        self.waiting().insert(number, Instant::now());
+    }
+
+    fn waiting(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Instant>> {
+        self.waiting_for_client
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn idle_since(&self) -> Instant {
         self.born + Duration::from_millis(self.idle_since_ms.load(Ordering::Acquire))
     }
 
-    /// When the connection is to close if nothing happens first; `None` while a stream is open.
+    /// When the connection is to close if nothing happens first: while a stream is open, only
+    /// once a response has waited `idle_timeout` for the client to take it.
     fn closes_at(&self, limits: &ConnectionLimits) -> Option<Instant> {
         if self.open.load(Ordering::Acquire) > 0 {
-            return None;
+            let oldest = self.waiting().values().min().copied();
+            return oldest.map(|since| since + limits.idle_timeout);
         }
         let limit = if self.requests.load(Ordering::Acquire) == 0 {
             limits.first_bytes_timeout
@@ -95,18 +118,19 @@ impl Activity {
 }
 
 /// One stream of a connection, open until its response body is dropped.
-struct StreamGuard(Arc<Activity>);
+struct StreamGuard(Arc<Activity>, u64);
 
 impl StreamGuard {
     fn open(activity: &Arc<Activity>) -> StreamGuard {
-        activity.requests.fetch_add(1, Ordering::AcqRel);
+        let number = activity.requests.fetch_add(1, Ordering::AcqRel) as u64;
         activity.open.fetch_add(1, Ordering::AcqRel);
-        StreamGuard(activity.clone())
+        StreamGuard(activity.clone(), number)
     }
 }
 
 impl Drop for StreamGuard {
     fn drop(&mut self) {
+        self.0.waiting().remove(&self.1);
         let since = u64::try_from(self.0.born.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.0.idle_since_ms.store(since, Ordering::Release);
         if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
@@ -115,10 +139,13 @@ impl Drop for StreamGuard {
     }
 }
 
-/// A response body that keeps its stream counted as open until it is sent or dropped.
+/// A response body that keeps its stream counted as open until it is sent or dropped, and
+/// notes when it handed the connection bytes and was not asked for more.
 pub(crate) struct Tracked {
     body: ProxyBody,
-    _stream: StreamGuard,
+    stream: StreamGuard,
+    /// The head or bytes were handed over and the connection has not asked again since.
+    handed: bool,
 }
 
 impl Body for Tracked {
@@ -129,7 +156,18 @@ impl Body for Tracked {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<HttpFrame<bytes::Bytes>, Infallible>>> {
-        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+        let this = self.get_mut();
+        if std::mem::take(&mut this.handed) {
+            this.stream.0.waiting().remove(&this.stream.1);
+        }
+        let frame = Pin::new(&mut this.body).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(data))) = &frame {
+            if data.is_data() {
+                this.handed = true;
+                this.stream.0.note_waiting(this.stream.1);
+            }
+        }
+        frame
     }
 
     fn is_end_stream(&self) -> bool {
@@ -242,9 +280,14 @@ impl Serving {
             let answer = handler(request, remote);
             async move {
                 let response = answer.await;
+                // The response's head goes to the connection now; its body waits, like any bytes
+                // handed over, until the connection asks for it (over HTTP/2, once the client's
+                // window has room).
+                stream.0.note_waiting(stream.1);
                 Ok::<_, Infallible>(response.map(|body| Tracked {
                     body,
-                    _stream: stream,
+                    stream,
+                    handed: true,
                 }))
             }
         });
@@ -253,10 +296,14 @@ impl Serving {
         // Once told to close: the moment it is dropped if it has not closed by then.
         let mut drop_at: Option<Instant> = None;
         loop {
-            let wake = drop_at
-                .or_else(|| activity.closes_at(&self.limits))
-                // A stream is open: look again in a while (its end restarts the idle clock).
-                .unwrap_or_else(|| Instant::now() + self.limits.idle_timeout);
+            // Look again at least once per idle limit: a stream's end restarts the idle clock,
+            // and a response may have started waiting for its client since.
+            let next_look = Instant::now() + self.limits.idle_timeout;
+            let wake = drop_at.unwrap_or_else(|| {
+                activity
+                    .closes_at(&self.limits)
+                    .map_or(next_look, |at| at.min(next_look))
+            });
             tokio::select! {
                 _ = connection.as_mut() => return,
                 // The wake-up is computed again from the new state.

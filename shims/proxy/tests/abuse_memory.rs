@@ -222,3 +222,50 @@ async fn responses_to_clients_that_never_open_their_window_count_against_the_bud
     connection.abort();
     all_given_back(&proxy).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_its_answer_is_closed_after_the_idle_timeout() {
+    // The client stays connected and keeps its window at 0: nothing it does frees the answer,
+    // so the proxy must. A deadline far away changes nothing.
+    let proxy = local_function(&["--idle-timeout", "1"]);
+    let tcp = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+    let (h2, connection) = h2::client::Builder::new()
+        .initial_window_size(0)
+        .handshake::<_, Bytes>(tcp)
+        .await
+        .unwrap();
+    let connection = tokio::spawn(connection);
+    let mut h2 = h2.ready().await.unwrap();
+    let mut request = grpc_request("/api.Prod/Alive");
+    request
+        .headers_mut()
+        .insert("grpc-timeout", http::HeaderValue::from_static("99999999H"));
+    let (response, mut stream) = h2.send_request(request, false).unwrap();
+    stream
+        .send_data(Bytes::from(alive_request(1024 * 1024)), true)
+        .unwrap();
+    let started = Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(30), response)
+        .await
+        .expect("an answer's headers")
+        .unwrap();
+    assert!(answer.headers().get("grpc-status").is_none(), "{answer:?}");
+    assert!(
+        bytes_in_flight(&proxy).await > 1_000_000.0,
+        "the answer is held"
+    );
+    // The idle limit (1 s) once the answer waits, checked at most an idle limit later, then
+    // the close grace (1 s).
+    tokio::time::timeout(Duration::from_secs(10), connection)
+        .await
+        .expect("the proxy closes the connection")
+        .unwrap()
+        .ok();
+    let closed = started.elapsed();
+    eprintln!("a client that never reads: closed after {closed:?}");
+    assert!(closed <= Duration::from_secs(6), "closed after {closed:?}");
+    all_given_back(&proxy).await;
+    // The proxy serves as before.
+    let answer = raw_call(proxy.addr, true, "/api.Prod/Alive", &GRPC, frame(b"")).await;
+    assert_eq!(answer.grpc_status(), Some("0"), "{answer:?}");
+}

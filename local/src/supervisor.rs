@@ -1,6 +1,7 @@
 //! The function processes: each started with the Lambda environment and its own Runtime API,
 //! restarted when it exits, killed when an invocation outlives the function timeout.
 
+use std::future::Future as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -55,6 +56,17 @@ pub(crate) async fn supervise(
             .kill_on_drop(true);
         if std::env::var_os("AWS_REGION").is_none() {
             command.env("AWS_REGION", "us-east-1");
+        }
+        // A kill meant for the process before this one (a second of its invocations timing out,
+        // or one that exited while its kill was on the way) must not reach this one.
+        if let Some(kill) = shared.kill.get(instance) {
+            let stale = kill.notified();
+            tokio::pin!(stale);
+            std::future::poll_fn(|cx| {
+                let _ = stale.as_mut().poll(cx);
+                std::task::Poll::Ready(())
+            })
+            .await;
         }
         let mut child = match command.spawn() {
             Ok(child) => child,

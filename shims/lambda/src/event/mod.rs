@@ -79,13 +79,17 @@ use http::{HeaderMap, Method};
 use serde::de;
 use serde::Deserialize;
 
-mod json;
 pub mod path;
+mod reader;
 mod response;
-pub use json::{EventJsonError, MAX_DEPTH, MAX_HEADER_ENTRIES, MAX_SHARED_EVENT};
+mod response_body;
+mod write;
 pub use path::PathError;
-pub(crate) use response::{headers_len_bound, Chunks, ResponseJson};
-pub use response::{EventResponse, ResponseBody};
+pub use reader::{EventJsonError, MAX_DEPTH, MAX_HEADER_ENTRIES, MAX_SHARED_EVENT};
+pub use response::EventResponse;
+pub(crate) use response::{headers_len_bound, ResponseJson};
+pub(crate) use response_body::Chunks;
+pub use response_body::ResponseBody;
 
 /// The value of `grpcLambda` in the proxy's events: the version of that event format, defined
 /// once for the proxy and the shim in `grpc-lambda-protocol`.
@@ -308,7 +312,7 @@ impl Event {
     /// [`EventJsonError`], with the byte offset, when the text is not JSON or a field the shim
     /// reads has the wrong type.
     pub fn from_slice(json: &[u8]) -> Result<Self, EventJsonError> {
-        json::read(json)
+        reader::read(json)
     }
 
     /// [`Event::from_slice`], from the buffer the event arrived in: header values are slices of
@@ -319,7 +323,7 @@ impl Event {
     ///
     /// As [`Event::from_slice`].
     pub fn from_bytes(json: &Bytes) -> Result<Self, EventJsonError> {
-        json::read_shared(json)
+        reader::read_shared(json)
     }
 }
 

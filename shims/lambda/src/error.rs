@@ -188,6 +188,19 @@ impl Error {
         })
     }
 
+    /// Whether the function is at fault (its handler or its answer) rather than the request or
+    /// the client's deadline: what its owner must see in the logs.
+    pub(crate) fn is_functions(&self) -> bool {
+        matches!(
+            self,
+            Error::Encode(_)
+                | Error::ResponseTooLarge { .. }
+                | Error::Service(_)
+                | Error::Panic(_)
+                | Error::NotGrpc { .. }
+        )
+    }
+
     /// The status a client receives for this error.
     pub fn to_status(&self) -> Status {
         Status::new(self.code(), self.to_string())

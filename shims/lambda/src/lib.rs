@@ -105,6 +105,8 @@ pub mod deadline;
 pub mod error;
 pub mod event;
 mod invocation;
+#[cfg(feature = "json")]
+pub mod json;
 mod router;
 mod service;
 pub mod streaming;

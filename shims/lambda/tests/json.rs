@@ -154,6 +154,21 @@ fn every_kind_of_field_round_trips_in_canonical_form() {
 }
 
 #[test]
+fn a_double_arrives_exactly_as_written() {
+    let kinds = kinds().message("kinds.Kinds").unwrap();
+    // serde_json's default float parser reads this one a unit in the last place off.
+    let ratio: f64 = -5.307_190_959_908_170_6e104;
+    let mut proto = vec![0x51];
+    proto.extend_from_slice(&ratio.to_le_bytes());
+    let json = br#"{"ratio":-5.3071909599081706e104}"#;
+    assert_eq!(kinds.json_to_proto(json, LIMIT).unwrap(), proto);
+    assert_eq!(
+        kinds.proto_to_json(&proto).unwrap(),
+        br#"{"ratio":-5.3071909599081706e+104}"#
+    );
+}
+
+#[test]
 fn an_unknown_field_is_refused_by_name_unless_allowed() {
     let descriptors = prod();
     let alive = descriptors.method("/api.Prod/Alive").unwrap();

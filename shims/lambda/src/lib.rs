@@ -116,6 +116,8 @@ pub mod event;
 mod invocation;
 mod reply;
 mod request;
+#[cfg(feature = "json")]
+pub mod json;
 mod router;
 mod service;
 mod shim;

@@ -38,7 +38,8 @@
 //!  +--------+--------+--------+--------+--------+------------------------+
 //!  | flags  |      length (u32, big-endian)     |  payload (length bytes) |
 //!  +--------+--------+--------+--------+--------+------------------------+
-//!   flags: 0x01 compressed (grpc-encoding), 0x80 gRPC-Web trailer frame, others reserved
+//!   flags: 0x01 compressed (grpc-encoding), 0x80 gRPC-Web trailer frame,
+//!          0x02 Connect end-stream message, others reserved; each only in its own protocol
 //!
 //!  gRPC-Web trailer frame payload: "grpc-status: 0\r\ngrpc-message: \r\n"
 //!  gRPC-Web-text: the whole stream base64-encoded, possibly as separately padded segments
@@ -102,6 +103,6 @@ pub use bytes::Bytes;
 pub use content_type::{ContentType, Protocol};
 pub use decode::{DecodeError, FrameDecoder};
 pub use encode::{EncodeError, FrameEncoder};
-pub use frame::{Frame, FrameHeader, FrameRef, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN};
+pub use frame::{Envelope, Frame, FrameHeader, FrameRef, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN};
 pub use metadata::{Metadata, MetadataError};
 pub use status::{Code, Status};

@@ -53,7 +53,9 @@
 //! - [`trailers`]: the gRPC-Web trailer block.
 //! - [`metadata`]: [`Metadata`], `grpc-timeout`, `-bin` values.
 //! - [`status`]: the 17 codes, `grpc-message` percent-encoding, the HTTP-status mapping.
-//! - [`content_type`]: `application/grpc`, `application/grpc-web`, `application/grpc-web-text`.
+//! - [`content_type`]: `application/grpc`, `application/grpc-web`, `application/grpc-web-text`,
+//!   each `+proto` or `+json`; Connect's `application/proto|json`, `application/connect+proto|json`;
+//!   Twirp's `application/protobuf`.
 //! - [`base64`]: streaming base64 over `Bytes`, on SIMD engines.
 //! - `gzip` (feature `gzip`): `grpc-encoding: gzip` with the message limit applied to the output.
 //! - `eventstream` (feature `eventstream`): the AWS event stream framing that Lambda's
@@ -100,7 +102,7 @@ pub mod status;
 pub mod trailers;
 
 pub use bytes::Bytes;
-pub use content_type::{ContentType, Protocol};
+pub use content_type::{Codec, ContentType, MediaType, Protocol};
 pub use decode::{DecodeError, FrameDecoder};
 pub use encode::{EncodeError, FrameEncoder};
 pub use frame::{Envelope, Frame, FrameHeader, FrameRef, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN};

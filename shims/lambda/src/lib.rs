@@ -108,6 +108,8 @@ mod entry;
 mod error;
 pub mod event;
 mod invocation;
+#[cfg(feature = "json")]
+pub mod json;
 mod reply;
 mod request;
 mod router;

@@ -116,6 +116,7 @@ mod router;
 mod service;
 mod shim;
 pub mod streaming;
+mod translate;
 
 pub use crate::deadline::DEFAULT_SAFETY_MARGIN;
 pub use crate::error::{BoxError, Error};

@@ -17,7 +17,7 @@ use grpc_lambda_core::frame::{FrameHeader, FLAG_COMPRESSED, HEADER_LEN};
 use grpc_lambda_core::status::TwirpCode;
 use grpc_lambda_core::{Code, ContentType, Envelope, Metadata, Status};
 use grpc_lambda_protocol::call::Protocol;
-use grpc_lambda_protocol::json::{connect_end_stream_json, connect_error_json, twirp_status_json};
+use grpc_lambda_protocol::json::{connect_end_stream_json, connect_error_json};
 use grpc_lambda_protocol::metadata_to_headers;
 use http::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
 use http::{HeaderMap, StatusCode};
@@ -322,16 +322,14 @@ fn status_answer(
         return response;
     }
     let (http_status, body) = if caller.protocol == Protocol::Twirp {
-        let code = if malformed {
-            TwirpCode::Malformed
-        } else {
-            TwirpCode::from(status.code())
+        let code = match status.code() {
+            _ if malformed => TwirpCode::Malformed,
+            // What a gRPC service answers for a method it does not have is, to a Twirp
+            // client, a route the server does not know.
+            Code::Unimplemented => TwirpCode::BadRoute,
+            code => TwirpCode::from(code),
         };
-        let body = if malformed {
-            grpc_lambda_protocol::json::twirp_error_json(code, status.message(), [])
-        } else {
-            twirp_status_json(status)
-        };
+        let body = grpc_lambda_protocol::json::twirp_error_json(code, status.message(), []);
         (code.http_status(), body)
     } else {
         (

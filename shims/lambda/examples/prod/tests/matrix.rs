@@ -40,6 +40,124 @@ async fn every_fixture_every_protocol_every_method() {
     }
 }
 
+/// The example as `main` serves it: with the descriptors, so JSON clients and Connect GET work.
+#[cfg(feature = "json")]
+fn json_shim() -> Shim<ProdServer<ProdService>> {
+    let descriptors =
+        grpc_lambda::json::Descriptors::decode(grpc_lambda_example_prod::FILE_DESCRIPTOR_SET)
+            .unwrap();
+    Shim::new(ProdServer::new(ProdService)).json(descriptors)
+}
+
+/// Every sample event × Connect (proto and JSON, POST and GET, unary and streaming), Twirp
+/// (proto and JSON) and gRPC-Web with JSON × every method of the example: the exact status,
+/// headers and body.
+#[cfg(feature = "json")]
+#[tokio::test]
+async fn every_fixture_every_connect_twirp_and_json_protocol() {
+    use grpc_lambda_core::status::percent_encode_message;
+    use support::connect::{
+        alive, alive_request, assert_expected, count, count_request, event, failure, Failure, Wire,
+        ECHO_HEADERS, WIRES,
+    };
+    use support::{fail_details, ECHO, ECHO_BIN};
+
+    let shim = json_shim();
+    let details = fail_details();
+    let not_in_descriptors = "method /api.Prod/Nope is not in the service's descriptors";
+    let not_in_descriptors_grpc = percent_encode_message(not_in_descriptors).into_owned();
+    let mut calls = 0;
+    for (fixture, text, shape) in FIXTURES {
+        for wire in WIRES {
+            let context = |method: &str| format!("{fixture} × {wire:?} × {method}");
+            let (request, json) = alive_request();
+            let message = wire.message(&request, &json);
+            let call = |method: &str| event(text, wire, method, &ECHO_HEADERS, &message);
+
+            let answer = read_answer(&invoke(&shim, &call("/api.Prod/Alive")).await, *shape);
+            assert_expected(&answer, &alive(wire), &context("Alive"));
+            calls += 1;
+
+            if matches!(wire, Wire::ConnectGetJson | Wire::ConnectGetProto) {
+                // Fail has side effects: no GET.
+                let response = invoke(&shim, &call("/api.Prod/Fail")).await;
+                let answer = read_answer(&response, *shape);
+                assert_eq!(answer.status, 405, "{}", context("Fail"));
+                assert_eq!(answer.header("allow"), Some("POST"), "{}", context("Fail"));
+                let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+                assert_eq!(body["code"], "unimplemented");
+                assert_eq!(
+                    body["message"],
+                    "/api.Prod/Fail may not be called with GET: only a method marked \
+                     idempotency_level = NO_SIDE_EFFECTS may; use POST"
+                );
+            } else {
+                let expected = failure(
+                    wire,
+                    &Failure {
+                        code: 3,
+                        connect: "invalid_argument",
+                        twirp: "invalid_argument",
+                        connect_http: 400,
+                        twirp_http: 400,
+                        message: "bad: matrix",
+                        grpc_message: "bad:%20matrix",
+                        trailers: vec![
+                            ("x-echo", ECHO),
+                            ("x-echo-bin", ECHO_BIN),
+                            ("x-echo-trailer", ECHO),
+                            ("x-echo-trailer-bin", ECHO_BIN),
+                        ],
+                        details_bin: Some(&details),
+                        details_json: None,
+                    },
+                );
+                let answer = read_answer(&invoke(&shim, &call("/api.Prod/Fail")).await, *shape);
+                assert_expected(&answer, &expected, &context("Fail"));
+            }
+
+            if matches!(
+                wire,
+                Wire::ConnectStreamProto | Wire::ConnectStreamJson | Wire::GrpcWebJson
+            ) {
+                let (request, json) = count_request();
+                let message = wire.message(&request, &json);
+                let event = event(text, wire, "/api.Prod/Count", &ECHO_HEADERS, &message);
+                let answer = read_answer(&invoke(&shim, &event).await, *shape);
+                assert_expected(&answer, &count(wire), &context("Count"));
+            }
+
+            // A method the service does not have: tonic's UNIMPLEMENTED, or, where the
+            // descriptors are needed, the shim's.
+            let from_descriptors =
+                wire.is_json() || matches!(wire, Wire::ConnectGetJson | Wire::ConnectGetProto);
+            let (message, grpc_message) = if from_descriptors {
+                (not_in_descriptors, not_in_descriptors_grpc.as_str())
+            } else {
+                ("", "")
+            };
+            let expected = failure(
+                wire,
+                &Failure {
+                    code: 12,
+                    connect: "unimplemented",
+                    twirp: "bad_route",
+                    connect_http: 501,
+                    twirp_http: 404,
+                    message,
+                    grpc_message,
+                    trailers: Vec::new(),
+                    details_bin: None,
+                    details_json: None,
+                },
+            );
+            let answer = read_answer(&invoke(&shim, &call("/api.Prod/Nope")).await, *shape);
+            assert_expected(&answer, &expected, &context("Nope"));
+        }
+    }
+    assert_eq!(calls, FIXTURES.len() * WIRES.len());
+}
+
 /// The status of a gRPC-Web answer: its trailer frame's `grpc-status` and `grpc-message`.
 fn web_status(response: &Value) -> (String, String) {
     let answer = read_answer(response, Shape::HttpApi);

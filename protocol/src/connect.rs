@@ -10,7 +10,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_PAD_INDIFFERENT;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD_INDIFFERENT;
 use base64::Engine as _;
 use grpc_lambda_core::content_type::Codec;
 use grpc_lambda_core::Code;
@@ -312,8 +312,29 @@ impl<'a> RawQuery<'a> {
     }
 }
 
-/// A short parameter's value, percent-decoded (bounded by the query, which is in memory).
+/// The longest value a parameter other than `message` may have; every value those parameters
+/// take is shorter (`identity`).
+const MAX_SHORT_VALUE: usize = 16;
+
+/// A short parameter's value, percent-decoded; a longer one is refused before it is copied,
+/// quoted cut to [`MAX_SHORT_VALUE`] bytes.
 fn small_value(parameter: &'static str, value: &[u8]) -> Result<Vec<u8>, QueryError> {
+    if value.len() > MAX_SHORT_VALUE * 3 {
+        return Err(QueryError::Value {
+            parameter,
+            value: format!(
+                "{}… ({} bytes)",
+                String::from_utf8_lossy(value.get(..MAX_SHORT_VALUE).unwrap_or_default()),
+                value.len()
+            ),
+            expected: match parameter {
+                "connect" => "v1",
+                "encoding" => "proto or json",
+                "base64" => "1 or 0",
+                _ => "identity or gzip",
+            },
+        });
+    }
     let mut out = Vec::with_capacity(value.len());
     percent_decode(parameter, value, &mut out)?;
     Ok(out)
@@ -359,7 +380,9 @@ fn check_connect_param(raw: &RawQuery<'_>) -> Result<(), QueryError> {
 /// required; `base64` is `1` (message base64url-encoded, padded or not) or `0`/absent;
 /// `compression` is `identity` (or absent) or `gzip`. `+` reads as a space, as in any query.
 /// The message's decoded length is computed and checked against `max_message_len` before
-/// anything is allocated for it.
+/// anything is allocated for it, and only the message is allocated (base64 text is decoded a
+/// chunk at a time from the query); the other parameters' values are copied only when at most
+/// 48 bytes.
 ///
 /// # Errors
 ///
@@ -408,10 +431,10 @@ pub fn parse_get_query(query: &str, max_message_len: usize) -> Result<GetRequest
     let message = raw.message.ok_or(QueryError::Missing {
         parameter: "message",
     })?;
-    let text_len = percent_decoded_len(message)?;
     let message = if base64 {
-        decode_base64_message(message, text_len, max_message_len)?
+        decode_base64_message(message, max_message_len)?
     } else {
+        let text_len = percent_decoded_len(message);
         if text_len > max_message_len {
             return Err(QueryError::MessageTooLarge {
                 len: text_len,
@@ -429,24 +452,22 @@ pub fn parse_get_query(query: &str, max_message_len: usize) -> Result<GetRequest
     })
 }
 
-/// The base64url `message` of `text_len` percent-decoded bytes, decoded after its exact length
-/// was checked against the limit.
-fn decode_base64_message(
-    message: &[u8],
-    text_len: usize,
-    max_message_len: usize,
-) -> Result<Vec<u8>, QueryError> {
-    // Escapes are rare in base64url (only `=` might be one): without them the value is the
-    // text, and no copy of it is made.
-    let text = if message.contains(&b'%') || message.contains(&b'+') {
-        let mut text = Vec::with_capacity(text_len);
-        percent_decode("message", message, &mut text)?;
-        std::borrow::Cow::Owned(text)
-    } else {
-        std::borrow::Cow::Borrowed(message)
-    };
-    let unpadded = text.iter().rev().take_while(|&&b| b == b'=').count();
-    let symbols = text.len() - unpadded.min(text.len());
+/// Symbols of base64 text decoded at a time, from a stack buffer: a multiple of 4, so every
+/// chunk but the last is whole groups.
+const BASE64_CHUNK: usize = 1024;
+
+/// The base64url `message`, decoded after its exact length was checked against the limit. The
+/// text is percent-decoded on the way, a chunk at a time: only the message is allocated.
+fn decode_base64_message(message: &[u8], max_message_len: usize) -> Result<Vec<u8>, QueryError> {
+    // First pass: validate the escapes and count the symbols, padding (`=` or `%3D`) left off.
+    let mut text_len = 0usize;
+    let mut symbols = 0usize;
+    for byte in PercentDecoded::new("message", message) {
+        text_len += 1;
+        if byte? != b'=' {
+            symbols = text_len;
+        }
+    }
     // Each 4 symbols are 3 bytes; a last group of 2 or 3 symbols is 1 or 2 bytes.
     let len = symbols / 4 * 3 + (symbols % 4).saturating_sub(1);
     if len > max_message_len {
@@ -456,20 +477,131 @@ fn decode_base64_message(
         });
     }
     let mut out = vec![0u8; len];
-    let written = URL_SAFE_PAD_INDIFFERENT
-        .decode_slice(&text, &mut out)
-        .map_err(|err| QueryError::Base64 {
-            reason: err.to_string(),
-        })?;
+    let mut written = 0usize;
+    let mut chunk = [0u8; BASE64_CHUNK];
+    let mut filled = 0usize;
+    let mut decode = |chunk: &[u8], at: usize, written: &mut usize| {
+        let room = out.get_mut(*written..).unwrap_or_default();
+        let wrote = URL_SAFE_NO_PAD_INDIFFERENT
+            .decode_slice(chunk, room)
+            .map_err(|err| base64_error(err, at))?;
+        *written += wrote;
+        Ok::<(), QueryError>(())
+    };
+    for (index, byte) in PercentDecoded::new("message", message)
+        .take(symbols)
+        .enumerate()
+    {
+        if let Some(slot) = chunk.get_mut(filled) {
+            *slot = byte?;
+            filled += 1;
+        }
+        if filled == BASE64_CHUNK {
+            decode(&chunk, index + 1 - filled, &mut written)?;
+            filled = 0;
+        }
+    }
+    decode(
+        chunk.get(..filled).unwrap_or_default(),
+        symbols - filled,
+        &mut written,
+    )?;
     out.truncate(written);
     Ok(out)
 }
 
-/// The length of `value` percent-decoded, without decoding it.
-fn percent_decoded_len(value: &[u8]) -> Result<usize, QueryError> {
+/// A base64 error, its offset moved from the chunk's to the text's (`at`: the chunk's start).
+fn base64_error(err: base64::DecodeSliceError, at: usize) -> QueryError {
+    use base64::{DecodeError, DecodeSliceError};
+    let reason = match err {
+        DecodeSliceError::DecodeError(DecodeError::InvalidByte(offset, byte)) => {
+            format!(
+                "byte 0x{byte:02x} at symbol {} is not base64url",
+                at + offset
+            )
+        }
+        DecodeSliceError::DecodeError(DecodeError::InvalidLastSymbol {
+            offset,
+            symbol: byte,
+            ..
+        }) => {
+            format!(
+                "the last symbol, 0x{byte:02x} at {}, leaves stray bits",
+                at + offset
+            )
+        }
+        DecodeSliceError::DecodeError(DecodeError::InvalidLength(symbols)) => {
+            format!("{} symbols cannot end a base64 text", at + symbols)
+        }
+        other => other.to_string(),
+    };
+    QueryError::Base64 { reason }
+}
+
+/// The bytes of a percent-encoded value, decoded (`+` as a space), an error for a `%` not
+/// followed by two hex digits.
+struct PercentDecoded<'a> {
+    parameter: &'static str,
+    value: &'a [u8],
+    at: usize,
+}
+
+impl<'a> PercentDecoded<'a> {
+    fn new(parameter: &'static str, value: &'a [u8]) -> Self {
+        Self {
+            parameter,
+            value,
+            at: 0,
+        }
+    }
+}
+
+impl Iterator for PercentDecoded<'_> {
+    type Item = Result<u8, QueryError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let byte = *self.value.get(self.at)?;
+        Some(match byte {
+            b'%' => {
+                let hex = |offset: usize| {
+                    self.value
+                        .get(offset)
+                        .and_then(|&b| (b as char).to_digit(16))
+                };
+                match (hex(self.at + 1), hex(self.at + 2)) {
+                    (Some(high), Some(low)) => {
+                        self.at += 3;
+                        // Two hex digits: at most 0xff.
+                        Ok((high * 16 + low) as u8)
+                    }
+                    _ => {
+                        let offset = self.at;
+                        // Stops here: the error is the last item.
+                        self.at = self.value.len();
+                        Err(QueryError::PercentEscape {
+                            parameter: self.parameter,
+                            offset,
+                        })
+                    }
+                }
+            }
+            b'+' => {
+                self.at += 1;
+                Ok(b' ')
+            }
+            byte => {
+                self.at += 1;
+                Ok(byte)
+            }
+        })
+    }
+}
+
+/// The length of `value` percent-decoded, without decoding it (each escape, 3 bytes for 1; a
+/// malformed one is found by the decoder).
+fn percent_decoded_len(value: &[u8]) -> usize {
     let escapes = value.iter().filter(|&&b| b == b'%').count();
-    // Each well-formed escape is 3 bytes for 1; a malformed one is found by the decoder.
-    Ok(value.len().saturating_sub(escapes * 2))
+    value.len().saturating_sub(escapes * 2)
 }
 
 /// Appends `value` percent-decoded (`+` as a space) to `out`.
@@ -478,30 +610,8 @@ fn percent_decode(
     value: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), QueryError> {
-    let mut at = 0;
-    while let Some(&byte) = value.get(at) {
-        match byte {
-            b'%' => {
-                let hex = |offset: usize| value.get(offset).and_then(|&b| (b as char).to_digit(16));
-                let (Some(high), Some(low)) = (hex(at + 1), hex(at + 2)) else {
-                    return Err(QueryError::PercentEscape {
-                        parameter,
-                        offset: at,
-                    });
-                };
-                // Two hex digits: at most 0xff.
-                out.push((high * 16 + low) as u8);
-                at += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                at += 1;
-            }
-            byte => {
-                out.push(byte);
-                at += 1;
-            }
-        }
+    for byte in PercentDecoded::new(parameter, value) {
+        out.push(byte?);
     }
     Ok(())
 }
@@ -567,10 +677,42 @@ mod tests {
                 .message,
             b"\xfb\xff"
         );
-        assert!(matches!(
-            parse_get_query("encoding=proto&base64=1&message=+/8", 16),
-            Err(QueryError::Base64 { .. })
-        ));
+        assert_eq!(
+            parse_get_query("encoding=proto&base64=1&message=AA/8", 16)
+                .unwrap_err()
+                .to_string(),
+            "the Connect GET query's message is not base64url (base64=1): byte 0x2f at symbol 2 is not base64url"
+        );
+        // Across the decoder's chunks, every length.
+        for len in [0, 1, 2, 767, 768, 769, 770, 1500, 3000] {
+            let message: Vec<u8> = (0..len).map(|i| (i * 7 % 256) as u8).collect();
+            let text = base64::engine::general_purpose::URL_SAFE.encode(&message);
+            let escaped = text.replace('=', "%3D");
+            for text in [&text, &escaped, text.trim_end_matches('=')] {
+                let query = format!("encoding=proto&base64=1&message={text}");
+                assert_eq!(
+                    parse_get_query(&query, len).unwrap().message,
+                    message,
+                    "{len}"
+                );
+                if len > 0 {
+                    assert_eq!(
+                        parse_get_query(&query, len - 1),
+                        Err(QueryError::MessageTooLarge { len, max: len - 1 })
+                    );
+                }
+            }
+        }
+        let bad = format!("encoding=proto&base64=1&message={}*", "A".repeat(1500));
+        assert_eq!(
+            parse_get_query(&bad, 4096).unwrap_err().to_string(),
+            "the Connect GET query's message is not base64url (base64=1): byte 0x2a at symbol 1500 is not base64url"
+        );
+        let long = format!("encoding={}&message=", "x".repeat(100));
+        assert_eq!(
+            parse_get_query(&long, 4).unwrap_err().to_string(),
+            "the Connect GET query's encoding is \"xxxxxxxxxxxxxxxx… (100 bytes)\"; expected proto or json"
+        );
         // Unknown parameters are ignored; `+` is a space.
         let get = parse_get_query("x=1&encoding=json&message=%7B+%7D&y", 16).unwrap();
         assert_eq!(get.message, b"{ }");

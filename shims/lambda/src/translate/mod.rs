@@ -56,10 +56,7 @@ impl Caller {
     }
 
     fn is_connect(&self) -> bool {
-        matches!(
-            self.protocol,
-            Protocol::ConnectUnary | Protocol::ConnectStream
-        )
+        self.protocol.is_connect()
     }
 }
 
@@ -163,11 +160,14 @@ impl<H: Handler> Shim<H> {
         let refuse = |reason| Failure::Refused(Refusal::new(Some(caller.protocol), reason));
         let mut timeout = None;
         if caller.is_connect() {
-            let version = headers
-                .get(connect::CONNECT_PROTOCOL_VERSION)
-                .map(HeaderValue::as_bytes);
-            connect::check_protocol_version(version)
-                .map_err(|err| refuse(NotACall::ConnectHeader(err)))?;
+            // A GET names its version in the query (`connect=v1`), which its reader checks.
+            if caller.protocol != Protocol::ConnectUnaryGet {
+                let version = headers
+                    .get(connect::CONNECT_PROTOCOL_VERSION)
+                    .map(HeaderValue::as_bytes);
+                connect::check_protocol_version(version)
+                    .map_err(|err| refuse(NotACall::ConnectHeader(err)))?;
+            }
             if let Some(value) = headers.get(connect::CONNECT_TIMEOUT_MS) {
                 let parsed = connect::parse_connect_timeout(value.as_bytes())
                     .map_err(|err| refuse(NotACall::ConnectHeader(err)))?;

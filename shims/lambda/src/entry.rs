@@ -179,8 +179,9 @@ impl<H: Handler> Shim<H> {
         let content_type = request.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes);
         let content_type = match grpc_lambda_protocol::check_call(&request.method, content_type) {
             Ok(content_type) => content_type,
-            // Connect, Twirp, `+json`, or no call at all.
-            Err(refusal) => return self.translated(request, refusal, lambda).await,
+            // Connect, Twirp, `+json`, or no call at all. Boxed: its state would otherwise
+            // widen this future, which every gRPC call's invocation carries and moves.
+            Err(refusal) => return Box::pin(self.translated(request, refusal, lambda)).await,
         };
         let mut reply = Reply::new(source, reply::max_body_len(source));
         let origin = request.headers.get(http::header::ORIGIN).cloned();

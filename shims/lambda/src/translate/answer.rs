@@ -148,9 +148,7 @@ fn payloads(chunks: &[Bytes]) -> Result<Vec<Bytes>, Error> {
     for frame in grpc_lambda_core::decode::frames_in(&body, usize::MAX, Envelope::Grpc) {
         let frame = frame.map_err(Error::Frame)?;
         if frame.is_compressed() {
-            return Err(Error::UnsupportedEncoding {
-                encoding: "the service's (it compressed a message unasked)".to_owned(),
-            });
+            return Err(Error::CompressedResponse);
         }
         payloads.push(frame.share(&body).into_payload());
     }

@@ -7,7 +7,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use grpc_lambda_core::frame::{FrameHeader, HEADER_LEN};
 use grpc_lambda_core::Envelope;
 
-use super::messages::{decompress, Messages};
+use super::messages::Messages;
+use crate::body::decompress;
 use crate::error::Error;
 
 /// One bare message (Connect unary, Twirp, a Connect GET's), compressed with `encoding`.

@@ -6,6 +6,8 @@ use std::marker::PhantomData;
 use bytes::Bytes;
 use grpc_lambda_core::content_type::Codec;
 
+#[cfg(test)]
+use crate::body::decompress;
 use crate::error::Error;
 
 /// How the messages of one call are turned into protobuf for the service, and back: as they
@@ -72,33 +74,6 @@ impl<'a> Messages<'a> {
             return Codec::Json;
         }
         Codec::Proto
-    }
-}
-
-/// A message that came compressed with `encoding` (`gzip`; `identity` or none is as it is),
-/// decompressed under the message limit.
-///
-/// # Errors
-///
-/// [`Error::UnsupportedEncoding`] for another encoding (or gzip without the `gzip` feature),
-/// [`Error::Decompress`] for a payload that does not decompress within `max_len`.
-pub(crate) fn decompress(
-    encoding: Option<&[u8]>,
-    payload: Bytes,
-    max_len: usize,
-) -> Result<Bytes, Error> {
-    match encoding {
-        None | Some(b"identity") => Ok(payload),
-        #[cfg(feature = "gzip")]
-        Some(b"gzip") => grpc_lambda_core::gzip::decompress(&payload, max_len)
-            .map(Bytes::from)
-            .map_err(|err| Error::Decompress(Box::new(err))),
-        Some(other) => {
-            let _ = max_len;
-            Err(Error::UnsupportedEncoding {
-                encoding: String::from_utf8_lossy(other).into_owned(),
-            })
-        }
     }
 }
 

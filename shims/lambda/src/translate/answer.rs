@@ -44,6 +44,9 @@ pub(crate) fn encode(
     if let Some(content_type) = grpc_content_type(caller.protocol) {
         // gRPC's own framing, the messages in the caller's codec.
         if let Err(err) = transcode_chunks(messages, &mut reply) {
+            // No message goes in a codec the caller did not ask for.
+            reply.chunks.clear();
+            reply.len = 0;
             reply.fail(&err);
         }
         let mut response = reply::encode(source, content_type, reply);
@@ -57,7 +60,7 @@ pub(crate) fn encode(
         Err(err) => return error(source, caller, headers, &err),
     };
     let answer = match caller.protocol {
-        Protocol::ConnectStream => stream(caller, messages, payloads, &status, &trailers),
+        Protocol::ConnectStream => Ok(stream(caller, messages, payloads, &status, &trailers)),
         _ if !status.is_ok() => {
             return status_answer(source, caller, headers, &status, &trailers, false)
         }
@@ -255,7 +258,7 @@ fn stream(
     payloads: Vec<Bytes>,
     status: &Status,
     trailers: &Metadata,
-) -> Result<(HeaderMap, ResponseBody), Error> {
+) -> (HeaderMap, ResponseBody) {
     let mut headers = HeaderMap::new();
     let accepts = caller.accept_encoding.as_ref().map(HeaderValue::as_bytes);
     let mut out = BytesMut::new();
@@ -286,12 +289,17 @@ fn stream(
             }
         }
     }
-    let end = connect_end_stream_json(&status, trailers);
-    let len = u32::try_from(end.len()).unwrap_or(u32::MAX);
-    out.reserve(HEADER_LEN + end.len());
-    out.put_slice(&FrameHeader::end_stream(len).to_bytes());
-    out.put_slice(&end);
-    Ok((headers, ResponseBody::binary(out.freeze())))
+    out.put_slice(&end_stream(&connect_end_stream_json(&status, trailers)));
+    (headers, ResponseBody::binary(out.freeze()))
+}
+
+/// A Connect end-stream message (flag `0x02`) carrying `json`.
+pub(super) fn end_stream(json: &[u8]) -> Bytes {
+    let len = u32::try_from(json.len()).unwrap_or(u32::MAX);
+    let mut frame = BytesMut::with_capacity(HEADER_LEN + json.len());
+    frame.put_slice(&FrameHeader::end_stream(len).to_bytes());
+    frame.put_slice(json);
+    frame.freeze()
 }
 
 /// A message as the body: JSON as text, protobuf as binary.
@@ -315,9 +323,8 @@ fn status_answer(
         let mut response = EventResponse::new(source, StatusCode::OK);
         response.headers = headers;
         response.headers.insert(CONTENT_TYPE, caller.content_type());
-        if let Ok((_, body)) = stream(caller, &Messages::proto(), Vec::new(), status, trailers) {
-            response.body = body;
-        }
+        response.body =
+            ResponseBody::binary(end_stream(&connect_end_stream_json(status, trailers)));
         return response;
     }
     let (http_status, body) = if caller.protocol == Protocol::Twirp {
@@ -398,13 +405,9 @@ pub(super) fn finish_stream(mut reply: Reply) {
     if let Some(err) = sink.take_failure() {
         status = err.to_status();
     }
-    let end = connect_end_stream_json(&status, &trailers);
-    let len = u32::try_from(end.len()).unwrap_or(u32::MAX);
-    let mut frame = BytesMut::with_capacity(HEADER_LEN + end.len());
-    frame.put_slice(&FrameHeader::end_stream(len).to_bytes());
-    frame.put_slice(&end);
+    let frame = end_stream(&connect_end_stream_json(&status, &trailers));
     sink.finish(
         &metadata_headers(std::mem::take(&mut reply.headers)),
-        Some(frame.freeze()),
+        Some(frame),
     );
 }

@@ -407,11 +407,7 @@ fn refused_answer(
             );
             response.headers.insert(CONTENT_TYPE, content_type);
             let end = refused.json_body().unwrap_or_default();
-            let mut body = bytes::BytesMut::with_capacity(end.len() + 5);
-            let len = u32::try_from(end.len()).unwrap_or(u32::MAX);
-            body.extend_from_slice(&grpc_lambda_core::FrameHeader::end_stream(len).to_bytes());
-            body.extend_from_slice(&end);
-            response.body = ResponseBody::binary(body.freeze());
+            response.body = ResponseBody::binary(answer::end_stream(&end));
         }
         ErrorForm::Connect | ErrorForm::Twirp | ErrorForm::Http => {
             response.headers.insert(

@@ -19,7 +19,7 @@
 //! # Reading an event
 //!
 //! [`Event::from_slice`] reads the event's JSON in one pass, keeping only what the shim uses
-//! and stepping over the rest (most of `requestContext`, query strings, stage variables). A
+//! and stepping over the rest (most of `requestContext`, stage variables). A
 //! string is found with one vectorised search for its closing quote, so a 1 MiB base64 body
 //! costs that scan, then one decode straight from the event's bytes into the buffer the call
 //! uses. Read with [`Event::from_bytes`] from an event of up to 64 KiB
@@ -80,6 +80,7 @@ use serde::de;
 use serde::Deserialize;
 
 pub mod path;
+mod query;
 mod reader;
 mod response;
 mod response_body;
@@ -242,6 +243,14 @@ pub struct Event {
     pub multi_value_headers: Option<HeaderMap>,
     /// HTTP API and Function URL cookies, taken out of the `cookie` header.
     pub cookies: Option<Vec<String>>,
+    /// `rawQueryString` (HTTP API, Function URL, the proxy): the query string as sent.
+    pub raw_query_string: Option<String>,
+    /// `queryStringParameters` (REST API and VPC Lattice: decoded; ALB: as sent), name and value
+    /// in event order, a list's values one pair each.
+    pub query_string_parameters: Option<Vec<(String, String)>>,
+    /// `multiValueQueryStringParameters` (REST API: decoded; ALB with multi-value headers: as
+    /// sent), one pair per value.
+    pub multi_value_query_string_parameters: Option<Vec<(String, String)>>,
     /// The body, decoded from base64 when the event says `isBase64Encoded`.
     pub body: EventBody,
     /// The parts of `requestContext` that identify the source.
@@ -348,6 +357,10 @@ pub struct HttpRequest {
     pub path: Result<String, PathError>,
     /// Headers, names lowercase, values in event order.
     pub headers: HeaderMap,
+    /// The query string, percent-encoded as a client sends it, without the `?`; empty without
+    /// one. `rawQueryString` as it is; ALB's parameters as they came (ALB does not decode
+    /// them); a REST API's and VPC Lattice's, which arrive decoded, encoded again.
+    pub query: String,
     /// The body.
     pub body: EventBody,
 }
@@ -418,12 +431,28 @@ impl Event {
                 let method = self.method.take();
                 with_path(&mut self, source, method, path::as_it_stands)
             }
-            // The proxy: a POST unless it says otherwise; ordered header pairs.
+            // The proxy: a POST unless it says otherwise (`httpMethod`, or its payload 2.0
+            // event's `requestContext.http.method`); ordered header pairs.
             Source::Proxy => {
-                let method = self.http_method.take().unwrap_or(Method::POST);
+                let method = self
+                    .http_method
+                    .take()
+                    .or_else(|| {
+                        let context = self.request_context.as_mut()?;
+                        context.http_method.take()
+                    })
+                    .unwrap_or(Method::POST);
                 with_path(&mut self, source, Some(method), path::as_it_stands)
             }
         }
+    }
+
+    /// `multiValueQueryStringParameters` when present (a superset of `queryStringParameters`),
+    /// else `queryStringParameters`.
+    fn take_query_parameters(&mut self) -> Option<Vec<(String, String)>> {
+        self.multi_value_query_string_parameters
+            .take()
+            .or_else(|| self.query_string_parameters.take())
     }
 
     /// `multiValueHeaders` when present (a superset of `headers`), else `headers`.
@@ -444,11 +473,17 @@ fn with_path(
     route: impl FnOnce(String) -> Result<String, PathError>,
 ) -> Result<HttpRequest, EventError> {
     let method = method.ok_or(EventError::MissingMethod { source })?;
+    let query = match source {
+        Source::Alb { .. } => query::joined(event.take_query_parameters()),
+        Source::Proxy => query::raw(event.raw_query_string.take()),
+        _ => query::encoded(event.take_query_parameters()),
+    };
     Ok(HttpRequest {
         source,
         method,
         path: route(event.path.take().unwrap_or_default()),
         headers: event.take_headers(),
+        query,
         body: std::mem::take(&mut event.body),
     })
 }
@@ -477,6 +512,7 @@ fn http_api(event: &mut Event, source: Source) -> Result<HttpRequest, EventError
         method,
         path,
         headers,
+        query: query::raw(event.raw_query_string.take()),
         body: std::mem::take(&mut event.body),
     })
 }
@@ -645,6 +681,61 @@ mod tests {
             assert!(!within(&json, &headers["x-escaped"]));
             assert!(!within(&json, &headers["x-one"]));
         }
+    }
+
+    #[test]
+    fn every_front_door_keeps_its_query_string() {
+        for (name, query) in [
+            (
+                "alb_multi_value_request.json",
+                "myKey=val1&myKey=val2&myOtherKey=val3&myOtherKey=val4",
+            ),
+            ("alb_request.json", "myKey=val2"),
+            ("alb_no_host.json", ""),
+            (
+                "apigw_multi_value_proxy_request.json",
+                "name=me&multiValueName=you&multiValueName=me",
+            ),
+            ("apigw_proxy_request.json", "name=me"),
+            ("apigw_rest_stage_request.json", ""),
+            (
+                "apigw_v2_proxy_request.json",
+                "parameter1=value1&parameter1=value2&parameter2=value",
+            ),
+            ("apigw_v2_named_stage_request.json", ""),
+            ("example-apigw-sam-http-request.json", "foo=bar"),
+            (
+                "lambda_function_url_request.json",
+                "parameter1=value1&parameter1=value2&parameter2=value",
+            ),
+            (
+                "vpc_lattice_v2_request_base64.json",
+                "state=prod&multi=a&multi=DEF&multi=g",
+            ),
+        ] {
+            let request = fixture(name).into_request().unwrap();
+            assert_eq!(request.query, query, "{name}");
+        }
+        // A REST API decodes its parameters, an ALB does not: each reaches the same query.
+        let connect_get = |fields: &str| {
+            let json = format!(
+                r#"{{"httpMethod": "GET", "path": "/a.B/C", {fields}, "requestContext": {{"elb": {{}}}}}}"#
+            );
+            Event::from_slice(json.as_bytes()).unwrap()
+        };
+        let alb =
+            connect_get(r#""queryStringParameters": {"message": "%7B%7D", "encoding": "json"}"#);
+        assert_eq!(
+            alb.into_request().unwrap().query,
+            "message=%7B%7D&encoding=json"
+        );
+        let mut rest =
+            connect_get(r#""queryStringParameters": {"message": "{}", "encoding": "json"}"#);
+        rest.request_context = None;
+        assert_eq!(
+            rest.into_request().unwrap().query,
+            "message=%7B%7D&encoding=json"
+        );
     }
 
     #[test]

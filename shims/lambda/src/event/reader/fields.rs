@@ -11,6 +11,7 @@ use crate::event::{Event, EventBody, RequestContext};
 
 const TEXT_PATH: Expected = Expected::field("path", "expected a string or null");
 const TEXT_RAW_PATH: Expected = Expected::field("rawPath", "expected a string or null");
+const TEXT_RAW_QUERY: Expected = Expected::field("rawQueryString", "expected a string or null");
 const TEXT_RESOURCE: Expected = Expected::field("resource", "expected a string or null");
 
 impl Reader<'_> {
@@ -40,6 +41,17 @@ impl Reader<'_> {
                         reader.optional(|r| r.headers("multiValueHeaders"))?;
                 }
                 b"cookies" => event.cookies = reader.optional(Self::cookies)?,
+                b"rawQueryString" => {
+                    event.raw_query_string = reader.optional(|r| r.utf8(TEXT_RAW_QUERY))?;
+                }
+                b"queryStringParameters" => {
+                    event.query_string_parameters =
+                        reader.optional(|r| r.query_parameters("queryStringParameters"))?;
+                }
+                b"multiValueQueryStringParameters" => {
+                    event.multi_value_query_string_parameters = reader
+                        .optional(|r| r.query_parameters("multiValueQueryStringParameters"))?;
+                }
                 b"body" => {
                     let expected = Expected::field("body", "expected a string or null");
                     body = reader.optional(|r| r.string(expected))?;
@@ -108,6 +120,33 @@ impl Reader<'_> {
         self.object(1, expected, |reader, name| {
             let name = reader.owned_text(name, expected)?;
             parameters.push((name, reader.utf8(expected)?));
+            Ok(())
+        })?;
+        Ok(parameters)
+    }
+
+    /// Query parameters: an object of strings, lists of strings or `null`s (a list is one pair
+    /// per value, in order; `null` is no value), as name and value pairs in event order.
+    fn query_parameters(&mut self, field: &'static str) -> Result<Vec<(String, String)>> {
+        let expected = Expected::field(
+            field,
+            "expected an object of strings, lists of strings or nulls, or null",
+        );
+        let mut parameters = Vec::new();
+        self.object(1, expected, |reader, name| {
+            let name = reader.owned_text(name, expected)?;
+            match reader.peek() {
+                Some(b'[') => reader.array(2, expected, |reader| {
+                    let value = reader.utf8(expected)?;
+                    parameters.push((name.clone(), value));
+                    Ok(())
+                })?,
+                Some(b'n') => reader.literal(b"null")?,
+                _ => {
+                    let value = reader.utf8(expected)?;
+                    parameters.push((name, value));
+                }
+            }
             Ok(())
         })?;
         Ok(parameters)

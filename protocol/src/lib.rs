@@ -75,6 +75,7 @@ mod headers;
 pub mod json;
 mod malformed;
 pub mod path;
+mod protocols;
 
 pub use call::{read_call, Call, ErrorForm, Protocol, Refusal};
 pub use headers::{

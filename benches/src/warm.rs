@@ -254,7 +254,7 @@ pub fn measure(function: &str, calls: usize, time: Duration) -> Result<Measured,
         one.shutdown();
         one.wait().await;
         let two = proxy(function, 2).await?;
-        // The second process starts on the first call it is needed for: warm both.
+        // Both processes start with the proxy: their first calls (and connections) before the clock.
         for _ in 0..WARM_UP {
             call(&client, two.addr, &request_body()).await?;
         }

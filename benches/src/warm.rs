@@ -197,7 +197,9 @@ async fn proxy(
     let config = grpc_lambda_proxy::config::Config::from_args(
         grpc_lambda_proxy::config::Args::parse_from(argv),
     )?;
-    grpc_lambda_proxy::server::start(config).await
+    grpc_lambda_proxy::server::start(config)
+        .await
+        .map_err(|err| err.to_string())
 }
 
 /// The example's `Prod` service on `tonic::transport::Server`, on loopback.

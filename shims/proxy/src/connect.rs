@@ -25,7 +25,9 @@ use crate::error::{InvokeError, LAMBDA_RESPONSE_LIMIT};
 use crate::invoke::UpstreamReply;
 use crate::metrics::CallRecord;
 use crate::request::Deadline;
-use crate::response::{end_stream_frame, error_response, forward_headers, status_of, ProxyBody};
+use crate::response::{
+    drop_status_headers, end_stream_frame, error_response, forward_headers, status_of, ProxyBody,
+};
 
 /// The content type of Connect unary and Twirp errors.
 const JSON: &str = "application/json";
@@ -107,6 +109,7 @@ pub(crate) async fn respond_unary(
     } = reply;
     let mut metadata = HeaderMap::new();
     forward_headers(&reply_headers, &mut metadata);
+    drop_status_headers(&mut metadata);
     let unary = if reply_headers.contains_key(GRPC_STATUS) {
         // Trailers-Only: the status is in the function's headers.
         let trailers = metadata_from_headers(&reply_headers);

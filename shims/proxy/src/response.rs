@@ -142,6 +142,7 @@ pub(crate) async fn respond(
     if reply_headers.contains_key(GRPC_STATUS) && !wire.is_native() && !wire.is_web() {
         // Connect streaming: the status goes in the end-stream message.
         forward_headers(&reply_headers, &mut headers);
+        drop_status_headers(&mut headers);
         let status = status_of(&grpc_lambda_protocol::metadata_from_headers(&reply_headers));
         let code = status.code();
         let body = end_stream_frame(&status, &Metadata::new());
@@ -203,6 +204,14 @@ pub(crate) async fn respond(
             *response.headers_mut() = headers;
             response
         }
+    }
+}
+
+/// The status headers of a Trailers-Only answer, which Connect and Twirp clients get in their
+/// own form instead.
+pub(crate) fn drop_status_headers(headers: &mut HeaderMap) {
+    for name in [GRPC_STATUS, "grpc-message", "grpc-status-details-bin"] {
+        headers.remove(name);
     }
 }
 

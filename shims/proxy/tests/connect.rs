@@ -202,6 +202,37 @@ async fn connect_server_streaming() {
             br#"{"error":{"code":"invalid_argument","message":"bad: s"}}"#
         )
     );
+
+    // connect-timeout-ms is the call's deadline: a stream slower than it ends
+    // deadline_exceeded in the end-stream message.
+    let started = Instant::now();
+    let answer = support::raw_request(
+        running.addr,
+        true,
+        Method::POST,
+        "/api.Prod/Count",
+        &[
+            ("content-type", "application/connect+proto"),
+            ("connect-timeout-ms", "300"),
+        ],
+        envelope(
+            0,
+            &CountRequest {
+                n: 5,
+                delay_ms: 400,
+            }
+            .encode_to_vec(),
+        ),
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(2), "{answer:?}");
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let end = envelope(
+        0x02,
+        br#"{"error":{"code":"deadline_exceeded","message":"the call's deadline (300 ms, the client's grpc-timeout or connect-timeout-ms) expired before the function answered"}}"#,
+    );
+    assert_eq!(answer.body, end);
+    assert!(answer.headers.get("grpc-status").is_none(), "{answer:?}");
     running.shutdown();
 }
 
@@ -447,5 +478,17 @@ async fn json_clients_reach_the_hop_as_grpc_web_json() {
     expected.extend(envelope(0x02, b"{}"));
     assert_eq!(answer.body, expected);
     assert_eq!(recorder.last("application/grpc-web+json").body, frame);
+
+    // The series are counted by route and code, never by the client's path or protocol.
+    let metrics = running.metrics().render();
+    assert!(
+        metrics
+            .contains(r#"grpc_lambda_proxy_calls_total{route="/",target="recorder",code="OK"} 4"#),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("twirp") && !metrics.contains("Alive"),
+        "{metrics}"
+    );
     running.shutdown();
 }

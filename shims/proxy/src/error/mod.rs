@@ -337,7 +337,8 @@ impl fmt::Display for InvokeError {
             }
             InvokeError::DeadlineExceeded { timeout } => write!(
                 f,
-                "the call's deadline ({} ms, grpc-timeout) expired before the function answered",
+                "the call's deadline ({} ms, the client's grpc-timeout or connect-timeout-ms) expired \
+                 before the function answered",
                 timeout.as_millis()
             ),
             InvokeError::FunctionNotFound { function, message } => {

@@ -64,7 +64,7 @@ impl Proxy {
         }
     }
 
-    /// Serves one HTTP request: a gRPC or gRPC-Web call, or a CORS preflight.
+    /// Serves one HTTP request: a gRPC, gRPC-Web, Connect or Twirp call, or a CORS preflight.
     pub async fn handle<B>(&self, request: Request<B>, remote: SocketAddr) -> Response<ProxyBody>
     where
         B: Body<Data = Bytes> + Send + Unpin + 'static,

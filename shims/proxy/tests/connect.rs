@@ -470,6 +470,28 @@ async fn json_clients_reach_the_hop_as_grpc_web_json() {
     assert_eq!(answer.body, expected);
     assert_eq!(recorder.last("application/grpc-web+json").body, frame);
 
+    // Native gRPC with JSON: the same hop; the answer's content type and real trailers.
+    let answer = support::raw_request(
+        running.addr,
+        true,
+        Method::POST,
+        "/api.Prod/Alive",
+        &[
+            ("content-type", "application/grpc+json"),
+            ("te", "trailers"),
+        ],
+        frame.clone(),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        header(&answer, "content-type"),
+        Some("application/grpc+json")
+    );
+    assert_eq!(answer.body, envelope(0, REPLY));
+    assert_eq!(answer.grpc_status(), Some("0"), "{answer:?}");
+    assert_eq!(recorder.last("application/grpc-web+json").body, frame);
+
     // Connect streaming JSON: the envelope passes; the answer ends with the end-stream message.
     let answer = support::raw_request(
         running.addr,
@@ -533,7 +555,7 @@ async fn json_clients_reach_the_hop_as_grpc_web_json() {
     let metrics = running.metrics().render();
     assert!(
         metrics
-            .contains(r#"grpc_lambda_proxy_calls_total{route="/",target="recorder",code="OK"} 5"#),
+            .contains(r#"grpc_lambda_proxy_calls_total{route="/",target="recorder",code="OK"} 6"#),
         "{metrics}"
     );
     assert!(

@@ -9,7 +9,7 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request};
 use http_body_util::{BodyExt, Full};
 
-use super::event::EVENT_CONTENT_TYPE;
+use super::event::hop_content_type;
 use super::{BoxFuture, Upstream, UpstreamReply, UpstreamRequest};
 use std::sync::Arc;
 
@@ -33,9 +33,15 @@ impl FrontDoorTarget {
     }
 
     async fn send(&self, request: UpstreamRequest) -> Result<UpstreamReply, InvokeError> {
-        let url = format!("{}{}", self.base, request.path);
+        let (method, url) = match &request.connect_get {
+            Some(query) => (
+                Method::GET,
+                format!("{}{}?{query}", self.base, request.path),
+            ),
+            None => (Method::POST, format!("{}{}", self.base, request.path)),
+        };
         let mut http_request = Request::builder()
-            .method(Method::POST)
+            .method(method)
             .uri(&url)
             .body(Full::new(request.body.clone()))
             .map_err(|source| InvokeError::BuildRequest {
@@ -46,7 +52,10 @@ impl FrontDoorTarget {
         for (name, value) in &request.metadata {
             headers.append(name.clone(), value.clone());
         }
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(EVENT_CONTENT_TYPE));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(hop_content_type(request.codec)),
+        );
         headers.insert("x-grpc-web", HeaderValue::from_static("1"));
         if let Some(left) = request.time_left() {
             if let Ok(value) = HeaderValue::try_from(format_timeout(left).as_str()) {

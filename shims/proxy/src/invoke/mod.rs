@@ -44,7 +44,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// One call, ready to be sent to a target.
 #[derive(Clone, Debug)]
 pub struct UpstreamRequest {
-    /// `/package.Service/Method`.
+    /// `/package.Service/Method` (a Twirp call's, without `/twirp`).
     pub path: String,
     /// The client's metadata, without the headers that belong to the client's connection
     /// (`te`, `host`, `content-length`…) and without `grpc-timeout`, which each target writes
@@ -57,6 +57,14 @@ pub struct UpstreamRequest {
     pub deadline: Option<Instant>,
     /// The client's address, for the event's `sourceIp`.
     pub source_ip: String,
+    /// The codec of the messages in `body`, which the event's `content-type` names
+    /// (`application/grpc-web+json` for JSON).
+    pub codec: grpc_lambda_core::content_type::Codec,
+    /// A Connect GET's query string. Such a call goes to the function as the GET it is, with
+    /// this query and no body: only the function's descriptors say whether a method may take
+    /// a GET (`idempotency_level = NO_SIDE_EFFECTS`), so only the function can refuse one, and
+    /// it answers in Connect's form, which the proxy passes on.
+    pub connect_get: Option<String>,
 }
 
 impl UpstreamRequest {

@@ -8,6 +8,7 @@
 
 pub mod affinity;
 pub mod base64;
+pub mod connect;
 pub mod costs;
 pub mod frames;
 pub mod invoke;

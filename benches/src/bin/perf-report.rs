@@ -10,7 +10,9 @@
 //! the proxy, builds the example function the same way); the exit status is 1 when
 //! a goal is missed.
 
-use grpc_lambda_benches::{base64, costs, frames, lambda, streaming, warm, Line, Settings};
+use grpc_lambda_benches::{
+    base64, connect, costs, frames, lambda, streaming, warm, Line, Settings,
+};
 
 /// One area of the report: its lines, measured with the given settings.
 type Area = fn(&Settings) -> Vec<Line>;
@@ -47,7 +49,7 @@ fn main() {
         }
     }
     let quick = args.iter().any(|arg| arg == "--quick");
-    // Optional area names (base64, frames, lambda, streaming, costs, l5) run only those areas.
+    // Optional area names (base64, frames, lambda, connect, streaming, costs, l5) run only those areas.
     let only: Vec<&str> = args
         .iter()
         .filter(|a| !a.starts_with("--"))
@@ -65,10 +67,11 @@ fn main() {
         settings.sample.as_millis()
     );
     let mut missed = 0;
-    let areas: [(&str, Area); 6] = [
+    let areas: [(&str, Area); 7] = [
         ("base64", base64::report),
         ("frames", frames::report),
         ("lambda", lambda_area),
+        ("connect", connect::report),
         ("streaming", streaming::report),
         ("costs", costs::report),
         ("l5", warm::report),

@@ -190,6 +190,15 @@ pub(crate) fn hop_metadata(wire: Wire, mut metadata: HeaderMap, compressed: bool
     if compressed {
         metadata.insert(GRPC_ENCODING, HeaderValue::from_static("gzip"));
     }
+    let client = if wire.protocol == Protocol::Twirp {
+        "twirp"
+    } else {
+        "connect"
+    };
+    metadata.insert(
+        grpc_lambda_protocol::CLIENT_PROTOCOL_HEADER,
+        HeaderValue::from_static(client),
+    );
     metadata
 }
 

@@ -218,6 +218,26 @@ async fn connect_server_streaming() {
     );
     assert_eq!(answer.body, end);
     assert!(answer.headers.get("grpc-status").is_none(), "{answer:?}");
+
+    // A request frame with a flag only a response (0x02) or gRPC-Web (0x80) carries is refused
+    // by the proxy, in Connect's form, naming it.
+    for (flags, named) in [(0x02u8, "end-stream message (flag 0x02)"), (0x80, "0x80")] {
+        let answer = support::raw_request(
+            running.addr,
+            false,
+            Method::POST,
+            "/api.Prod/Count",
+            &[("content-type", "application/connect+proto")],
+            envelope(flags, &[]),
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+        assert_eq!(answer.body.first(), Some(&0x02), "{answer:?}");
+        let error: serde_json::Value = serde_json::from_slice(&answer.body[5..]).unwrap();
+        assert_eq!(error["error"]["code"], "internal", "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(named), "{message}");
+    }
     running.shutdown();
 }
 

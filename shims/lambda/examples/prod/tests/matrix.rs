@@ -463,6 +463,26 @@ mod connect_checks {
         assert_eq!(json_body(&twirp)["code"], "malformed");
     }
 
+    #[tokio::test]
+    async fn a_unary_protocol_is_refused_on_a_streaming_method_before_it_runs() {
+        let shim = json_shim();
+        // Connect's unimplemented (HTTP 501); Twirp's bad_route (HTTP 404).
+        for (wire, status) in [(Wire::ConnectJson, 501), (Wire::TwirpJson, 404)] {
+            let call = event(http_api(), wire, "/api.Prod/Count", &[], br#"{"n": 2}"#);
+            let refused = answer(&shim, &call).await;
+            assert_eq!(refused.status, status, "{wire:?}");
+            let error = json_body(&refused);
+            let message = error.get("message").or_else(|| error.get("msg")).unwrap();
+            assert!(
+                message
+                    .as_str()
+                    .unwrap()
+                    .starts_with("method /api.Prod/Count streams its answer"),
+                "{error}"
+            );
+        }
+    }
+
     /// The gRPC-Web status of `answer`'s trailer frame.
     fn web_status(answer: &support::Answer) -> Option<String> {
         let frames =

@@ -239,7 +239,7 @@ mod tests {
         assert!(compressed(wire, &headers).unwrap());
         let metadata = hop_metadata(wire, headers, true);
         let names: Vec<&str> = metadata.keys().map(|k| k.as_str()).collect();
-        assert_eq!(names, ["x-user", "grpc-encoding"]);
+        assert_eq!(names, ["x-user", "grpc-encoding", "grpc-lambda-client-protocol"]);
         let mut bad = HeaderMap::new();
         bad.insert(CONNECT_PROTOCOL_VERSION, HeaderValue::from_static("2"));
         assert!(matches!(

@@ -6,7 +6,7 @@
 //! `application/grpc+json`) is transcoded around the call, from the service's
 //! `FileDescriptorSet`. The function's `build.rs` writes the set next to the generated code:
 //!
-//! ```ignore
+//! ```text
 //! // build.rs (`use protox::prost::Message;` for `encode_to_vec`)
 //! let descriptors = protox::compile(["prod.proto"], ["proto"])?;
 //! let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);

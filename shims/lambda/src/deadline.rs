@@ -101,7 +101,7 @@ impl fmt::Display for Deadline {
         match self.cause {
             DeadlineCause::GrpcTimeout(timeout) => write!(
                 f,
-                "deadline exceeded: the call did not finish within the client's grpc-timeout of {}",
+                "deadline exceeded: the call did not finish within the client's timeout (grpc-timeout or connect-timeout-ms) of {}",
                 human_duration(timeout)
             ),
             DeadlineCause::LambdaTimeLeft { left, margin } => write!(

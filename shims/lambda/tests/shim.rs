@@ -492,7 +492,7 @@ async fn the_client_deadline_stops_a_slow_handler() {
     assert_eq!(status.code(), Code::DeadlineExceeded);
     assert_eq!(
         status.message(),
-        "deadline exceeded: the call did not finish within the client's grpc-timeout of 100ms"
+        "deadline exceeded: the call did not finish within the client's timeout (grpc-timeout or connect-timeout-ms) of 100ms"
     );
 }
 

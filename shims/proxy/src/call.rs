@@ -2,8 +2,8 @@
 //! the Lambda hop gets for it. The hop is always gRPC-Web: the content type names the client's
 //! codec (`application/grpc-web+json` for a JSON client), the path is `/<pkg.Service>/<Method>`
 //! (Twirp's prefix removed), a bare message (Connect unary, Twirp, a Connect GET's query) becomes
-//! one frame, and a Connect client's compression and deadline become `grpc-encoding` and the
-//! deadline `grpc-timeout` would give. Nothing is transcoded: the function's shim reads JSON.
+//! one frame, a Connect client's gzip is inflated, and its deadline becomes the deadline
+//! `grpc-timeout` would give. Nothing is transcoded: the function's shim reads JSON.
 //! A Connect GET is the one call that goes as it came (a GET with its query): whether a method
 //! may take a GET is in the function's descriptors, so the function answers it, in Connect's
 //! form, and the proxy passes the answer on.
@@ -11,14 +11,16 @@
 //! | client | body to the function | compression | deadline |
 //! | --- | --- | --- | --- |
 //! | gRPC, gRPC-Web(-text) | as sent | `grpc-encoding` | `grpc-timeout` |
-//! | Connect streaming | as sent (its envelope is gRPC's for messages) | `connect-content-encoding` | `connect-timeout-ms` |
-//! | Connect unary (POST) | one frame | `content-encoding` | `connect-timeout-ms` |
+//! | Connect streaming | as sent, compressed messages inflated | `connect-content-encoding` | `connect-timeout-ms` |
+//! | Connect unary (POST) | one frame, inflated | `content-encoding` | `connect-timeout-ms` |
 //! | Connect GET | none: the GET itself, its query as it came | `compression=` | `connect-timeout-ms` |
-//! | Twirp | one frame | `content-encoding` | none |
+//! | Twirp | one frame, inflated | `content-encoding` | none |
 //!
-//! A gzip message stays compressed on the hop, flagged as such with `grpc-encoding: gzip`: the
-//! function inflates it within its own message limit, as it does for a gRPC client, so the proxy
-//! holds no inflated copy and applies no second limit that could disagree with the function's.
+//! A Connect or Twirp client's gzip message is inflated for the hop under the message limit, its
+//! bytes counted in the memory budget: the function reads the call as it reads it from that
+//! client directly (where the shim inflates it before the service), so a tonic service need not
+//! accept gzip to serve a Connect client through the proxy. A gRPC client's compressed messages
+//! stay compressed, for the service, as gRPC's are everywhere.
 
 use std::time::Duration;
 
@@ -239,7 +241,10 @@ mod tests {
         assert!(compressed(wire, &headers).unwrap());
         let metadata = hop_metadata(wire, headers, true);
         let names: Vec<&str> = metadata.keys().map(|k| k.as_str()).collect();
-        assert_eq!(names, ["x-user", "grpc-encoding", "grpc-lambda-client-protocol"]);
+        assert_eq!(
+            names,
+            ["x-user", "grpc-encoding", "grpc-lambda-client-protocol"]
+        );
         let mut bad = HeaderMap::new();
         bad.insert(CONNECT_PROTOCOL_VERSION, HeaderValue::from_static("2"));
         assert!(matches!(

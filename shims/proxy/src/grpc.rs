@@ -241,9 +241,14 @@ impl Proxy {
             let mut held = self.budget.reservation();
             let (body, compressed) = match wire.protocol {
                 Protocol::ConnectUnaryGet => (Bytes::new(), false),
+                // A Connect or Twirp client's gzip is inflated here, as the function inflates
+                // it from that client directly; gRPC's stays for the service, as gRPC's does.
                 Protocol::ConnectUnary | Protocol::Twirp => {
-                    let message = crate::request::read_message(body, &rules, &mut held).await?;
-                    (crate::call::frame(&message, compressed)?, compressed)
+                    let mut message = crate::request::read_message(body, &rules, &mut held).await?;
+                    if compressed {
+                        message = crate::request::inflate(&message, rules.max_message, &mut held)?;
+                    }
+                    (crate::call::frame(&message, false)?, false)
                 }
                 _ => {
                     let body = crate::request::read_request(
@@ -254,7 +259,17 @@ impl Proxy {
                         &mut held,
                     )
                     .await?;
-                    (body, compressed)
+                    if compressed && wire.protocol == Protocol::ConnectStream {
+                        let body = crate::request::inflate_frames(
+                            &body,
+                            rules.max_message,
+                            self.limits.max_request_bytes,
+                            &mut held,
+                        )?;
+                        (body, false)
+                    } else {
+                        (body, compressed)
+                    }
                 }
             };
             let metadata = grpc_lambda_protocol::request_metadata(parts.headers);

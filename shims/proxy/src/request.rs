@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use grpc_lambda_core::base64;
 use grpc_lambda_core::decode::FrameCounter;
+use grpc_lambda_core::frame::HEADER_LEN;
 use grpc_lambda_core::DecodeError;
 use grpc_lambda_core::Envelope;
 use http_body::Body;
@@ -219,6 +220,58 @@ where
         })?;
     }
     Ok(body)
+}
+
+/// A Connect or Twirp client's gzip message, inflated under `max` bytes, the inflated bytes
+/// reserved in `reservation`: the hop carries what the function reads from that client directly
+/// (a tonic service need not accept gzip).
+///
+/// # Errors
+///
+/// [`Malformed::Decompress`] for gzip that is not, or inflates past `max`; the budget's error
+/// when the proxy holds too much already.
+pub(crate) fn inflate(
+    message: &[u8],
+    max: usize,
+    reservation: &mut Reservation,
+) -> Result<Bytes, InvokeError> {
+    let inflated =
+        grpc_lambda_core::gzip::decompress(message, max).map_err(|err| InvokeError::Malformed {
+            kind: Malformed::Decompress,
+            reason: format!("request message: {err}"),
+        })?;
+    reservation.grow(inflated.len())?;
+    Ok(Bytes::from(inflated))
+}
+
+/// A Connect stream's checked frames with each compressed message inflated ([`inflate`]) and
+/// framed again, uncompressed; `total` bytes of frames at most, what one request may carry.
+///
+/// # Errors
+///
+/// As [`inflate`]; [`InvokeError::BodyTooLarge`] past `total`.
+pub(crate) fn inflate_frames(
+    body: &[u8],
+    max: usize,
+    total: usize,
+    reservation: &mut Reservation,
+) -> Result<Bytes, InvokeError> {
+    let mut out = BytesMut::with_capacity(body.len());
+    for frame in grpc_lambda_core::decode::frames_in(body, max, Envelope::Connect) {
+        let frame = frame.map_err(frame_error)?;
+        let inflated;
+        let message = if frame.is_compressed() {
+            inflated = inflate(frame.payload(), max, reservation)?;
+            &inflated[..]
+        } else {
+            frame.payload()
+        };
+        if out.len().saturating_add(HEADER_LEN + message.len()) > total {
+            return Err(InvokeError::BodyTooLarge { limit: total });
+        }
+        out.extend_from_slice(&crate::call::frame(message, false)?);
+    }
+    Ok(out.freeze())
 }
 
 /// A Connect unary or Twirp request's bare message, read whole within `rules`.

@@ -30,8 +30,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use grpc_lambda_test_support::{
-    cargo_lambda, find_on_path, free_port, require, stop_process_group, workspace_binary,
-    workspace_dir,
+    cargo_lambda, find_on_path, free_port, npm, npm_ci, require, stop_process_group,
+    workspace_binary, workspace_dir,
 };
 
 /// How long Chromium may take to load the page and make its calls.
@@ -78,46 +78,12 @@ fn tools() -> Option<PathBuf> {
     browser
 }
 
-/// Whether `node_modules` was installed from the current `package-lock.json` (npm writes its
-/// own copy, `node_modules/.package-lock.json`, when it installs).
-fn installed_from_current_lock() -> bool {
-    let modified = |path: PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    match (
-        modified(web_dir().join("node_modules/.package-lock.json")),
-        modified(web_dir().join("package-lock.json")),
-    ) {
-        (Some(installed), Some(lock)) => installed >= lock,
-        _ => false,
-    }
-}
-
 /// `npm ci` (unless `node_modules` is current) and `npm run build`, once per test binary.
 fn build_page() {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
-        let install = &["ci", "--no-audit", "--no-fund", "--loglevel=error"][..];
-        let build = &["run", "--silent", "build"][..];
-        let steps = if installed_from_current_lock() {
-            vec![build]
-        } else {
-            vec![install, build]
-        };
-        for args in steps {
-            let output = Command::new("npm")
-                .args(args)
-                .current_dir(web_dir())
-                .output()
-                .map_err(|err| format!("npm {args:?}: {err}"))?;
-            if !output.status.success() {
-                return Err(format!(
-                    "npm {args:?}: {}\n{}{}",
-                    output.status,
-                    String::from_utf8_lossy(&output.stdout),
-                    String::from_utf8_lossy(&output.stderr)
-                ));
-            }
-        }
-        Ok(())
+        npm_ci(&web_dir(), &[])?;
+        npm(&web_dir(), &["run", "--silent", "build"])
     });
     if let Err(err) = built {
         panic!("building the page failed: {err}");

@@ -27,21 +27,23 @@
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+mod support;
 
 use grpc_lambda_local::{LocalConfig, LocalLambda};
 use grpc_lambda_test_support::front_door::{FrontDoor, Invoke};
 use grpc_lambda_test_support::{
-    find_on_path, free_port, npm_ci, require, stop_process_group, workspace_binary, workspace_dir,
+    cargo_lambda, find_on_path, npm_ci, require, stop_process_group, workspace_binary,
+    workspace_dir,
 };
 use serde_json::{json, Map, Value};
+use support::{start_proxy, start_watch};
 
 /// How long one Node run (every call of one front door) may take.
 const NODE_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long the proxy may take to listen.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most a curl call may take, in seconds.
 const CURL_MAX_TIME: &str = "30";
 
@@ -469,65 +471,12 @@ fn npm_clients_call_the_function_through_every_sample_event_shape() {
     );
 }
 
-/// The proxy with the function behind its embedded Lambda Runtime API, stopped with its process
-/// group when dropped.
-struct Proxy {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Proxy {
-    fn start(port: u16) -> Proxy {
-        let proxy = workspace_binary("grpc-lambda-proxy", "grpc-lambda-proxy");
-        let function = workspace_binary("grpc-lambda-example-prod", "prod");
-        let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "npm-clients-proxy-{}-{port}.log",
-            std::process::id()
-        ));
-        let child = Command::new(proxy)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--local-function", &format!("exec {}", function.display())])
-            .args(["--local-name", "prod"])
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(std::fs::File::options().append(true).open(&log).unwrap())
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        let mut proxy = Proxy { child, log };
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = proxy.child.try_wait().unwrap() {
-                panic!("the proxy exited ({status}):\n{}", proxy.log());
-            }
-            assert!(
-                start.elapsed() < START_TIMEOUT,
-                "the proxy is not listening"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        proxy
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        stop_process_group(&mut self.child);
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
-
 #[test]
 fn npm_clients_call_the_function_through_the_proxy() {
     if !tools() {
         return;
     }
-    let port = free_port();
-    let proxy = Proxy::start(port);
+    let (proxy, port) = start_proxy();
     let differences: Vec<(String, Difference)> =
         all_differences(Door::Proxy, &format!("http://127.0.0.1:{port}/"))
             .into_iter()
@@ -539,5 +488,31 @@ fn npm_clients_call_the_function_through_the_proxy() {
         differences.len(),
         report(&differences, 1),
         proxy.log()
+    );
+}
+
+#[test]
+fn npm_clients_call_the_function_url_under_cargo_lambda_watch() {
+    if !tools() {
+        return;
+    }
+    let cargo_lambda = cargo_lambda();
+    if !require("cargo-lambda (PyPI)", cargo_lambda.is_some()) {
+        return;
+    }
+    let (watch, port) = start_watch(&cargo_lambda.unwrap());
+    let differences: Vec<(String, Difference)> = all_differences(
+        Door::Event,
+        &format!("http://127.0.0.1:{port}/lambda-url/prod/"),
+    )
+    .into_iter()
+    .map(|d| ("cargo lambda watch".to_owned(), d))
+    .collect();
+    assert!(
+        differences.is_empty(),
+        "{} failures through cargo lambda watch's Function URL:\n{}\nlog:\n{}",
+        differences.len(),
+        report(&differences, 1),
+        watch.log()
     );
 }

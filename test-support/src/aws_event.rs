@@ -8,7 +8,7 @@
 //! | --- | --- | --- | --- | --- |
 //! | REST API | `path`, `requestContext.path` (stage or base path kept), `pathParameters.proxy` or the exact `resource` | `queryStringParameters` (last value), `multiValueQueryStringParameters`, both URL-decoded, `null` when none | `headers` (last value), `multiValueHeaders` | always base64 (binary media types `*/*`), `null` when empty |
 //! | HTTP API, Function URL | `rawPath` (named stage in front), `requestContext.http.path` | `rawQueryString` as sent, `queryStringParameters` decoded, repeated names joined by `,` | lower-case names, repeated values joined by `,`, `cookie` moved to `cookies` | text for `application/json`, base64 otherwise, absent when empty |
-//! | ALB | `path` | `queryStringParameters` or, with multi-value headers on, `multiValueQueryStringParameters`, NOT decoded (ALB passes them as sent) | lower-case names, `headers` (last value) or `multiValueHeaders` | text for `application/json`, base64 otherwise |
+//! | ALB | `path` | `queryStringParameters` or, with multi-value headers on, `multiValueQueryStringParameters` only, NOT decoded (ALB passes them as sent) | lower-case names, `headers` (last value) or `multiValueHeaders` only | text for `application/json`, base64 otherwise |
 //! | VPC Lattice (v2) | `path` | `queryStringParameters`, each a list, decoded | lower-case names, each a list | text for `application/json`, base64 otherwise |
 //! | proxy (`grpcLambda`) | `path` | none | pairs in order | base64 |
 
@@ -324,6 +324,7 @@ pub fn set_headers(object: &mut Map<String, Value>, headers: &[(String, String)]
             }
         }
         Shape::Alb { multi_value: true } => {
+            object.remove("headers");
             object.insert("multiValueHeaders".into(), Value::Object(multi));
         }
         Shape::Alb { multi_value: false } => {
@@ -554,4 +555,171 @@ pub fn read_response(answer: &Value) -> Result<HttpResponse, String> {
         headers,
         body,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(name: &str) -> String {
+        let path = crate::workspace_dir()
+            .join("shims/lambda/tests/data/aws-events")
+            .join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+    }
+
+    fn get(query: &str, headers: &[(&str, &str)]) -> HttpRequest {
+        HttpRequest {
+            method: "GET".into(),
+            path: String::new(),
+            query: query.into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            body: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_client_prefix_is_the_stage_or_base_path_the_url_carries() {
+        for (name, prefix) in [
+            ("apigw_rest_stage_request.json", "/prod"),
+            ("apigw_rest_custom_domain_request.json", "/v1"),
+            ("apigw_v2_named_stage_request.json", "/prod"),
+            ("apigw_v2_default_stage_request.json", ""),
+            ("lambda_function_url_request.json", ""),
+            ("alb_request.json", ""),
+            ("vpc_lattice_v2_request_base64.json", ""),
+        ] {
+            let object = parse_sample(&sample(name)).unwrap();
+            assert_eq!(client_prefix(&object), prefix, "{name}");
+        }
+    }
+
+    #[test]
+    fn each_shape_gets_the_query_as_its_front_door_passes_it() {
+        let request = get("a=%7B1%7D&a=2&b=", &[]);
+        let event = |name| http_event(&sample(name), "/p.S/M", &request).unwrap();
+
+        let rest = event("apigw_rest_stage_request.json");
+        assert_eq!(rest["queryStringParameters"], json!({"a": "2", "b": ""}));
+        assert_eq!(
+            rest["multiValueQueryStringParameters"],
+            json!({"a": ["{1}", "2"], "b": [""]})
+        );
+        assert_eq!(rest["path"], json!("/p.S/M"));
+        assert_eq!(rest["requestContext"]["path"], json!("/prod/p.S/M"));
+        assert_eq!(rest["pathParameters"], json!({"proxy": "p.S/M"}));
+        assert_eq!(rest["httpMethod"], json!("GET"));
+        assert_eq!(rest["body"], Value::Null);
+
+        let http = event("apigw_v2_named_stage_request.json");
+        assert_eq!(http["rawQueryString"], json!("a=%7B1%7D&a=2&b="));
+        assert_eq!(
+            http["queryStringParameters"],
+            json!({"a": "{1},2", "b": ""})
+        );
+        assert_eq!(http["rawPath"], json!("/prod/p.S/M"));
+        assert_eq!(http["requestContext"]["http"]["method"], json!("GET"));
+        assert!(http.get("body").is_none());
+
+        let alb = event("alb_multi_value_request.json");
+        assert_eq!(
+            alb["multiValueQueryStringParameters"],
+            json!({"a": ["%7B1%7D", "2"], "b": [""]})
+        );
+        assert!(alb.get("queryStringParameters").is_none());
+        assert_eq!(
+            event("alb_request.json")["queryStringParameters"],
+            json!({"a": "2", "b": ""})
+        );
+
+        let lattice = event("vpc_lattice_v2_request_base64.json");
+        assert_eq!(
+            lattice["queryStringParameters"],
+            json!({"a": ["{1}", "2"], "b": [""]})
+        );
+        assert_eq!(lattice["method"], json!("GET"));
+    }
+
+    #[test]
+    fn each_shape_gets_the_clients_headers_and_body_in_its_form() {
+        let mut request = get(
+            "",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-A", "1"),
+                ("X-A", "2"),
+                ("Cookie", "c=1; d=2"),
+            ],
+        );
+        request.method = "POST".into();
+        request.body = br#"{"m":1}"#.to_vec();
+        let event = |name| http_event(&sample(name), "/p.S/M", &request).unwrap();
+
+        let rest = event("apigw_multi_value_proxy_request.json");
+        assert_eq!(
+            rest["headers"],
+            json!({"Content-Type": "application/json", "X-A": "2", "Cookie": "c=1; d=2"})
+        );
+        assert_eq!(rest["multiValueHeaders"]["X-A"], json!(["1", "2"]));
+        assert_eq!(rest["body"], json!("eyJtIjoxfQ=="));
+        assert_eq!(rest["isBase64Encoded"], json!(true));
+
+        let http = event("lambda_function_url_request.json");
+        assert_eq!(
+            http["headers"],
+            json!({"content-type": "application/json", "x-a": "1,2"})
+        );
+        assert_eq!(http["cookies"], json!(["c=1", "d=2"]));
+        assert_eq!(http["body"], json!(r#"{"m":1}"#));
+        assert_eq!(http["isBase64Encoded"], json!(false));
+
+        let alb = event("alb_multi_value_request.json");
+        assert_eq!(alb["multiValueHeaders"]["x-a"], json!(["1", "2"]));
+        assert!(
+            alb.get("headers").is_none(),
+            "multi-value headers only: {alb}"
+        );
+
+        let lattice = event("vpc_lattice_v2_request_base64.json");
+        assert_eq!(lattice["headers"]["x-a"], json!(["1", "2"]));
+    }
+
+    #[test]
+    fn answers_in_every_form_read_back_as_one_response() {
+        let answer = json!({
+            "statusCode": 200,
+            "headers": {"a": "1"},
+            "multiValueHeaders": {"b": ["2", "3"]},
+            "cookies": ["c=1"],
+            "body": "AAE=",
+            "isBase64Encoded": true,
+        });
+        let response = read_response(&answer).unwrap();
+        assert_eq!(response.status, 200);
+        let headers: Vec<(&str, &str)> = response
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            headers,
+            [("a", "1"), ("b", "2"), ("b", "3"), ("set-cookie", "c=1")]
+        );
+        assert_eq!(response.body, [0, 1]);
+
+        let pairs = json!({"statusCode": 404, "headers": [["x", "y"]], "body": "no", "isBase64Encoded": false});
+        let response = read_response(&pairs).unwrap();
+        assert_eq!((response.status, response.header("X")), (404, Some("y")));
+        assert_eq!(response.body, b"no");
+
+        let err = read_response(&json!({"statusCode": 200, "body": "@@", "isBase64Encoded": true}))
+            .unwrap_err();
+        assert_eq!(err, "body is not base64 (2 bytes)");
+        assert!(read_response(&json!({"body": ""}))
+            .unwrap_err()
+            .contains("statusCode"));
+    }
 }

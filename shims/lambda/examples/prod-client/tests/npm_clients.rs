@@ -40,7 +40,7 @@ use grpc_lambda_test_support::{
     workspace_dir,
 };
 use serde_json::{json, Map, Value};
-use support::{start_proxy, start_watch};
+use support::{start_proxy, start_watch, Server};
 
 /// How long one Node run (every call of one front door) may take.
 const NODE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -471,23 +471,33 @@ fn npm_clients_call_the_function_through_every_sample_event_shape() {
     );
 }
 
+/// Every call through the server `name` at `base_url`, which must give what `door` gives; its
+/// log shown on failure.
+fn assert_server(door: Door, name: &str, base_url: &str, server: &Server) {
+    let differences: Vec<(String, Difference)> = all_differences(door, base_url)
+        .into_iter()
+        .map(|d| (name.to_owned(), d))
+        .collect();
+    assert!(
+        differences.is_empty(),
+        "{} failures through {name}:\n{}\nlog:\n{}",
+        differences.len(),
+        report(&differences, 1),
+        server.log()
+    );
+}
+
 #[test]
 fn npm_clients_call_the_function_through_the_proxy() {
     if !tools() {
         return;
     }
     let (proxy, port) = start_proxy();
-    let differences: Vec<(String, Difference)> =
-        all_differences(Door::Proxy, &format!("http://127.0.0.1:{port}/"))
-            .into_iter()
-            .map(|d| ("proxy".to_owned(), d))
-            .collect();
-    assert!(
-        differences.is_empty(),
-        "{} failures through the proxy:\n{}\nproxy log:\n{}",
-        differences.len(),
-        report(&differences, 1),
-        proxy.log()
+    assert_server(
+        Door::Proxy,
+        "the proxy",
+        &format!("http://127.0.0.1:{port}/"),
+        &proxy,
     );
 }
 
@@ -501,18 +511,90 @@ fn npm_clients_call_the_function_url_under_cargo_lambda_watch() {
         return;
     }
     let (watch, port) = start_watch(&cargo_lambda.unwrap());
-    let differences: Vec<(String, Difference)> = all_differences(
+    let base_url = format!("http://127.0.0.1:{port}/lambda-url/prod/");
+    assert_server(
         Door::Event,
-        &format!("http://127.0.0.1:{port}/lambda-url/prod/"),
-    )
-    .into_iter()
-    .map(|d| ("cargo lambda watch".to_owned(), d))
-    .collect();
-    assert!(
-        differences.is_empty(),
-        "{} failures through cargo lambda watch's Function URL:\n{}\nlog:\n{}",
-        differences.len(),
-        report(&differences, 1),
-        watch.log()
+        "cargo lambda watch's Function URL",
+        &base_url,
+        &watch,
+    );
+}
+
+/// What a method is, as far as a client can tell: name, types, streaming, idempotency.
+fn methods(file: &prost_types::FileDescriptorProto) -> Vec<(String, String, String, bool, i32)> {
+    file.service
+        .iter()
+        .flat_map(|service| &service.method)
+        .map(|m| {
+            (
+                m.name().to_owned(),
+                m.input_type().to_owned(),
+                m.output_type().to_owned(),
+                m.server_streaming(),
+                m.options
+                    .as_ref()
+                    .map_or(0, |o| o.idempotency_level() as i32),
+            )
+        })
+        .collect()
+}
+
+/// A message's fields: name, number, type.
+type Fields = Vec<(String, i32, i32)>;
+
+/// Each message's fields.
+fn messages(file: &prost_types::FileDescriptorProto) -> Vec<(String, Fields)> {
+    file.message_type
+        .iter()
+        .map(|m| {
+            let fields = m
+                .field
+                .iter()
+                .map(|f| (f.name().to_owned(), f.number(), f.r#type() as i32))
+                .collect();
+            (m.name().to_owned(), fields)
+        })
+        .collect()
+}
+
+/// The committed `gen/prod_pb.js` (the clients run it as is, no build step) is what `npm run
+/// generate` makes of the example's `prod.proto` today: the descriptor it embeds has the same
+/// methods (`Alive` side-effect free, so connect-es may send it as a GET) and messages.
+#[test]
+fn the_committed_client_code_is_generated_from_the_examples_proto() {
+    use prost::Message as _;
+    let generated = std::fs::read_to_string(clients_dir().join("gen/prod_pb.js")).unwrap();
+    let embedded = generated
+        .split_once("fileDesc(\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(base64, _)| base64)
+        .expect("gen/prod_pb.js embeds no descriptor");
+    // Unpadded base64, as protoc-gen-es writes it.
+    let padded = format!("{embedded}{}", "=".repeat((4 - embedded.len() % 4) % 4));
+    let bytes = grpc_lambda_test_support::base64_decode(&padded).expect("the descriptor is base64");
+    let embedded = prost_types::FileDescriptorProto::decode(&bytes[..]).unwrap();
+    let proto_dir = workspace_dir().join("shims/lambda/examples/prod/proto");
+    let compiled = protox::compile(["prod.proto"], [proto_dir]).unwrap();
+    let compiled = compiled
+        .file
+        .iter()
+        .find(|f| f.name() == "prod.proto")
+        .unwrap();
+    assert_eq!(
+        methods(&embedded),
+        methods(compiled),
+        "gen/prod_pb.js is stale: run `npm run generate` in shims/lambda/examples/clients"
+    );
+    assert_eq!(messages(&embedded), messages(compiled));
+    assert_eq!(
+        methods(compiled)[0],
+        (
+            "Alive".to_owned(),
+            ".api.AliveRequest".to_owned(),
+            ".api.AliveResponse".to_owned(),
+            false,
+            prost_types::method_options::IdempotencyLevel::NoSideEffects as i32
+        ),
+        "prod.proto must mark Alive NO_SIDE_EFFECTS"
     );
 }

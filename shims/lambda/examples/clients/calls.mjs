@@ -4,7 +4,8 @@
 //   node calls.mjs http://127.0.0.1:PORT/BASE
 //
 // - connect-es's Connect transport, binary (`application/proto`, `application/connect+proto`)
-//   and JSON (`application/json`, `application/connect+json`), POST and GET;
+//   and JSON (`application/json`, `application/connect+json`), POST and GET, requests plain and
+//   gzipped;
 // - connect-es's gRPC-Web transport, binary and JSON (`application/grpc-web+proto|+json`);
 // - twirp-ts's Twirp client (`NodeHttpRPC`), JSON and protobuf, under `BASE/twirp`.
 //
@@ -15,7 +16,7 @@
 
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { compressionGzip, createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { NodeHttpRPC, TwirpError } from "twirp-ts";
 import { AliveRequestSchema, AliveResponseSchema, Prod } from "./gen/prod_pb.js";
 
@@ -175,6 +176,25 @@ async function main() {
         // Drained: the answer that matters is the error.
       }
       return { unexpected: "no error" };
+    });
+    // Requests gzipped (`content-encoding` for unary, flag 0x01 and `connect-content-encoding`
+    // for a stream), answers gzipped if the server chooses (connect-node accepts gzip).
+    const gzip = createClient(
+      Prod,
+      createConnectTransport({ ...options, sendCompression: compressionGzip, compressMinBytes: 0 }),
+    );
+    await record(results, `connect.${name}.gzip_alive`, async () => {
+      const seen = {};
+      const answer = await gzip.alive({ message: "x" }, recording(seen));
+      return { message: answer.message, ...seen };
+    });
+    await record(results, `connect.${name}.gzip_count`, async () => {
+      const seen = {};
+      const messages = [];
+      for await (const m of gzip.count({ n: 3, delayMs: 1 }, recording(seen))) {
+        messages.push({ n: m.n, message: m.message });
+      }
+      return { messages, ...seen };
     });
     // Connect GET: `Alive` is side-effect free, so the transport sends it as a GET.
     const get = createClient(Prod, createConnectTransport({ ...options, useHttpGet: true }));

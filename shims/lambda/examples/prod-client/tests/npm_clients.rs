@@ -1,6 +1,6 @@
 //! The example function called by stock clients from npm and by curl, through every sample event
 //! shape and through the proxy: connect-es's Connect transport (binary and JSON; unary, errors
-//! with details, metadata both ways, server streaming, deadlines, GET), its gRPC-Web transport
+//! with details, metadata both ways, server streaming, deadlines, gzip, GET), its gRPC-Web transport
 //! (binary and JSON), twirp-ts's Twirp client (JSON and protobuf), and curl with JSON and a
 //! Connect GET.
 //!
@@ -187,6 +187,8 @@ fn expected(door: Door) -> Map<String, Value> {
                 format!("connect.{codec}.timeout"),
                 json!({"error": {"code": "deadline_exceeded"}}),
             ),
+            (format!("connect.{codec}.gzip_alive"), alive(unary_type)),
+            (format!("connect.{codec}.gzip_count"), stream(stream_type)),
             (format!("connect.{codec}.get"), alive(unary_type)),
             (
                 format!("twirp.{codec}.alive"),

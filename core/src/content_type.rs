@@ -3,12 +3,18 @@
 //! PROTOCOL-HTTP2.md: "Content-Type → "content-type" "application/grpc" [("+proto" / "+json" /
 //! {custom})]". PROTOCOL-WEB.md: "Content-Type: application/grpc-web", "e.g.
 //! application/grpc-web+[proto, json, thrift]", and "application/grpc-web-text" for the
-//! base64-encoded form. This crate frames protobuf messages only: `+proto` (or no suffix, which
-//! means proto) is accepted, other codecs are refused by name.
+//! base64-encoded form. [`ContentType`] is the six protobuf forms of gRPC and gRPC-Web (`+proto`,
+//! or no suffix, which means proto), other codecs refused by name; [`MediaType`] reads every
+//! form a call may come in, `+json`, Connect's and Twirp's included, as a [`Family`] and a
+//! [`Codec`].
 
 use alloc::string::String;
 use core::fmt;
 use core::str::FromStr;
+
+mod media;
+
+pub use media::{Codec, Family, MediaType};
 
 /// The wire protocol of a call.
 ///
@@ -103,6 +109,18 @@ pub enum ContentTypeError {
         /// The codec named after `+`.
         codec: String,
     },
+    /// The media type is none of those [`MediaType::parse`] reads.
+    Unrecognized {
+        /// The value received.
+        value: String,
+    },
+    /// A gRPC or Connect streaming media type whose codec is neither `proto` nor `json`.
+    CodecNotServed {
+        /// The value received.
+        value: String,
+        /// The codec named after `+`.
+        codec: String,
+    },
 }
 
 /// What a gRPC `content-type` looks like, for error messages.
@@ -116,6 +134,16 @@ impl fmt::Display for ContentTypeError {
             Self::UnsupportedCodec { value, codec } => write!(
                 f,
                 "content-type {value:?} asks for codec {codec:?}, but only proto is served ({EXPECTED})"
+            ),
+            Self::Unrecognized { value } => write!(
+                f,
+                "content-type {value:?} is not one this server reads ({})",
+                media::EXPECTED_ANY
+            ),
+            Self::CodecNotServed { value, codec } => write!(
+                f,
+                "content-type {value:?} asks for codec {codec:?}, but only proto and json are served ({})",
+                media::EXPECTED_ANY
             ),
         }
     }

@@ -3,7 +3,9 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use core::fmt;
 
-use crate::frame::{Frame, FrameHeader, DEFAULT_MAX_MESSAGE_LEN, FLAG_COMPRESSED, HEADER_LEN};
+use crate::frame::{
+    Frame, FrameHeader, DEFAULT_MAX_MESSAGE_LEN, FLAG_COMPRESSED, FLAG_END_STREAM, HEADER_LEN,
+};
 use crate::metadata::Metadata;
 use crate::status::{Code, Status, GRPC_STATUS};
 use crate::trailers;
@@ -103,6 +105,16 @@ impl FrameEncoder {
         FrameHeader::new(flags, len).map_err(|_| too_large)
     }
 
+    /// The header for `len` bytes with flags an envelope already allowed (a [`Frame`]'s, or
+    /// this encoder's own), after the limit check.
+    fn sized_header(&self, flags: u8, len: usize) -> Result<FrameHeader, EncodeError> {
+        let max = self.max_message_len.min(u32::MAX as usize);
+        match u32::try_from(len) {
+            Ok(len32) if len <= max => Ok(FrameHeader::from_validated(flags, len32)),
+            _ => Err(EncodeError::MessageTooLarge { len, max }),
+        }
+    }
+
     /// Writes an uncompressed message: header, then payload.
     ///
     /// # Errors
@@ -125,7 +137,30 @@ impl FrameEncoder {
         self.encode_raw(FLAG_COMPRESSED, payload, dst)
     }
 
-    /// Writes a frame as it is.
+    /// Writes a Connect end-stream message (flag `0x02`) whose payload is the already encoded
+    /// end-stream JSON.
+    ///
+    /// # Errors
+    ///
+    /// As [`FrameEncoder::encode_message`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut out = Vec::new();
+    /// grpc_lambda_core::FrameEncoder::new().encode_end_stream(b"{}", &mut out)?;
+    /// assert_eq!(out, b"\x02\x00\x00\x00\x02{}");
+    /// # Ok::<(), grpc_lambda_core::EncodeError>(())
+    /// ```
+    pub fn encode_end_stream(
+        &self,
+        payload: &[u8],
+        dst: &mut impl BufMut,
+    ) -> Result<(), EncodeError> {
+        self.encode_raw(FLAG_END_STREAM, payload, dst)
+    }
+
+    /// Writes a frame as it is, whatever envelope's flags it carries.
     ///
     /// # Errors
     ///
@@ -140,7 +175,7 @@ impl FrameEncoder {
         payload: &[u8],
         dst: &mut impl BufMut,
     ) -> Result<(), EncodeError> {
-        let header = self.header(flags, payload.len())?;
+        let header = self.sized_header(flags, payload.len())?;
         check_room(HEADER_LEN.saturating_add(payload.len()), dst)?;
         header.encode(dst);
         dst.put_slice(payload);
@@ -282,6 +317,25 @@ fn check_room(needed: usize, dst: &impl BufMut) -> Result<(), EncodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::Envelope;
+
+    #[test]
+    fn end_stream_frames_are_written_with_their_flag_and_limit() {
+        let encoder = FrameEncoder::with_max_message_len(4);
+        let mut out = BytesMut::new();
+        encoder.encode_end_stream(b"{}", &mut out).unwrap();
+        assert_eq!(&out[..], b"\x02\x00\x00\x00\x02{}");
+        let compressed = Frame::new_in(0x03, Bytes::from_static(b"ab"), Envelope::Connect).unwrap();
+        encoder.encode_frame(&compressed, &mut out).unwrap();
+        assert_eq!(&out[7..], b"\x03\x00\x00\x00\x02ab");
+        assert_eq!(
+            encoder.encode_end_stream(b"{ \"\" }", &mut out),
+            Err(EncodeError::MessageTooLarge { len: 6, max: 4 })
+        );
+        assert_eq!(out.len(), 14);
+        // `header` keeps gRPC and gRPC-Web's flags.
+        assert!(encoder.header(FLAG_END_STREAM, 0).is_err());
+    }
 
     #[test]
     fn the_ok_trailer_frame_is_what_the_encoder_writes() {

@@ -4,7 +4,13 @@
 //! "Compressed-Flag → 0 / 1 ; encoded as 1 byte unsigned integer";
 //! "Message-Length → {length of Message} ; encoded as 4 byte unsigned integer (big endian)".
 //! PROTOCOL-WEB.md adds the trailers frame: "the MSB (0x80) of the first byte of a data frame
-//! indicates that the frame contains trailers".
+//! indicates that the frame contains trailers". The Connect protocol's streaming envelope adds
+//! the end-stream message: "Flags … the end-stream bit (0b00000010)", the last message of a
+//! response, carrying its error and trailers as JSON.
+//!
+//! Each flag belongs to one protocol ([`Envelope`]): `0x01` to all three, `0x80` to gRPC-Web only,
+//! `0x02` to Connect streaming only. A reader told its envelope refuses the others' flags by
+//! name; a reader told none reads gRPC and gRPC-Web frames (`0x01`, `0x80`), as it always has.
 
 use bytes::{BufMut, Bytes};
 use core::fmt;
@@ -23,8 +29,98 @@ pub const DEFAULT_MAX_MESSAGE_LEN: usize = 4 * 1024 * 1024;
 pub const FLAG_COMPRESSED: u8 = 0x01;
 /// Flag bit: the frame is a gRPC-Web trailer block, not a message.
 pub const FLAG_TRAILERS: u8 = 0x80;
-/// Every flag bit the protocol defines; the rest are reserved and refused.
+/// Flag bit: the frame is a Connect end-stream message (JSON carrying the error and trailers),
+/// not a message. Connect streaming only.
+pub const FLAG_END_STREAM: u8 = 0x02;
+/// Every flag bit gRPC and gRPC-Web define: what a reader told no [`Envelope`] accepts. The rest
+/// are reserved and refused.
 pub const KNOWN_FLAGS: u8 = FLAG_COMPRESSED | FLAG_TRAILERS;
+/// Every flag bit some envelope defines: what a [`Frame`] may carry.
+const ANY_ENVELOPE_FLAGS: u8 = FLAG_COMPRESSED | FLAG_TRAILERS | FLAG_END_STREAM;
+
+/// Whose envelope a frame is: the protocol decides which flag bits it may set.
+///
+/// | envelope | `0x01` compressed | `0x02` end-stream | `0x80` trailers |
+/// | --- | --- | --- | --- |
+/// | [`Envelope::Grpc`] | yes | no | no |
+/// | [`Envelope::GrpcWeb`] | yes | no | yes |
+/// | [`Envelope::Connect`] | yes | yes | no |
+///
+/// # Examples
+///
+/// ```
+/// use grpc_lambda_core::frame::{Envelope, FrameHeader, HeaderError};
+///
+/// assert_eq!(Envelope::Connect.allowed_flags(), 0x03);
+/// let end_stream = [0x02, 0, 0, 0, 2];
+/// assert!(FrameHeader::parse_in(end_stream, Envelope::Connect)?.is_end_stream());
+/// let err = FrameHeader::parse_in(end_stream, Envelope::GrpcWeb).unwrap_err();
+/// assert_eq!(err, HeaderError::FlagNotAllowed { flags: 0x02, envelope: Envelope::GrpcWeb });
+/// assert!(err.to_string().contains("gRPC-Web"));
+/// # Ok::<(), HeaderError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Envelope {
+    /// gRPC over HTTP/2: `0x01` only; the status travels in HTTP/2 trailers.
+    Grpc,
+    /// gRPC-Web, binary or text: `0x01` and the trailer frame's `0x80`.
+    GrpcWeb,
+    /// Connect streaming (`application/connect+proto|+json`): `0x01` and the end-stream `0x02`.
+    Connect,
+}
+
+impl Envelope {
+    /// Every envelope, for iteration in tests and tables.
+    pub const ALL: [Envelope; 3] = [Envelope::Grpc, Envelope::GrpcWeb, Envelope::Connect];
+
+    /// The flag bits this envelope allows; a frame setting any other bit is refused.
+    pub const fn allowed_flags(self) -> u8 {
+        match self {
+            Envelope::Grpc => FLAG_COMPRESSED,
+            Envelope::GrpcWeb => FLAG_COMPRESSED | FLAG_TRAILERS,
+            Envelope::Connect => FLAG_COMPRESSED | FLAG_END_STREAM,
+        }
+    }
+
+    /// The protocol's name, as errors print it: `"gRPC"`, `"gRPC-Web"`, `"Connect streaming"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Envelope::Grpc => "gRPC",
+            Envelope::GrpcWeb => "gRPC-Web",
+            Envelope::Connect => "Connect streaming",
+        }
+    }
+
+    /// Whether `flags` sets only bits this envelope allows.
+    ///
+    /// # Errors
+    ///
+    /// [`HeaderError::FlagNotAllowed`] naming the flags and this envelope.
+    pub const fn check(self, flags: u8) -> Result<(), HeaderError> {
+        if flags & !self.allowed_flags() != 0 {
+            return Err(HeaderError::FlagNotAllowed {
+                flags,
+                envelope: self,
+            });
+        }
+        Ok(())
+    }
+
+    /// What the allowed flags mean, for error messages.
+    const fn allowed_text(self) -> &'static str {
+        match self {
+            Envelope::Grpc => "0x01 compressed",
+            Envelope::GrpcWeb => "0x01 compressed and 0x80 trailers",
+            Envelope::Connect => "0x01 compressed and 0x02 end-stream",
+        }
+    }
+}
+
+impl fmt::Display for Envelope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// A parsed frame header.
 ///
@@ -54,6 +150,14 @@ pub enum HeaderError {
         /// The whole flags byte as received.
         flags: u8,
     },
+    /// The flags byte sets a bit the named protocol's envelope does not allow (a bit another
+    /// protocol defines, such as Connect's `0x02` in a gRPC-Web body, or a reserved one).
+    FlagNotAllowed {
+        /// The whole flags byte as received.
+        flags: u8,
+        /// The envelope the frame was read as.
+        envelope: Envelope,
+    },
 }
 
 impl fmt::Display for HeaderError {
@@ -63,6 +167,13 @@ impl fmt::Display for HeaderError {
                 f,
                 "frame flags 0x{flags:02x} set reserved bits 0x{:02x} (only 0x01 compressed and 0x80 trailers are defined)",
                 flags & !KNOWN_FLAGS
+            ),
+            Self::FlagNotAllowed { flags, envelope } => write!(
+                f,
+                "frame flags 0x{flags:02x} set bits 0x{:02x} that a {} envelope does not allow (it allows {})",
+                flags & !envelope.allowed_flags(),
+                envelope.name(),
+                envelope.allowed_text()
             ),
         }
     }
@@ -85,7 +196,45 @@ impl FrameHeader {
         }
     }
 
-    /// A header from its parts.
+    /// A header for a Connect end-stream message of `len` bytes (flag `0x02`).
+    pub const fn end_stream(len: u32) -> Self {
+        Self {
+            flags: FLAG_END_STREAM,
+            len,
+        }
+    }
+
+    /// A header from its parts, for the given protocol's envelope.
+    ///
+    /// # Errors
+    ///
+    /// [`HeaderError::FlagNotAllowed`] when `flags` sets a bit `envelope` does not allow.
+    pub const fn new_in(flags: u8, len: u32, envelope: Envelope) -> Result<Self, HeaderError> {
+        match envelope.check(flags) {
+            Ok(()) => Ok(Self { flags, len }),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Parses the 5 header bytes of the given protocol's envelope.
+    ///
+    /// # Errors
+    ///
+    /// [`HeaderError::FlagNotAllowed`] when a flag bit `envelope` does not allow is set.
+    pub const fn parse_in(
+        bytes: [u8; HEADER_LEN],
+        envelope: Envelope,
+    ) -> Result<Self, HeaderError> {
+        let [flags, a, b, c, d] = bytes;
+        Self::new_in(flags, u32::from_be_bytes([a, b, c, d]), envelope)
+    }
+
+    /// A header from flags some envelope already allowed.
+    pub(crate) const fn from_validated(flags: u8, len: u32) -> Self {
+        Self { flags, len }
+    }
+
+    /// A header from its parts (gRPC and gRPC-Web flags: `0x01`, `0x80`).
     ///
     /// # Errors
     ///
@@ -143,6 +292,11 @@ impl FrameHeader {
     pub const fn is_trailers(self) -> bool {
         self.flags & FLAG_TRAILERS != 0
     }
+
+    /// Whether this is a Connect end-stream message (flag 0x02).
+    pub const fn is_end_stream(self) -> bool {
+        self.flags & FLAG_END_STREAM != 0
+    }
 }
 
 /// One frame: a message, or a gRPC-Web trailer block.
@@ -187,7 +341,33 @@ impl Frame {
         }
     }
 
-    /// A frame from a header's flags and a payload.
+    /// A Connect end-stream message (flag `0x02`) carrying an already encoded JSON payload.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let frame = grpc_lambda_core::Frame::end_stream(bytes::Bytes::from_static(b"{}"));
+    /// assert!(frame.is_end_stream());
+    /// assert_eq!(frame.header().to_bytes(), [0x02, 0, 0, 0, 2]);
+    /// ```
+    pub fn end_stream(payload: Bytes) -> Self {
+        Self {
+            flags: FLAG_END_STREAM,
+            payload,
+        }
+    }
+
+    /// A frame of the given protocol's envelope from a header's flags and a payload.
+    ///
+    /// # Errors
+    ///
+    /// [`HeaderError::FlagNotAllowed`] when `flags` sets a bit `envelope` does not allow.
+    pub fn new_in(flags: u8, payload: Bytes, envelope: Envelope) -> Result<Self, HeaderError> {
+        envelope.check(flags)?;
+        Ok(Self { flags, payload })
+    }
+
+    /// A frame from a header's flags and a payload (gRPC and gRPC-Web flags: `0x01`, `0x80`).
     ///
     /// # Errors
     ///
@@ -199,7 +379,7 @@ impl Frame {
 
     /// A frame from flags a parsed header already validated.
     pub(crate) fn from_validated(flags: u8, payload: Bytes) -> Self {
-        debug_assert_eq!(flags & !KNOWN_FLAGS, 0);
+        debug_assert_eq!(flags & !ANY_ENVELOPE_FLAGS, 0);
         Self { flags, payload }
     }
 
@@ -224,6 +404,11 @@ impl Frame {
     /// Whether this is a gRPC-Web trailer frame (flag 0x80).
     pub fn is_trailers(&self) -> bool {
         self.as_frame_ref().is_trailers()
+    }
+
+    /// Whether this is a Connect end-stream message (flag 0x02).
+    pub fn is_end_stream(&self) -> bool {
+        self.as_frame_ref().is_end_stream()
     }
 
     /// The payload bytes.
@@ -275,7 +460,7 @@ pub struct FrameRef<'a> {
 impl<'a> FrameRef<'a> {
     /// A frame from flags a parsed header already validated.
     pub(crate) fn from_validated(flags: u8, payload: &'a [u8]) -> Self {
-        debug_assert_eq!(flags & !KNOWN_FLAGS, 0);
+        debug_assert_eq!(flags & !ANY_ENVELOPE_FLAGS, 0);
         Self { flags, payload }
     }
 
@@ -294,6 +479,11 @@ impl<'a> FrameRef<'a> {
         self.flags & FLAG_TRAILERS != 0
     }
 
+    /// Whether this is a Connect end-stream message (flag 0x02).
+    pub fn is_end_stream(&self) -> bool {
+        self.flags & FLAG_END_STREAM != 0
+    }
+
     /// The payload bytes, borrowed from the input.
     pub fn payload(&self) -> &'a [u8] {
         self.payload
@@ -301,10 +491,10 @@ impl<'a> FrameRef<'a> {
 
     /// The header this frame was sent with.
     pub fn header(&self) -> FrameHeader {
-        FrameHeader {
-            flags: self.flags,
-            len: u32::try_from(self.payload.len()).unwrap_or(u32::MAX),
-        }
+        FrameHeader::from_validated(
+            self.flags,
+            u32::try_from(self.payload.len()).unwrap_or(u32::MAX),
+        )
     }
 
     /// An owned frame: the payload is copied.
@@ -395,6 +585,56 @@ mod tests {
         assert_eq!(
             FrameHeader::message(0x0102_0304).to_bytes(),
             [0, 1, 2, 3, 4]
+        );
+    }
+
+    #[test]
+    fn each_flag_is_allowed_only_in_its_own_envelope() {
+        let allowed = |flag: u8| -> [bool; 3] {
+            Envelope::ALL
+                .map(|envelope| FrameHeader::parse_in([flag, 0, 0, 0, 1], envelope).is_ok())
+        };
+        assert_eq!(allowed(0x00), [true, true, true]);
+        assert_eq!(allowed(FLAG_COMPRESSED), [true, true, true]);
+        assert_eq!(allowed(FLAG_TRAILERS), [false, true, false]);
+        assert_eq!(allowed(FLAG_END_STREAM), [false, false, true]);
+        assert_eq!(
+            allowed(FLAG_END_STREAM | FLAG_COMPRESSED),
+            [false, false, true]
+        );
+        for flags in 0u8..=255 {
+            for envelope in Envelope::ALL {
+                let result = FrameHeader::parse_in([flags, 0, 0, 0, 0], envelope);
+                assert_eq!(result.is_ok(), flags & !envelope.allowed_flags() == 0);
+            }
+        }
+        let err = FrameHeader::parse_in([0x80, 0, 0, 0, 0], Envelope::Connect).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "frame flags 0x80 set bits 0x80 that a Connect streaming envelope does not allow (it allows 0x01 compressed and 0x02 end-stream)"
+        );
+        let err = FrameHeader::parse_in([0x03, 0, 0, 0, 0], Envelope::Grpc).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "frame flags 0x03 set bits 0x02 that a gRPC envelope does not allow (it allows 0x01 compressed)"
+        );
+        // A reader told no envelope keeps gRPC and gRPC-Web's flags.
+        assert!(FrameHeader::parse([0x02, 0, 0, 0, 0]).is_err());
+        assert!(Frame::new(0x02, Bytes::new()).is_err());
+    }
+
+    #[test]
+    fn end_stream_frames() {
+        let header = FrameHeader::end_stream(7);
+        assert_eq!(header.to_bytes(), [0x02, 0, 0, 0, 7]);
+        assert!(header.is_end_stream() && !header.is_trailers() && !header.is_compressed());
+        let frame = Frame::new_in(0x03, Bytes::from_static(b"{}"), Envelope::Connect).unwrap();
+        assert!(frame.is_end_stream() && frame.is_compressed());
+        assert!(frame.as_frame_ref().is_end_stream());
+        assert!(!Frame::trailers_block(Bytes::new()).is_end_stream());
+        assert_eq!(
+            Frame::end_stream(Bytes::new()).header().to_bytes(),
+            [2, 0, 0, 0, 0]
         );
     }
 

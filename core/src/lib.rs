@@ -38,7 +38,8 @@
 //!  +--------+--------+--------+--------+--------+------------------------+
 //!  | flags  |      length (u32, big-endian)     |  payload (length bytes) |
 //!  +--------+--------+--------+--------+--------+------------------------+
-//!   flags: 0x01 compressed (grpc-encoding), 0x80 gRPC-Web trailer frame, others reserved
+//!   flags: 0x01 compressed (grpc-encoding), 0x80 gRPC-Web trailer frame,
+//!          0x02 Connect end-stream message, others reserved; each only in its own protocol
 //!
 //!  gRPC-Web trailer frame payload: "grpc-status: 0\r\ngrpc-message: \r\n"
 //!  gRPC-Web-text: the whole stream base64-encoded, possibly as separately padded segments
@@ -52,7 +53,9 @@
 //! - [`trailers`]: the gRPC-Web trailer block.
 //! - [`metadata`]: [`Metadata`], `grpc-timeout`, `-bin` values.
 //! - [`status`]: the 17 codes, `grpc-message` percent-encoding, the HTTP-status mapping.
-//! - [`content_type`]: `application/grpc`, `application/grpc-web`, `application/grpc-web-text`.
+//! - [`content_type`]: `application/grpc`, `application/grpc-web`, `application/grpc-web-text`,
+//!   each `+proto` or `+json`; Connect's `application/proto|json`, `application/connect+proto|json`;
+//!   Twirp's `application/protobuf`.
 //! - [`base64`]: streaming base64 over `Bytes`, on SIMD engines.
 //! - `gzip` (feature `gzip`): `grpc-encoding: gzip` with the message limit applied to the output.
 //! - `eventstream` (feature `eventstream`): the AWS event stream framing that Lambda's
@@ -99,9 +102,9 @@ pub mod status;
 pub mod trailers;
 
 pub use bytes::Bytes;
-pub use content_type::{ContentType, Protocol};
+pub use content_type::{Codec, ContentType, MediaType, Protocol};
 pub use decode::{DecodeError, FrameDecoder};
 pub use encode::{EncodeError, FrameEncoder};
-pub use frame::{Frame, FrameHeader, FrameRef, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN};
+pub use frame::{Envelope, Frame, FrameHeader, FrameRef, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN};
 pub use metadata::{Metadata, MetadataError};
 pub use status::{Code, Status};

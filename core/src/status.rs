@@ -6,6 +6,10 @@
 //! except %"; "Percent-Byte-Encoded → "%" 2HEXDIGIT ; 0-9 A-F". When a response carries no
 //! `grpc-status`, http-grpc-status-mapping.md says which code the HTTP status stands for
 //! ([`Code::from_http_status`]).
+//!
+//! The Connect protocol names the same codes in lower snake case and answers each with an HTTP
+//! status of its own ([`Code::connect_name`], [`Code::connect_http_status`]); Twirp adds two codes
+//! of its own and another HTTP table ([`TwirpCode`]).
 
 use alloc::borrow::Cow;
 use alloc::string::String;
@@ -14,6 +18,11 @@ use bytes::Bytes;
 use core::fmt;
 
 use crate::metadata::{decode_binary_value, encode_binary_value, BinaryValueError, Metadata};
+
+mod connect;
+mod twirp;
+
+pub use twirp::TwirpCode;
 
 /// The trailer that carries the status code.
 pub const GRPC_STATUS: &str = "grpc-status";

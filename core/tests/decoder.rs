@@ -350,3 +350,83 @@ fn frames_of_a_slice_match_the_decoder_and_its_errors() {
         })
     );
 }
+
+mod envelopes {
+    use bytes::Bytes;
+    use grpc_lambda_core::{decode, DecodeError, Envelope, FrameDecoder};
+
+    /// A message, then a frame with `flag`, in one body.
+    fn body(flag: u8) -> Vec<u8> {
+        let mut body = b"\x00\x00\x00\x00\x01a".to_vec();
+        body.extend_from_slice(&[flag, 0, 0, 0, 2, b'{', b'}']);
+        body
+    }
+
+    /// What each envelope's readers answer for the second frame: streaming, lent, counted whole.
+    fn second_frame(flag: u8, envelope: Envelope) -> Result<u8, DecodeError> {
+        let body = body(flag);
+        let mut decoder = FrameDecoder::new().with_envelope(envelope);
+        // Split inside the second header, so both the fast and the general path run.
+        decoder.push(Bytes::copy_from_slice(&body[..8]));
+        decoder.push(Bytes::copy_from_slice(&body[8..]));
+        assert_eq!(decoder.decode()?.map(|f| f.flags()), Some(0));
+        let streamed = decoder.decode().map(|f| f.map(|f| f.flags()));
+        let mut whole = FrameDecoder::new().with_envelope(envelope);
+        whole.push(Bytes::from(body.clone()));
+        assert!(whole.decode_ref()?.is_some());
+        let lent = whole.decode_ref().map(|f| f.map(|f| f.flags()));
+        let mut frames = decode::frames_in(&body, 1024, envelope);
+        assert!(frames.next().unwrap().is_ok());
+        let iterated = frames.next().unwrap().map(|f| f.flags());
+        assert_eq!(
+            streamed.clone().map(|f| f.unwrap()),
+            lent.map(|f| f.unwrap())
+        );
+        assert_eq!(streamed.clone().map(|f| f.unwrap()), iterated);
+        streamed.map(|f| f.unwrap())
+    }
+
+    #[test]
+    fn each_flag_is_read_only_in_its_own_protocol() {
+        for (flag, accepted) in [
+            (0x00, [true, true, true]),
+            (0x01, [true, true, true]),
+            (0x80, [false, true, false]),
+            (0x81, [false, true, false]),
+            (0x02, [false, false, true]),
+            (0x03, [false, false, true]),
+            (0x04, [false, false, false]),
+        ] {
+            for (envelope, accepted) in Envelope::ALL.into_iter().zip(accepted) {
+                let answer = second_frame(flag, envelope);
+                if accepted {
+                    assert_eq!(answer, Ok(flag), "{flag:#04x} in {envelope}");
+                } else {
+                    assert_eq!(
+                        answer,
+                        Err(DecodeError::FlagNotAllowed {
+                            flags: flag,
+                            envelope,
+                            offset: 6
+                        }),
+                        "{flag:#04x} in {envelope}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_decoder_told_no_envelope_reads_as_before() {
+        let mut decoder = FrameDecoder::new();
+        assert_eq!(decoder.envelope(), None);
+        decoder.push(Bytes::from_static(b"\x02\x00\x00\x00\x00"));
+        let err = decoder.decode().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "frame at byte 0: frame flags 0x02 set reserved bits 0x02 (only 0x01 compressed and 0x80 trailers are defined)"
+        );
+        let mut frames = decode::frames(b"\x80\x00\x00\x00\x00", 16);
+        assert!(frames.next().unwrap().unwrap().is_trailers());
+    }
+}

@@ -215,6 +215,13 @@ fn event(members: &[(String, Json)]) -> Option<Event> {
             "rawPath" => event.raw_path = optional(value, string)?,
             "resource" => event.resource = optional(value, string)?,
             "pathParameters" => event.path_parameters = optional(value, path_parameters)?,
+            "rawQueryString" => event.raw_query_string = optional(value, string)?,
+            "queryStringParameters" => {
+                event.query_string_parameters = optional(value, query_parameters)?;
+            }
+            "multiValueQueryStringParameters" => {
+                event.multi_value_query_string_parameters = optional(value, query_parameters)?;
+            }
             "headers" => event.headers = optional(value, headers)?,
             "multiValueHeaders" => event.multi_value_headers = optional(value, headers)?,
             "cookies" => {
@@ -265,6 +272,26 @@ fn path_parameters(value: &Json) -> Option<Vec<(String, String)>> {
         .iter()
         .map(|(name, value)| Some((name.clone(), string(value)?)))
         .collect()
+}
+
+/// Query parameters: strings, lists of strings (a pair each) or `null`s (none).
+fn query_parameters(value: &Json) -> Option<Vec<(String, String)>> {
+    let Json::Object(members) = value else {
+        return None;
+    };
+    let mut parameters = Vec::new();
+    for (name, value) in members {
+        match value {
+            Json::Array(values) => {
+                for value in values {
+                    parameters.push((name.clone(), string(value)?));
+                }
+            }
+            Json::Null => {}
+            other => parameters.push((name.clone(), string(other)?)),
+        }
+    }
+    Some(parameters)
 }
 
 fn headers(value: &Json) -> Option<HeaderMap> {

@@ -840,9 +840,7 @@ fn a_lone_surrogate_reads_as_its_code_points_bytes() {
         field(10, "path", not_utf8)
     );
     // A key is only matched: an unknown one, whatever it holds, is stepped over.
-    assert!(
-        Event::from_slice(br#"{"\ud800": 1, "queryStringParameters": {"\udc00": "x"}}"#).is_ok()
-    );
+    assert!(Event::from_slice(br#"{"\ud800": 1, "stageVariables": {"\udc00": "x"}}"#).is_ok());
     // A header value keeps the bytes, as serde_json reads strings as bytes.
     let event = Event::from_slice(
         br#"{"headers": {"a": "\ud800"}, "multiValueHeaders": {"b": ["x\udfff"]}}"#,

@@ -1,5 +1,10 @@
-//! CORS for browsers calling with gRPC-Web: the preflight, and the headers on every answer that
-//! let a page read `grpc-status` and `grpc-message`. The shim takes a [`Cors`] from its builder;
+//! CORS for browsers calling with gRPC-Web, Connect or Twirp: the preflight, and the headers on
+//! every answer that let a page read `grpc-status` and `grpc-message`. Connect's GET calls are
+//! allowed when a preflight asks for GET; Connect's request headers are allowed (a preflight's
+//! named headers are echoed; [`DEFAULT_ALLOW_HEADERS`] when it names none). Connect unary
+//! answers carry their status in the HTTP status and a JSON body a page reads without exposing
+//! anything; their trailers are `trailer-<name>` headers, readable through the `*` of
+//! [`EXPOSE_HEADERS`] (without credentials) or by name with [`Cors::expose_headers`]. The shim takes a [`Cors`] from its builder;
 //! the proxy answers with [`Cors::default`].
 //!
 //! The Fetch standard: a preflight is an `OPTIONS` request with `access-control-request-method`;
@@ -9,12 +14,17 @@
 use http::header::{self, HeaderMap, HeaderValue};
 use http::StatusCode;
 
-/// The methods a gRPC-Web call and its preflight use.
+/// The methods a gRPC-Web, Connect POST or Twirp call and its preflight use.
 pub const ALLOW_METHODS: &str = "POST, OPTIONS";
 
-/// Request headers a gRPC-Web client sends, allowed when a preflight names none.
+/// The methods allowed when a preflight asks for GET: a Connect GET call.
+pub const ALLOW_METHODS_WITH_GET: &str = "GET, POST, OPTIONS";
+
+/// Request headers gRPC-Web and Connect clients send, allowed when a preflight names none.
 pub const DEFAULT_ALLOW_HEADERS: &str =
-    "content-type, x-grpc-web, x-user-agent, grpc-timeout, grpc-accept-encoding, authorization";
+    "content-type, x-grpc-web, x-user-agent, grpc-timeout, grpc-accept-encoding, authorization, \
+     connect-protocol-version, connect-timeout-ms, connect-content-encoding, \
+     connect-accept-encoding, content-encoding, accept-encoding";
 
 /// Response headers a page may read: the status travels in them for Trailers-Only answers, and
 /// `*` lets a page read the call's own metadata too (the Fetch standard treats `*` as a wildcard
@@ -43,6 +53,8 @@ pub struct Cors {
     origins: Origins,
     allow_credentials: bool,
     max_age_secs: u32,
+    /// [`EXPOSE_HEADERS`] and the names added with [`Cors::expose_headers`].
+    expose: HeaderValue,
 }
 
 #[derive(Clone, Debug)]
@@ -65,6 +77,7 @@ impl Cors {
             origins: Origins::Any,
             allow_credentials: false,
             max_age_secs: DEFAULT_MAX_AGE_SECS,
+            expose: HeaderValue::from_static(EXPOSE_HEADERS),
         }
     }
 
@@ -100,6 +113,41 @@ impl Cors {
         self
     }
 
+    /// Response headers a page may read beyond [`EXPOSE_HEADERS`], by name: the way to expose a
+    /// Connect unary call's `trailer-<name>` headers or the call's metadata when credentials are
+    /// allowed (`*` then means a header named `*`). Names that are not valid header values are
+    /// left out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grpc_lambda_protocol::cors::Cors;
+    ///
+    /// let cors = Cors::default().allow_credentials(true).expose_headers(["trailer-x-count"]);
+    /// let mut response = http::HeaderMap::new();
+    /// cors.apply(Some(&"https://app.example".parse()?), &mut response);
+    /// assert_eq!(
+    ///     response["access-control-expose-headers"],
+    ///     "grpc-status, grpc-message, grpc-status-details-bin, *, trailer-x-count"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn expose_headers<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut expose = String::from(EXPOSE_HEADERS);
+        for name in names {
+            expose.push_str(", ");
+            expose.push_str(name.as_ref());
+        }
+        if let Ok(value) = HeaderValue::from_str(&expose) {
+            self.expose = value;
+        }
+        self
+    }
+
     /// Whether `origin` may call.
     pub fn allows(&self, origin: &str) -> bool {
         match &self.origins {
@@ -127,11 +175,24 @@ impl Cors {
     /// assert_eq!(status, http::StatusCode::NO_CONTENT);
     /// assert_eq!(headers["access-control-allow-origin"], "https://app.example");
     /// assert_eq!(headers["access-control-allow-methods"], "POST, OPTIONS");
+    ///
+    /// // A Connect GET's preflight.
+    /// request.insert("access-control-request-method", "GET".parse()?);
+    /// let (_, headers) = Cors::default().preflight(&request);
+    /// assert_eq!(headers["access-control-allow-methods"], "GET, POST, OPTIONS");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn preflight(&self, request: &HeaderMap) -> (StatusCode, HeaderMap) {
         let mut headers = HeaderMap::new();
-        headers.insert(header::ALLOW, HeaderValue::from_static(ALLOW_METHODS));
+        // The answer to a gRPC-Web preflight names POST only, as it always has; GET is named
+        // when asked for.
+        let methods = match request.get(header::ACCESS_CONTROL_REQUEST_METHOD) {
+            Some(method) if method.as_bytes().eq_ignore_ascii_case(b"GET") => {
+                ALLOW_METHODS_WITH_GET
+            }
+            _ => ALLOW_METHODS,
+        };
+        headers.insert(header::ALLOW, HeaderValue::from_static(methods));
         let Some(origin) = request.get(header::ORIGIN).filter(|_| self.enabled()) else {
             return (StatusCode::NO_CONTENT, headers);
         };
@@ -141,7 +202,7 @@ impl Cors {
         self.allow_origin(origin, &mut headers);
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static(ALLOW_METHODS),
+            HeaderValue::from_static(methods),
         );
         let requested = request
             .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
@@ -165,10 +226,7 @@ impl Cors {
             return;
         }
         self.allow_origin(origin, response);
-        response.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static(EXPOSE_HEADERS),
-        );
+        response.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, self.expose.clone());
     }
 
     fn allow_origin(&self, origin: &HeaderValue, headers: &mut HeaderMap) {
@@ -216,6 +274,40 @@ mod tests {
             DEFAULT_ALLOW_HEADERS
         );
         assert_eq!(headers[header::ACCESS_CONTROL_MAX_AGE], "86400");
+    }
+
+    #[test]
+    fn a_connect_get_preflight_allows_get_and_connects_headers() {
+        let mut preflight = request("https://a.example");
+        preflight.insert(
+            header::ACCESS_CONTROL_REQUEST_METHOD,
+            HeaderValue::from_static("GET"),
+        );
+        let (status, headers) = Cors::default().preflight(&preflight);
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            headers[header::ACCESS_CONTROL_ALLOW_METHODS],
+            "GET, POST, OPTIONS"
+        );
+        assert_eq!(headers[header::ALLOW], "GET, POST, OPTIONS");
+        let allowed = headers[header::ACCESS_CONTROL_ALLOW_HEADERS]
+            .to_str()
+            .unwrap();
+        for name in [
+            "connect-protocol-version",
+            "connect-timeout-ms",
+            "connect-content-encoding",
+            "connect-accept-encoding",
+            "content-encoding",
+            "accept-encoding",
+            "content-type",
+            "x-grpc-web",
+        ] {
+            assert!(allowed.split(", ").any(|allowed| allowed == name), "{name}");
+        }
+        // A POST preflight is answered as before.
+        let (_, headers) = Cors::default().preflight(&request("https://a.example"));
+        assert_eq!(headers[header::ALLOW], "POST, OPTIONS");
     }
 
     #[test]

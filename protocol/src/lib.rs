@@ -1,7 +1,9 @@
 //! What the grpc-lambda proxy and the grpc-lambda shim agree on, written once: the version of
 //! the event the proxy sends, Lambda's payload limits, which headers travel as metadata, the
-//! CORS answer, which requests are gRPC calls at all, and the status each malformed request
-//! gets.
+//! CORS answer, which requests are calls at all and in which protocol ([`read_call`]: gRPC,
+//! gRPC-Web, Connect, Twirp), the one method-path check ([`method_path`]), Connect's headers
+//! and GET query ([`connect`]), the Connect and Twirp JSON error bodies ([`json`]), and the
+//! status each malformed request gets.
 //!
 //! ```
 //! use grpc_lambda_core::{Code, DecodeError};
@@ -32,8 +34,8 @@
 //!
 //! # Why a crate of its own
 //!
-//! These facts need `http` (methods, header maps, status codes) and `std`; `grpc-lambda-core`
-//! stays `no_std` and free of `http`, so they cannot live there. A crate both shims depend on
+//! These facts need `http` (methods, header maps, status codes), JSON and `std`;
+//! `grpc-lambda-core` stays `no_std` and free of `http` and JSON, so they cannot live there. A crate both shims depend on
 //! keeps one definition without pulling JSON or async into either: it holds constants, small
 //! functions and one table, and nothing that runs on its own.
 
@@ -55,15 +57,21 @@
     )
 )]
 
+pub mod call;
+pub mod connect;
 pub mod cors;
 mod headers;
+pub mod json;
 mod malformed;
+pub mod path;
 
+pub use call::{read_call, Call, ErrorForm, Protocol, Refusal};
 pub use headers::{
     is_connection_header, is_response_metadata, metadata_from_headers, metadata_to_headers,
     request_metadata, CONNECTION_HEADERS,
 };
 pub use malformed::{check_call, check_compressed_flag, Malformed, NotACall, ACCEPTED_ENCODINGS};
+pub use path::{method_path, MethodPath, PathError};
 
 /// The value of `grpcLambda` in the proxy's events: the version of the fields the proxy adds to
 /// an API Gateway HTTP API (payload format 2.0) event for the shim. The shim answers an event of

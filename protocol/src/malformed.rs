@@ -14,6 +14,10 @@ use grpc_lambda_core::content_type::ContentTypeError;
 use grpc_lambda_core::{Code, ContentType, DecodeError, Status};
 use http::{Method, StatusCode};
 
+use crate::call::{reason_code, Protocol};
+use crate::connect::{ConnectHeaderError, QueryError};
+use crate::path::PathError;
+
 /// The encodings a request may carry in `grpc-encoding`, as `grpc-accept-encoding` lists them:
 /// what the shim decodes (identity, and gzip with its `gzip` feature).
 pub const ACCEPTED_ENCODINGS: &str = "identity,gzip";
@@ -110,29 +114,79 @@ pub fn check_compressed_flag(compressed: bool, encoding: Option<&[u8]>) -> Resul
     }
 }
 
-/// A request that is not a gRPC call at all, answered with an HTTP status and a text body.
+/// A request that is not a call. [`check_call`] refuses with the first three, answered with an
+/// HTTP status and a text body; [`crate::call::read_call`] with any, wrapped in a
+/// [`crate::call::Refusal`] that knows the protocol whose error form answers it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum NotACall {
     /// No `content-type`.
     NoContentType,
-    /// A `content-type` that is not gRPC's or gRPC-Web's.
+    /// A `content-type` that is not one a call is sent with.
     ContentType(ContentTypeError),
-    /// A method other than POST (OPTIONS is a CORS preflight, answered before this check).
+    /// A method other than POST for gRPC (OPTIONS is a CORS preflight, answered before this
+    /// check).
     Method(Method),
+    /// A method the protocol does not call with (Connect: POST, or GET with a Connect query;
+    /// Twirp: POST).
+    MethodFor {
+        /// The protocol the request was read as.
+        protocol: Protocol,
+        /// The method received.
+        method: Method,
+    },
+    /// A content type that does not go with the path: Twirp's `application/protobuf` outside
+    /// `/twirp/`, or under `/twirp/` anything but `application/protobuf` and `application/json`.
+    ContentTypeForPath {
+        /// The content type, as [`grpc_lambda_core::MediaType::as_str`] spells it.
+        content_type: &'static str,
+        /// Whether the path is under `/twirp/`.
+        twirp_path: bool,
+    },
+    /// The path names no method.
+    Path(PathError),
+    /// A Connect request header that cannot be accepted (`connect-protocol-version`,
+    /// `connect-timeout-ms`).
+    ConnectHeader(ConnectHeaderError),
+    /// A Connect GET query that cannot be read.
+    Query(QueryError),
 }
 
 impl NotACall {
     /// The HTTP status: 415 for the content type (PROTOCOL-HTTP2.md: a server "should" answer
     /// a request whose content-type does not begin with application/grpc with "HTTP status
     /// 415"), 405 for the method.
+    /// For the others: 405 for a method, 415 for a content type, 404 for a path, 400 for a
+    /// Connect header or query.
     pub fn http_status(&self) -> StatusCode {
         match self {
-            NotACall::NoContentType | NotACall::ContentType(_) => {
-                StatusCode::UNSUPPORTED_MEDIA_TYPE
-            }
-            NotACall::Method(_) => StatusCode::METHOD_NOT_ALLOWED,
+            NotACall::NoContentType
+            | NotACall::ContentType(_)
+            | NotACall::ContentTypeForPath { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            NotACall::Method(_) | NotACall::MethodFor { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            NotACall::Path(_) => StatusCode::NOT_FOUND,
+            NotACall::ConnectHeader(_) | NotACall::Query(_) => StatusCode::BAD_REQUEST,
         }
+    }
+
+    /// The gRPC code of the refusal: for the content type and method refusals, the code of
+    /// PROTOCOL-HTTP2.md's HTTP-to-gRPC mapping of [`NotACall::http_status`] (`UNKNOWN`);
+    /// `UNIMPLEMENTED` for a path that names no method; the header's or query's own code
+    /// (`INVALID_ARGUMENT`, or `UNIMPLEMENTED` for a compression, `RESOURCE_EXHAUSTED` for a
+    /// message over the limit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grpc_lambda_core::Code;
+    /// use grpc_lambda_protocol::{path::method_path, NotACall};
+    ///
+    /// assert_eq!(NotACall::NoContentType.code(), Code::Unknown);
+    /// let path = method_path("/x").unwrap_err();
+    /// assert_eq!(NotACall::Path(path).code(), Code::Unimplemented);
+    /// ```
+    pub fn code(&self) -> Code {
+        reason_code(self)
     }
 
     /// The gRPC status sent with the HTTP one, for a client that reads `grpc-status` rather
@@ -146,10 +200,7 @@ impl NotACall {
     /// assert_eq!(refused.status().code(), grpc_lambda_core::Code::Unknown);
     /// ```
     pub fn status(&self) -> Status {
-        Status::new(
-            Code::from_http_status(self.http_status().as_u16()),
-            self.to_string(),
-        )
+        Status::new(self.code(), self.to_string())
     }
 }
 
@@ -162,6 +213,29 @@ impl fmt::Display for NotACall {
             ),
             NotACall::ContentType(err) => write!(f, "{err}"),
             NotACall::Method(method) => write!(f, "gRPC calls are POST requests, not {method}"),
+            NotACall::MethodFor { protocol, method } if protocol.is_connect() => write!(
+                f,
+                "Connect calls are POST requests, or GET with a ?connect=v1&encoding=…&message=… \
+                 query for side-effect-free methods, not {method}"
+            ),
+            NotACall::MethodFor { protocol, method } => {
+                write!(f, "{protocol} calls are POST requests, not {method}")
+            }
+            NotACall::ContentTypeForPath {
+                content_type,
+                twirp_path: true,
+            } => write!(
+                f,
+                "content-type {content_type} is not Twirp's: a /twirp/ path takes \
+                 application/protobuf or application/json"
+            ),
+            NotACall::ContentTypeForPath { content_type, .. } => write!(
+                f,
+                "content-type {content_type} is Twirp's, whose paths start with /twirp/"
+            ),
+            NotACall::Path(err) => write!(f, "{err}"),
+            NotACall::ConnectHeader(err) => write!(f, "{err}"),
+            NotACall::Query(err) => write!(f, "{err}"),
         }
     }
 }

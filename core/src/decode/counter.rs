@@ -89,7 +89,7 @@ impl FrameCounter {
                 break;
             }
             self.header_len = 0;
-            let header = checked_header(self.header, self.max_message_len, self.frame_start)?;
+            let header = checked_header(self.header, self.max_message_len, self.frame_start, None)?;
             self.len = u64::from(header.len());
             self.remaining = self.len;
             if self.remaining == 0 {

@@ -15,10 +15,11 @@ mod counter;
 mod whole;
 
 pub use counter::FrameCounter;
-pub use whole::{decode_all, frames, Frames};
+pub use whole::{decode_all, frames, frames_in, Frames};
 
 use crate::frame::{
-    Frame, FrameHeader, FrameRef, HeaderError, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN,
+    Envelope, Frame, FrameHeader, FrameRef, HeaderError, DEFAULT_MAX_MESSAGE_LEN, HEADER_LEN,
+    KNOWN_FLAGS,
 };
 
 /// Why a stream of frames cannot be decoded. Every variant is final for the stream.
@@ -29,6 +30,17 @@ pub enum DecodeError {
     ReservedFlags {
         /// The flags byte.
         flags: u8,
+        /// Offset of the frame header in the stream.
+        offset: u64,
+    },
+    /// A frame header set a flag bit the reader's [`Envelope`] does not allow: another
+    /// protocol's flag (`0x80` outside gRPC-Web, `0x02` outside Connect streaming) or a reserved
+    /// one.
+    FlagNotAllowed {
+        /// The flags byte.
+        flags: u8,
+        /// The envelope the reader was told to read.
+        envelope: Envelope,
         /// Offset of the frame header in the stream.
         offset: u64,
     },
@@ -59,6 +71,18 @@ impl fmt::Display for DecodeError {
                 f,
                 "frame at byte {offset}: {}",
                 HeaderError::ReservedFlags { flags: *flags }
+            ),
+            Self::FlagNotAllowed {
+                flags,
+                envelope,
+                offset,
+            } => write!(
+                f,
+                "frame at byte {offset}: {}",
+                HeaderError::FlagNotAllowed {
+                    flags: *flags,
+                    envelope: *envelope
+                }
             ),
             Self::MessageTooLarge { len, max, offset } => write!(
                 f,
@@ -93,7 +117,10 @@ enum State {
     Failed(DecodeError),
 }
 
-/// Incremental decoder of length-prefixed gRPC / gRPC-Web frames.
+/// Incremental decoder of length-prefixed gRPC / gRPC-Web / Connect streaming frames.
+///
+/// A decoder told no [`Envelope`] accepts gRPC's and gRPC-Web's flags (`0x01`, `0x80`);
+/// [`FrameDecoder::with_envelope`] names the protocol, so each flag is accepted only in its own.
 ///
 /// # Examples
 ///
@@ -117,6 +144,10 @@ enum State {
 #[derive(Debug)]
 pub struct FrameDecoder {
     max_message_len: usize,
+    /// The flag bits a frame may set: [`KNOWN_FLAGS`], or the envelope's.
+    allowed_flags: u8,
+    /// The envelope named with [`FrameDecoder::with_envelope`], for errors.
+    envelope: Option<Envelope>,
     chunks: VecDeque<Bytes>,
     state: State,
     /// Stream offset of the next byte the state machine consumes.
@@ -146,6 +177,8 @@ impl FrameDecoder {
     pub fn with_max_message_len(max_message_len: usize) -> Self {
         Self {
             max_message_len,
+            allowed_flags: KNOWN_FLAGS,
+            envelope: None,
             chunks: VecDeque::new(),
             state: State::Header {
                 bytes: [0; HEADER_LEN],
@@ -156,6 +189,37 @@ impl FrameDecoder {
             lent: 0,
             lent_frame: None,
         }
+    }
+
+    /// This decoder, reading `envelope`'s frames: a flag bit that protocol does not allow is
+    /// [`DecodeError::FlagNotAllowed`], naming the flag and the protocol.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use grpc_lambda_core::{DecodeError, Envelope, FrameDecoder};
+    ///
+    /// let end_stream = Bytes::from_static(b"\x02\x00\x00\x00\x02{}");
+    /// let mut connect = FrameDecoder::new().with_envelope(Envelope::Connect);
+    /// connect.push(end_stream.clone());
+    /// assert!(connect.decode()?.unwrap().is_end_stream());
+    ///
+    /// let mut grpc_web = FrameDecoder::new().with_envelope(Envelope::GrpcWeb);
+    /// grpc_web.push(end_stream);
+    /// let err = grpc_web.decode().unwrap_err();
+    /// assert!(matches!(err, DecodeError::FlagNotAllowed { flags: 0x02, offset: 0, .. }));
+    /// # Ok::<(), DecodeError>(())
+    /// ```
+    pub fn with_envelope(mut self, envelope: Envelope) -> Self {
+        self.allowed_flags = envelope.allowed_flags();
+        self.envelope = Some(envelope);
+        self
+    }
+
+    /// The envelope this decoder reads, if one was named.
+    pub fn envelope(&self) -> Option<Envelope> {
+        self.envelope
     }
 
     /// The limit on one frame's payload.
@@ -200,7 +264,9 @@ impl FrameDecoder {
         // nothing lent out by `decode_ref` to settle first.
         if self.lent == 0 && self.lent_frame.is_none() && self.at_frame_start() {
             if let Some(front) = self.chunks.front_mut() {
-                if let Some((flags, len)) = whole_frame(front, self.max_message_len) {
+                if let Some((flags, len)) =
+                    whole_frame(front, self.max_message_len, self.allowed_flags)
+                {
                     let end = HEADER_LEN + len;
                     let frame = Frame::from_validated(flags, front.slice(HEADER_LEN..end));
                     if front.len() == end {
@@ -258,11 +324,11 @@ impl FrameDecoder {
         // first chunk: consecutive frames of one chunk move an offset, and the chunk itself is
         // advanced once, when the fast path is left.
         if self.lent_frame.is_none() && matches!(self.state, State::Header { have: 0, .. }) {
-            let (max, lent) = (self.max_message_len, self.lent);
+            let (max, lent, allowed) = (self.max_message_len, self.lent, self.allowed_flags);
             let found = self
                 .chunks
                 .front()
-                .and_then(|front| whole_frame(front.get(lent..)?, max));
+                .and_then(|front| whole_frame(front.get(lent..)?, max, allowed));
             if let Some((flags, len)) = found {
                 let start = lent + HEADER_LEN;
                 self.lent = start + len;
@@ -452,7 +518,7 @@ impl FrameDecoder {
     }
 
     fn check_header(&self, bytes: [u8; HEADER_LEN]) -> Result<FrameHeader, DecodeError> {
-        checked_header(bytes, self.max_message_len, self.frame_start)
+        checked_header(bytes, self.max_message_len, self.frame_start, self.envelope)
     }
 
     /// The next `len` bytes as a slice of the front chunk, when they all lie in it.
@@ -478,13 +544,16 @@ impl FrameDecoder {
 }
 
 /// The flags and payload length of a frame lying whole at the front of `chunk`, when it is
-/// also valid (defined flags, within the limit); anything else goes the general way, which
-/// names the error.
+/// also valid (only `allowed_flags`, within the limit); anything else goes the general way,
+/// which names the error.
 #[inline]
-fn whole_frame(chunk: &[u8], max_message_len: usize) -> Option<(u8, usize)> {
-    let header = FrameHeader::parse(*chunk.first_chunk::<HEADER_LEN>()?).ok()?;
-    let len = header.len() as usize;
-    (len <= max_message_len && chunk.len() - HEADER_LEN >= len).then_some((header.flags(), len))
+fn whole_frame(chunk: &[u8], max_message_len: usize, allowed_flags: u8) -> Option<(u8, usize)> {
+    let [flags, a, b, c, d] = *chunk.first_chunk::<HEADER_LEN>()?;
+    if flags & !allowed_flags != 0 {
+        return None;
+    }
+    let len = u32::from_be_bytes([a, b, c, d]) as usize;
+    (len <= max_message_len && chunk.len() - HEADER_LEN >= len).then_some((flags, len))
 }
 
 /// Copies header bytes from the chunks into `bytes[have..]`; returns how many are there now.
@@ -510,15 +579,26 @@ fn frame(header: FrameHeader, payload: Bytes) -> Frame {
     Frame::from_validated(header.flags(), payload)
 }
 
-/// Parses a frame header and checks its length against the message limit; an error names the
-/// header's offset in the stream.
+/// Parses a frame header (with `envelope`'s flags, or gRPC and gRPC-Web's when none is named)
+/// and checks its length against the message limit; an error names the header's offset in the
+/// stream.
 fn checked_header(
     bytes: [u8; HEADER_LEN],
     max_message_len: usize,
     offset: u64,
+    envelope: Option<Envelope>,
 ) -> Result<FrameHeader, DecodeError> {
-    let header = FrameHeader::parse(bytes).map_err(|err| match err {
+    let parsed = match envelope {
+        None => FrameHeader::parse(bytes),
+        Some(envelope) => FrameHeader::parse_in(bytes, envelope),
+    };
+    let header = parsed.map_err(|err| match err {
         HeaderError::ReservedFlags { flags } => DecodeError::ReservedFlags { flags, offset },
+        HeaderError::FlagNotAllowed { flags, envelope } => DecodeError::FlagNotAllowed {
+            flags,
+            envelope,
+            offset,
+        },
     })?;
     if u64::from(header.len()) > max_message_len as u64 {
         return Err(DecodeError::MessageTooLarge {

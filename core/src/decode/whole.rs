@@ -4,7 +4,7 @@
 use bytes::Bytes;
 
 use super::{checked_header, whole_frame, DecodeError, FrameDecoder};
-use crate::frame::{Frame, FrameRef, HEADER_LEN};
+use crate::frame::{Envelope, Frame, FrameRef, HEADER_LEN, KNOWN_FLAGS};
 
 /// Decodes every frame of a complete body.
 ///
@@ -54,7 +54,39 @@ pub fn frames(body: &[u8], max_message_len: usize) -> Frames<'_> {
         rest: body,
         offset: 0,
         max_message_len,
+        allowed_flags: KNOWN_FLAGS,
+        envelope: None,
         done: false,
+    }
+}
+
+/// As [`frames`], reading `envelope`'s frames: a flag bit that protocol does not allow is
+/// [`DecodeError::FlagNotAllowed`], naming the flag, the protocol and the frame's offset.
+///
+/// # Examples
+///
+/// ```
+/// use grpc_lambda_core::{decode, DecodeError, Envelope};
+///
+/// let body = b"\x00\x00\x00\x00\x01a\x02\x00\x00\x00\x02{}";
+/// let mut connect = decode::frames_in(body, 1024, Envelope::Connect);
+/// assert_eq!(connect.next().unwrap()?.payload(), b"a");
+/// assert!(connect.next().unwrap()?.is_end_stream());
+///
+/// let mut grpc = decode::frames_in(body, 1024, Envelope::Grpc);
+/// assert!(grpc.next().unwrap().is_ok());
+/// let err = grpc.next().unwrap().unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "frame at byte 6: frame flags 0x02 set bits 0x02 that a gRPC envelope does not allow (it allows 0x01 compressed)"
+/// );
+/// # Ok::<(), DecodeError>(())
+/// ```
+pub fn frames_in(body: &[u8], max_message_len: usize, envelope: Envelope) -> Frames<'_> {
+    Frames {
+        allowed_flags: envelope.allowed_flags(),
+        envelope: Some(envelope),
+        ..frames(body, max_message_len)
     }
 }
 
@@ -64,6 +96,8 @@ pub struct Frames<'a> {
     rest: &'a [u8],
     offset: u64,
     max_message_len: usize,
+    allowed_flags: u8,
+    envelope: Option<Envelope>,
     done: bool,
 }
 
@@ -86,7 +120,8 @@ impl<'a> Iterator for Frames<'a> {
         if self.done || self.rest.is_empty() {
             return None;
         }
-        if let Some((flags, len)) = whole_frame(self.rest, self.max_message_len) {
+        if let Some((flags, len)) = whole_frame(self.rest, self.max_message_len, self.allowed_flags)
+        {
             let payload = self
                 .rest
                 .get(HEADER_LEN..HEADER_LEN + len)
@@ -104,7 +139,7 @@ impl<'a> Iterator for Frames<'a> {
                 offset,
             });
         };
-        let err = match checked_header(header, self.max_message_len, offset) {
+        let err = match checked_header(header, self.max_message_len, offset, self.envelope) {
             Err(err) => err,
             Ok(h) => DecodeError::Truncated {
                 expected: u64::from(h.len()).saturating_add(HEADER_LEN as u64),

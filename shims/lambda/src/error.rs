@@ -8,9 +8,17 @@ use grpc_lambda_core::{Code, DecodeError, EncodeError, Status};
 use grpc_lambda_protocol::{Malformed, ACCEPTED_ENCODINGS};
 
 use crate::deadline::Deadline;
-use crate::event::Source;
+use crate::event::{PathError, Source};
+
+/// A boxed error, as `tower` and `http-body` report them: a service's own error, kept as its
+/// source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why a call did not reach its handler, or its answer could not be sent as it was.
+///
+/// The shim's own error, answered to the client as a gRPC status; not `lambda_runtime::Error`
+/// (what [`run`](crate::run) returns when the Runtime API cannot be reached) nor
+/// `tonic::Status` (a handler's answer).
 ///
 /// Each variant becomes a gRPC status with [`Error::to_status`]; the message is the `Display`
 /// text, written for the person reading the client's error.
@@ -35,10 +43,20 @@ pub enum Error {
         /// The `grpc-encoding` of the request, `identity` when none was named.
         encoding: String,
     },
-    /// A compressed message that does not decompress, or decompresses past the limit.
-    Decompress(String),
+    /// A compressed message that does not decompress, or decompresses past the limit (the
+    /// decompressor's error).
+    Decompress(BoxError),
     /// `grpc-timeout` cannot be read.
     InvalidTimeout(TimeoutError),
+    /// The event's path names no gRPC method (`UNIMPLEMENTED`, naming the path).
+    Path(PathError),
+    /// The method path does not parse as the URI of the request handed to the service.
+    Uri {
+        /// The path, when it holds characters a URI path does not.
+        path: Option<String>,
+        /// Why it does not parse.
+        source: http::uri::InvalidUri,
+    },
     /// A message of the response is over the limit.
     Encode(EncodeError),
     /// The response would not fit in what the front door accepts from a Lambda function.
@@ -52,8 +70,9 @@ pub enum Error {
     },
     /// The call ran out of time.
     DeadlineExceeded(Deadline),
-    /// The service failed instead of answering (a `tower::Service` error, or its body's).
-    Service(String),
+    /// The service failed instead of answering (a `tower::Service` error, or its body's), kept
+    /// as the service reported it.
+    Service(BoxError),
     /// The handler panicked.
     Panic(String),
     /// The service answered with an HTTP response that is not gRPC.
@@ -93,6 +112,11 @@ impl fmt::Display for Error {
             ),
             Error::Decompress(err) => write!(f, "the compressed request message does not decompress: {err}"),
             Error::InvalidTimeout(err) => write!(f, "malformed grpc-timeout: {err}"),
+            Error::Path(err) => err.fmt(f),
+            Error::Uri { path: Some(path), source } => {
+                write!(f, "path {path:?} is not a URI path: {source}")
+            }
+            Error::Uri { path: None, source } => write!(f, "the path is not a URI path: {source}"),
             Error::Encode(EncodeError::MessageTooLarge { len, max }) => write!(
                 f,
                 "response message of {len} bytes is larger than the limit of {max} bytes"
@@ -114,7 +138,20 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::EventBase64(err) | Error::WebTextBase64(err) => Some(err),
+            Error::Frame(err) => Some(err),
+            Error::Decompress(err) | Error::Service(err) => Some(&**err),
+            Error::InvalidTimeout(err) => Some(err),
+            Error::Path(err) => Some(err),
+            Error::Uri { source, .. } => Some(source),
+            Error::Encode(err) => Some(err),
+            _ => None,
+        }
+    }
+}
 
 impl Error {
     /// The gRPC code for this error: a malformed request gets the code
@@ -128,6 +165,7 @@ impl Error {
                 Error::Encode(EncodeError::MessageTooLarge { .. })
                 | Error::ResponseTooLarge { .. } => Code::ResourceExhausted,
                 Error::DeadlineExceeded(_) => Code::DeadlineExceeded,
+                Error::Path(_) => Code::Unimplemented,
                 Error::Service(_) => Code::Unknown,
                 Error::NotGrpc { status } => Code::from_http_status(*status),
                 _ => Code::Internal,

@@ -10,16 +10,22 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use grpc_lambda_core::{Code, FrameEncoder, Metadata, Status};
+use grpc_lambda_protocol::metadata_from_headers;
 use http::HeaderMap;
 
 use crate::error::Error;
 use crate::event::Source;
-use crate::service::metadata_from_headers;
-use crate::service::sealed::{Call, Reply, Serve};
+use crate::reply::Reply;
+use crate::request::Call;
+use crate::service::sealed::Serve;
 use crate::service::BoxFuture;
 use crate::service::Handler;
 
-/// A call's request: the decoded message and what came with it.
+/// A call's request for a [`Router`] handler: the decoded message and what came with it.
+///
+/// Not `http::Request` nor `tonic::Request`: a prost handler's message, with the call's metadata,
+/// Lambda context and deadline. Next to tonic's types, import it under a name of its own
+/// (`use grpc_lambda::Request as RouterRequest;`).
 #[derive(Debug)]
 pub struct Request<M> {
     pub(crate) message: M,
@@ -82,7 +88,11 @@ impl<M> Request<M> {
     }
 }
 
-/// A handler's answer: a message (or a stream of them) with response headers and trailers.
+/// A [`Router`] handler's answer: a message (or a stream of them) with response headers and
+/// trailers.
+///
+/// Not `http::Response` nor `tonic::Response`; next to tonic's types, import it under a name of
+/// its own (`use grpc_lambda::Response as RouterResponse;`).
 ///
 /// # Examples
 ///
@@ -360,7 +370,7 @@ fn decompress(headers: &HeaderMap, payload: Bytes, max: usize) -> Result<Bytes, 
     match headers.get("grpc-encoding").map(|v| v.as_bytes()) {
         Some(b"gzip") => grpc_lambda_core::gzip::decompress(&payload, max)
             .map(Bytes::from)
-            .map_err(|err| Error::Decompress(err.to_string())),
+            .map_err(|err| Error::Decompress(Box::new(err))),
         other => Err(unsupported_encoding(other)),
     }
 }

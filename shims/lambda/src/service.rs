@@ -7,7 +7,7 @@ use std::pin::{pin, Pin};
 use std::task::{Context as TaskContext, Poll};
 
 use bytes::{Buf, Bytes};
-use grpc_lambda_core::{Frame, Metadata, Status};
+use grpc_lambda_core::Metadata;
 use std::sync::{Arc, Mutex};
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
@@ -16,18 +16,20 @@ use http_body::{Frame as BodyFrame, SizeHint};
 use http_body_util::BodyExt;
 use tower_service::Service;
 
-use crate::deadline::Deadline;
-use crate::error::Error;
-use crate::event::path::is_method_path_char;
-use crate::event::Source;
+use grpc_lambda_protocol::metadata_from_headers;
 
-/// A boxed error, as `tower` and `http-body` report them.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use crate::error::{BoxError, Error};
+use crate::event::path::is_method_path_char;
+use crate::reply::Reply;
+use crate::request::Call;
 
 /// A future the shim can hold across an invocation.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The request body a `tower::Service` receives: the whole decoded gRPC body, in one chunk.
+///
+/// The `B` of the `http::Request<B>` a tonic server is handed (tonic's servers accept any
+/// `http_body::Body`); a service names it only to be served by the shim.
 ///
 /// The bytes are the buffer the event body was decoded into; handing them over is a reference
 /// count, not a copy.
@@ -108,7 +110,7 @@ impl Trailers {
 
     /// Sends what the handler added after the trailers `reply` holds: the map itself once the
     /// handler let go of its handle (no lock), else taken under the lock.
-    pub(crate) fn send(self, reply: &mut sealed::Reply) {
+    pub(crate) fn send(self, reply: &mut Reply) {
         let added = match Arc::try_unwrap(self.0) {
             Ok(mutex) => mutex
                 .into_inner()
@@ -140,97 +142,6 @@ impl<T: sealed::Serve + Send + Sync + 'static> Handler for T {}
 pub(crate) mod sealed {
     use super::*;
 
-    /// The call as the shim hands it to a handler.
-    pub struct Call {
-        /// `/package.Service/Method`.
-        pub path: String,
-        /// Request metadata; `content-type` is `application/grpc`.
-        pub headers: HeaderMap,
-        /// The decoded body: the frames back to back.
-        pub body: Bytes,
-        /// The body's first message frame, a slice of `body`, when the handler
-        /// [reads frames](Serve::reads_frames): a unary or server-streaming call's one message.
-        pub first_frame: Option<Frame>,
-        /// How many message frames the body holds.
-        pub frames: usize,
-        /// The deadline the call runs under.
-        pub deadline: Option<Deadline>,
-        /// When the shim took the call: the deadline's budget runs from here.
-        pub started: std::time::SystemTime,
-        /// The invocation's Lambda context (boxed: it is large, and moves with the call).
-        pub lambda: Box<lambda_runtime::Context>,
-        /// The front door.
-        pub source: Source,
-        /// The message limit, for handlers that decode or encode messages themselves.
-        pub max_message_len: usize,
-    }
-
-    /// The answer as it builds up: it outlives the handler's future, so that a call stopped at
-    /// its deadline keeps what it had sent.
-    pub struct Reply {
-        /// Initial metadata (no `content-type`).
-        pub headers: HeaderMap,
-        /// Framed response messages, in order.
-        pub chunks: crate::event::Chunks,
-        /// Bytes in `chunks`.
-        pub len: usize,
-        /// The status and trailing metadata, once the handler ended.
-        pub trailers: Option<Metadata>,
-        /// The most body bytes the front door can take.
-        pub max_len: usize,
-        /// The front door, for the size error.
-        pub source: Source,
-        /// Where messages go as they are produced, when the answer is streamed.
-        pub sink: Option<crate::streaming::Sink>,
-    }
-
-    impl Reply {
-        /// An empty answer bounded by `max_len` body bytes.
-        pub fn new(source: Source, max_len: usize) -> Self {
-            Self {
-                headers: HeaderMap::new(),
-                chunks: crate::event::Chunks::new(),
-                len: 0,
-                trailers: None,
-                max_len,
-                source,
-                sink: None,
-            }
-        }
-
-        /// Whether any message bytes went out (kept for a buffered answer, or streamed).
-        pub fn sent_any(&self) -> bool {
-            !self.chunks.is_empty() || self.sink.as_ref().is_some_and(|sink| sink.sent_any())
-        }
-
-        /// Appends framed message bytes.
-        ///
-        /// # Errors
-        ///
-        /// [`Error::ResponseTooLarge`] once the body cannot fit in the front door's limit.
-        pub fn push(&mut self, chunk: Bytes) -> Result<(), Error> {
-            self.len = self.len.saturating_add(chunk.len());
-            if self.len > self.max_len {
-                return Err(crate::too_large(self.source, self.len));
-            }
-            if chunk.is_empty() {
-                return Ok(());
-            }
-            match self.sink.as_mut() {
-                Some(sink) => sink.send(&self.headers, chunk),
-                None => self.chunks.push(chunk),
-            }
-            Ok(())
-        }
-
-        /// Ends the answer with `status` and trailing metadata.
-        pub fn finish(&mut self, status: &Status, extra: Metadata) {
-            let mut trailers = status.to_trailers();
-            trailers.extend(extra);
-            self.trailers = Some(trailers);
-        }
-    }
-
     /// How a handler serves one call.
     pub trait Serve {
         /// Serves `call`, writing the answer into `reply` as it is produced.
@@ -247,13 +158,6 @@ pub(crate) mod sealed {
     }
 }
 
-use sealed::{Call, Reply};
-
-/// HTTP headers into gRPC metadata, and back: the rules the proxy follows too.
-pub(crate) use grpc_lambda_protocol::{
-    metadata_from_headers, metadata_to_headers as headers_from_metadata,
-};
-
 impl Call {
     fn into_http_request(self, trailers: Trailers) -> Result<http::Request<Body>, Error> {
         let mut request = http::Request::new(Body::new(self.body));
@@ -264,10 +168,11 @@ impl Call {
         // so that the error can name it.
         let uri = if self.path.bytes().all(is_method_path_char) {
             http::Uri::from_maybe_shared(Bytes::from(self.path))
-                .map_err(|err| Error::Service(format!("the path is not a URI path: {err}")))
+                .map_err(|source| Error::Uri { path: None, source })
         } else {
-            http::Uri::try_from(self.path.as_str()).map_err(|err| {
-                Error::Service(format!("path {:?} is not a URI path: {err}", self.path))
+            http::Uri::try_from(self.path.as_str()).map_err(|source| Error::Uri {
+                path: Some(self.path),
+                source,
             })
         };
         *request.uri_mut() = uri?;
@@ -356,16 +261,16 @@ where
             let request = call.into_http_request(added_trailers.clone())?;
             poll_fn(|cx| service.poll_ready(cx))
                 .await
-                .map_err(|err| Error::Service(err.into().to_string()))?;
+                .map_err(|err| Error::Service(err.into()))?;
             let response = service
                 .call(request)
                 .await
-                .map_err(|err| Error::Service(err.into().to_string()))?;
+                .map_err(|err| Error::Service(err.into()))?;
             let (parts, body) = response.into_parts();
             take_response_headers(parts.status, parts.headers, reply)?;
             let mut body = pin!(body);
             while let Some(frame) = body.frame().await {
-                let frame = frame.map_err(|err| Error::Service(err.into().to_string()))?;
+                let frame = frame.map_err(|err| Error::Service(err.into()))?;
                 match frame.into_data() {
                     Ok(mut data) => {
                         // Bytes (tonic's data) come out without a copy.
@@ -388,6 +293,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Source;
+    use grpc_lambda_protocol::metadata_to_headers as headers_from_metadata;
 
     #[test]
     fn body_yields_its_bytes_once() {

@@ -825,25 +825,27 @@ async fn a_router_sends_what_no_route_names_to_its_fallback() {
     assert_eq!(trailers.get_str("x-has-trailers"), Some("yes"));
 }
 
-/// The request's `content-length`, or `none`.
-fn content_length_seen(request: &http::Request<Body>, headers: &mut http::HeaderMap) {
-    let seen = request
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .cloned()
-        .unwrap_or(http::HeaderValue::from_static("none"));
-    headers.insert("x-content-length", seen);
+/// The request's `content-length` and `host`, or `none`.
+fn connection_headers_seen(request: &http::Request<Body>, headers: &mut http::HeaderMap) {
+    for (name, seen) in [("content-length", "x-content-length"), ("host", "x-host")] {
+        let value = request
+            .headers()
+            .get(name)
+            .cloned()
+            .unwrap_or(http::HeaderValue::from_static("none"));
+        headers.insert(seen, value);
+    }
 }
 
 #[tokio::test]
-async fn the_service_sees_content_length_only_when_it_still_measures_the_body() {
+async fn the_service_sees_the_headers_the_proxy_hands_on() {
     let frames = frame(&Echo {
         message: "measured".into(),
         ..Echo::default()
     });
     let seen = |event: Value| async move {
         let json = serde_json::to_vec(&event).unwrap();
-        let response = Shim::new(Probe(content_length_seen))
+        let response = Shim::new(Probe(connection_headers_seen))
             .invoke(json, &Context::default())
             .await
             .unwrap();
@@ -852,13 +854,19 @@ async fn the_service_sees_content_length_only_when_it_still_measures_the_body() 
         let body = base64::decode(response["body"].as_str().unwrap().as_bytes()).unwrap();
         let frames = grpc_lambda_core::decode::decode_all(body, 1 << 20).unwrap();
         let trailers = frames[0].trailers().unwrap();
-        trailers.get_str("x-content-length").unwrap().to_owned()
+        [
+            trailers.get_str("x-content-length").unwrap().to_owned(),
+            trailers.get_str("x-host").unwrap().to_owned(),
+        ]
     };
-    // Binary gRPC-Web: the front door's base64 undone, the body is the client's own bytes.
+    // The connection's own headers (`host`, `content-length`…) are not the call's metadata: the
+    // proxy drops them (`grpc_lambda_protocol::request_metadata`), and so does the shim, so a
+    // service sees the same metadata whichever way the call came.
     let mut binary = web("/x.Y/Z", &frames);
     binary["headers"]["content-length"] = json!(frames.len().to_string());
-    assert_eq!(seen(binary).await, frames.len().to_string());
-    // gRPC-Web-text: the client counted its base64 text, which the service never sees.
+    binary["headers"]["host"] = json!("abc.execute-api.us-east-1.amazonaws.com");
+    assert_eq!(seen(binary).await, ["none", "none"]);
+    // gRPC-Web-text: the client counted its base64 text, which the service never sees either.
     let text = b64(&frames);
     let mut web_text = http_api(
         "/x.Y/Z",
@@ -866,7 +874,7 @@ async fn the_service_sees_content_length_only_when_it_still_measures_the_body() 
         &b64(text.as_bytes()),
     );
     web_text["headers"]["content-length"] = json!(text.len().to_string());
-    assert_eq!(seen(web_text).await, "none");
+    assert_eq!(seen(web_text).await, ["none", "none"]);
 }
 
 #[cfg(feature = "gzip")]

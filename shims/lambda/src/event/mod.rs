@@ -19,7 +19,7 @@
 //! # Reading an event
 //!
 //! [`Event::from_slice`] reads the event's JSON in one pass, keeping only what the shim uses
-//! and stepping over the rest (most of `requestContext`, query strings, stage variables). A
+//! and stepping over the rest (most of `requestContext`, stage variables). A
 //! string is found with one vectorised search for its closing quote, so a 1 MiB base64 body
 //! costs that scan, then one decode straight from the event's bytes into the buffer the call
 //! uses. Read with [`Event::from_bytes`] from an event of up to 64 KiB
@@ -79,13 +79,18 @@ use http::{HeaderMap, Method};
 use serde::de;
 use serde::Deserialize;
 
-mod json;
 pub mod path;
+pub mod query;
+mod reader;
 mod response;
-pub use json::{EventJsonError, MAX_DEPTH, MAX_HEADER_ENTRIES, MAX_SHARED_EVENT};
+mod response_body;
+mod write;
 pub use path::PathError;
-pub(crate) use response::{headers_len_bound, Chunks, ResponseJson};
-pub use response::{EventResponse, ResponseBody};
+pub use reader::{EventJsonError, MAX_DEPTH, MAX_HEADER_ENTRIES, MAX_SHARED_EVENT};
+pub use response::EventResponse;
+pub(crate) use response::{headers_len_bound, ResponseJson};
+pub(crate) use response_body::Chunks;
+pub use response_body::ResponseBody;
 
 /// The value of `grpcLambda` in the proxy's events: the version of that event format, defined
 /// once for the proxy and the shim in `grpc-lambda-protocol`.
@@ -238,6 +243,14 @@ pub struct Event {
     pub multi_value_headers: Option<HeaderMap>,
     /// HTTP API and Function URL cookies, taken out of the `cookie` header.
     pub cookies: Option<Vec<String>>,
+    /// `rawQueryString` (HTTP API, Function URL, the proxy): the query string as sent.
+    pub raw_query_string: Option<String>,
+    /// `queryStringParameters` (REST API and VPC Lattice: decoded; ALB: as sent), name and value
+    /// in event order, a list's values one pair each.
+    pub query_string_parameters: Option<Vec<(String, String)>>,
+    /// `multiValueQueryStringParameters` (REST API: decoded; ALB with multi-value headers: as
+    /// sent), one pair per value.
+    pub multi_value_query_string_parameters: Option<Vec<(String, String)>>,
     /// The body, decoded from base64 when the event says `isBase64Encoded`.
     pub body: EventBody,
     /// The parts of `requestContext` that identify the source.
@@ -308,7 +321,7 @@ impl Event {
     /// [`EventJsonError`], with the byte offset, when the text is not JSON or a field the shim
     /// reads has the wrong type.
     pub fn from_slice(json: &[u8]) -> Result<Self, EventJsonError> {
-        json::read(json)
+        reader::read(json)
     }
 
     /// [`Event::from_slice`], from the buffer the event arrived in: header values are slices of
@@ -319,7 +332,7 @@ impl Event {
     ///
     /// As [`Event::from_slice`].
     pub fn from_bytes(json: &Bytes) -> Result<Self, EventJsonError> {
-        json::read_shared(json)
+        reader::read_shared(json)
     }
 }
 
@@ -344,6 +357,9 @@ pub struct HttpRequest {
     pub path: Result<String, PathError>,
     /// Headers, names lowercase, values in event order.
     pub headers: HeaderMap,
+    /// The query string, percent-encoded as a client sends it, without the `?` (see
+    /// [`query`]); empty without one.
+    pub query: String,
     /// The body.
     pub body: EventBody,
 }
@@ -422,6 +438,14 @@ impl Event {
         }
     }
 
+    /// `multiValueQueryStringParameters` when present (a superset of `queryStringParameters`),
+    /// else `queryStringParameters`.
+    fn take_query_parameters(&mut self) -> Option<Vec<(String, String)>> {
+        self.multi_value_query_string_parameters
+            .take()
+            .or_else(|| self.query_string_parameters.take())
+    }
+
     /// `multiValueHeaders` when present (a superset of `headers`), else `headers`.
     fn take_headers(&mut self) -> HeaderMap {
         self.multi_value_headers
@@ -440,11 +464,17 @@ fn with_path(
     route: impl FnOnce(String) -> Result<String, PathError>,
 ) -> Result<HttpRequest, EventError> {
     let method = method.ok_or(EventError::MissingMethod { source })?;
+    let query = match source {
+        Source::Alb { .. } => query::joined(event.take_query_parameters()),
+        Source::Proxy => query::raw(event.raw_query_string.take()),
+        _ => query::encoded(event.take_query_parameters()),
+    };
     Ok(HttpRequest {
         source,
         method,
         path: route(event.path.take().unwrap_or_default()),
         headers: event.take_headers(),
+        query,
         body: std::mem::take(&mut event.body),
     })
 }
@@ -473,6 +503,7 @@ fn http_api(event: &mut Event, source: Source) -> Result<HttpRequest, EventError
         method,
         path,
         headers,
+        query: query::raw(event.raw_query_string.take()),
         body: std::mem::take(&mut event.body),
     })
 }
@@ -641,6 +672,61 @@ mod tests {
             assert!(!within(&json, &headers["x-escaped"]));
             assert!(!within(&json, &headers["x-one"]));
         }
+    }
+
+    #[test]
+    fn every_front_door_keeps_its_query_string() {
+        for (name, query) in [
+            (
+                "alb_multi_value_request.json",
+                "myKey=val1&myKey=val2&myOtherKey=val3&myOtherKey=val4",
+            ),
+            ("alb_request.json", "myKey=val2"),
+            ("alb_no_host.json", ""),
+            (
+                "apigw_multi_value_proxy_request.json",
+                "name=me&multiValueName=you&multiValueName=me",
+            ),
+            ("apigw_proxy_request.json", "name=me"),
+            ("apigw_rest_stage_request.json", ""),
+            (
+                "apigw_v2_proxy_request.json",
+                "parameter1=value1&parameter1=value2&parameter2=value",
+            ),
+            ("apigw_v2_named_stage_request.json", ""),
+            ("example-apigw-sam-http-request.json", "foo=bar"),
+            (
+                "lambda_function_url_request.json",
+                "parameter1=value1&parameter1=value2&parameter2=value",
+            ),
+            (
+                "vpc_lattice_v2_request_base64.json",
+                "state=prod&multi=a&multi=DEF&multi=g",
+            ),
+        ] {
+            let request = fixture(name).into_request().unwrap();
+            assert_eq!(request.query, query, "{name}");
+        }
+        // A REST API decodes its parameters, an ALB does not: each reaches the same query.
+        let connect_get = |fields: &str| {
+            let json = format!(
+                r#"{{"httpMethod": "GET", "path": "/a.B/C", {fields}, "requestContext": {{"elb": {{}}}}}}"#
+            );
+            Event::from_slice(json.as_bytes()).unwrap()
+        };
+        let alb =
+            connect_get(r#""queryStringParameters": {"message": "%7B%7D", "encoding": "json"}"#);
+        assert_eq!(
+            alb.into_request().unwrap().query,
+            "message=%7B%7D&encoding=json"
+        );
+        let mut rest =
+            connect_get(r#""queryStringParameters": {"message": "{}", "encoding": "json"}"#);
+        rest.request_context = None;
+        assert_eq!(
+            rest.into_request().unwrap().query,
+            "message=%7B%7D&encoding=json"
+        );
     }
 
     #[test]

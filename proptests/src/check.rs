@@ -18,8 +18,8 @@ use grpc_lambda_core::metadata::{
 use grpc_lambda_core::status::{percent_decode_message, percent_encode_message};
 use grpc_lambda_core::trailers::{self, TrailersError};
 use grpc_lambda_core::{
-    Code, ContentType, DecodeError, EncodeError, Frame, FrameDecoder, FrameEncoder, Metadata,
-    Status, HEADER_LEN,
+    Code, ContentType, DecodeError, EncodeError, Envelope, Frame, FrameDecoder, FrameEncoder,
+    Metadata, Status, HEADER_LEN,
 };
 
 use crate::chunking::Chunking;
@@ -115,7 +115,20 @@ pub fn decode_chunks_with(
     max_message_len: usize,
     take: Take,
 ) -> (Decoded, Option<usize>) {
+    decode_chunks_in(chunks, max_message_len, take, None)
+}
+
+/// [`decode_chunks_with`], the decoder reading `envelope`'s frames when one is named.
+pub fn decode_chunks_in(
+    chunks: &[Bytes],
+    max_message_len: usize,
+    take: Take,
+    envelope: Option<Envelope>,
+) -> (Decoded, Option<usize>) {
     let mut decoder = FrameDecoder::with_max_message_len(max_message_len);
+    if let Some(envelope) = envelope {
+        decoder = decoder.with_envelope(envelope);
+    }
     let mut lend = take == Take::Lent;
     let mut decoded = Decoded::default();
     // Room for every frame the chunks can hold, reserved before measuring: only the decoder's

@@ -27,6 +27,7 @@ use grpc_lambda_core::{Code, Status, DEFAULT_MAX_MESSAGE_LEN};
 
 use crate::check::{self, ByteStr, FrameSpec};
 use crate::chunking::{Chunking, Reader};
+pub use crate::envelope::{ConnectGetInput, EnvelopeInput};
 pub use crate::lambda_event::LambdaEventInput;
 pub use crate::proxy_response::ProxyResponseInput;
 
@@ -64,6 +65,8 @@ arbitrary_by_layout!(
     Base64Input,
     LambdaEventInput,
     ProxyResponseInput,
+    EnvelopeInput,
+    ConnectGetInput,
 );
 
 /// One fuzz target: its name (the file in `fuzz/fuzz_targets/`, the directory of its corpus and
@@ -122,6 +125,14 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "proxy_response",
         run: run::<ProxyResponseInput>,
+    },
+    Target {
+        name: "envelope",
+        run: run::<EnvelopeInput>,
+    },
+    Target {
+        name: "connect_get",
+        run: run::<ConnectGetInput>,
     },
 ];
 

@@ -1,4 +1,5 @@
-//! Property suites and fuzz checks for `grpc-lambda-core`: everything that parses input.
+//! Property suites and fuzz checks for `grpc-lambda-core` and `grpc-lambda-protocol`: everything
+//! that parses input.
 //!
 //! One place holds every check. The property suites in `tests/` call them with values drawn by
 //! [`strategies`], the libFuzzer targets in `fuzz/` call them with inputs read from raw fuzz bytes
@@ -11,6 +12,7 @@
 //! - [`model`]: slow, obviously correct reference readers written from the protocol text, that the
 //!   fast code is compared with.
 //! - [`counting_alloc`]: a global allocator that records the largest single allocation.
+//! - [`envelope`]: each protocol's envelope flags, and the Connect GET query reader.
 //! - [`fuzz_checks`]: the fuzz inputs, whose `Debug` output is Rust that rebuilds them.
 //! - [`event_reference`]: a reference reading of Lambda event JSON, and the event reader's
 //!   contract checked against it.
@@ -29,6 +31,7 @@
 pub mod check;
 pub mod chunking;
 pub mod counting_alloc;
+pub mod envelope;
 pub mod event_reference;
 pub mod fuzz_checks;
 pub mod lambda_event;

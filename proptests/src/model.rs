@@ -10,7 +10,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use grpc_lambda_core::content_type::ContentTypeError;
 use grpc_lambda_core::trailers::TrailersError;
-use grpc_lambda_core::{ContentType, DecodeError, Frame, MetadataError};
+use grpc_lambda_core::{ContentType, DecodeError, Envelope, Frame, MetadataError};
 
 /// Bytes in a frame header.
 const HEADER: usize = 5;
@@ -27,6 +27,23 @@ pub struct Decoded {
 /// Splits a complete stream into frames: `flags, u32 big-endian length, payload`, flags limited to
 /// 0x01 and 0x80, lengths limited to `max_message_len`.
 pub fn frames(stream: &Bytes, max_message_len: usize) -> Decoded {
+    frames_in(stream, max_message_len, None)
+}
+
+/// The flags bytes a frame of `envelope` may carry, as each spec lists its flags: gRPC's
+/// Compressed-Flag (0, 1); gRPC-Web adds the trailers MSB (0x80); Connect's streaming envelope
+/// adds end-stream (0b10). `None`: a reader told no envelope, gRPC's and gRPC-Web's.
+pub fn allowed_flags(envelope: Option<Envelope>) -> &'static [u8] {
+    match envelope {
+        Some(Envelope::Grpc) => &[0x00, 0x01],
+        Some(Envelope::GrpcWeb) | None => &[0x00, 0x01, 0x80, 0x81],
+        Some(Envelope::Connect) => &[0x00, 0x01, 0x02, 0x03],
+    }
+}
+
+/// [`frames`], reading `envelope`'s flags: another protocol's flag, or a reserved one, is
+/// `FlagNotAllowed` when an envelope is named, `ReservedFlags` when none is.
+pub fn frames_in(stream: &Bytes, max_message_len: usize, envelope: Option<Envelope>) -> Decoded {
     let mut decoded = Decoded::default();
     let mut offset = 0usize;
     loop {
@@ -45,8 +62,15 @@ pub fn frames(stream: &Bytes, max_message_len: usize) -> Decoded {
         }
         let flags = rest[0];
         let len = u32::from_be_bytes([rest[1], rest[2], rest[3], rest[4]]);
-        if flags & !0x81 != 0 {
-            decoded.error = Some(DecodeError::ReservedFlags { flags, offset: at });
+        if !allowed_flags(envelope).contains(&flags) {
+            decoded.error = Some(match envelope {
+                None => DecodeError::ReservedFlags { flags, offset: at },
+                Some(envelope) => DecodeError::FlagNotAllowed {
+                    flags,
+                    envelope,
+                    offset: at,
+                },
+            });
             return decoded;
         }
         if u64::from(len) > max_message_len as u64 {
@@ -67,9 +91,8 @@ pub fn frames(stream: &Bytes, max_message_len: usize) -> Decoded {
             return decoded;
         }
         let payload = stream.slice(offset + HEADER..offset + end as usize);
-        decoded
-            .frames
-            .push(Frame::new(flags, payload).expect("flags checked above"));
+        let frame = Frame::new_in(flags, payload, envelope.unwrap_or(Envelope::GrpcWeb));
+        decoded.frames.push(frame.expect("flags checked above"));
         offset += end as usize;
     }
 }

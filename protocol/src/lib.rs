@@ -18,6 +18,17 @@
 //! let refused = check_call(&http::Method::GET, Some(b"application/grpc")).unwrap_err();
 //! assert_eq!(refused.http_status(), http::StatusCode::METHOD_NOT_ALLOWED);
 //!
+//! // Every protocol, read from the request: a JSON POST under /twirp/ is Twirp's.
+//! let call = grpc_lambda_protocol::read_call(
+//!     &http::Method::POST,
+//!     "/twirp/api.Prod/Alive",
+//!     Some(b"application/json"),
+//!     None,
+//! )
+//! .expect("a Twirp call");
+//! assert_eq!(call.protocol, grpc_lambda_protocol::Protocol::Twirp);
+//! assert_eq!(call.path.canonical(), "/api.Prod/Alive");
+//!
 //! // A body the library cannot parse is INTERNAL on both sides; a message over the limit is
 //! // RESOURCE_EXHAUSTED.
 //! let truncated = DecodeError::Truncated { expected: 9, received: 3, offset: 0 };

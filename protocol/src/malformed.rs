@@ -28,7 +28,7 @@ pub const ACCEPTED_ENCODINGS: &str = "identity,gzip";
 #[non_exhaustive]
 pub enum Malformed {
     /// The body is not a sequence of well-formed frames: it ends inside a frame, or a frame
-    /// header sets reserved flag bits.
+    /// header sets reserved flag bits or a flag its protocol's envelope does not allow.
     Frame,
     /// A frame header declares a message over the reader's message limit.
     MessageTooLarge,

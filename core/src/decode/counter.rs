@@ -6,7 +6,7 @@ use crate::frame::HEADER_LEN;
 /// Follows a stream's frame boundaries from the frame headers alone: it counts whole frames and
 /// tells whether the bytes so far end between frames, holding no payload (five header bytes at
 /// most), so watching a stream costs no copy of what it carries. Headers are checked as
-/// [`FrameDecoder`] checks them, with the same errors.
+/// [`FrameDecoder`](super::FrameDecoder) checks them, with the same errors.
 ///
 /// # Examples
 ///
@@ -65,7 +65,7 @@ impl FrameCounter {
     /// # Errors
     ///
     /// [`DecodeError::ReservedFlags`] or [`DecodeError::MessageTooLarge`] for a header
-    /// [`FrameDecoder`] would refuse, at its offset; the counter is not to be used after one.
+    /// [`FrameDecoder`](super::FrameDecoder) would refuse, at its offset; the counter is not to be used after one.
     pub fn push(&mut self, mut data: &[u8]) -> Result<(), DecodeError> {
         while !data.is_empty() {
             if self.remaining > 0 {

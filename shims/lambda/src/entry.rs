@@ -179,7 +179,8 @@ impl<H: Handler> Shim<H> {
         let content_type = request.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes);
         let content_type = match grpc_lambda_protocol::check_call(&request.method, content_type) {
             Ok(content_type) => content_type,
-            Err(refusal) => return self.not_a_call(&request, &refusal),
+            // Connect, Twirp, `+json`, or no call at all.
+            Err(refusal) => return self.translated(request, refusal, lambda).await,
         };
         let mut reply = Reply::new(source, reply::max_body_len(source));
         let origin = request.headers.get(http::header::ORIGIN).cloned();
@@ -192,7 +193,7 @@ impl<H: Handler> Shim<H> {
     }
 
     /// The checks, then the call under its deadline.
-    async fn call(
+    pub(crate) async fn call(
         &self,
         request: HttpRequest,
         content_type: ContentType,
@@ -211,7 +212,7 @@ impl<H: Handler> Shim<H> {
     /// An answer for a request that is not a gRPC call at all: an HTTP status, the reason as
     /// text, and the status a gRPC client would map it to ([`NotACall::status`], as the proxy
     /// answers it).
-    fn not_a_call(&self, request: &HttpRequest, refusal: &NotACall) -> EventResponse {
+    pub(crate) fn not_a_call(&self, request: &HttpRequest, refusal: &NotACall) -> EventResponse {
         let mut response = EventResponse::new(request.source, refusal.http_status());
         response.headers.insert(
             CONTENT_TYPE,

@@ -75,6 +75,45 @@ pub enum Error {
     Service(BoxError),
     /// The handler panicked.
     Panic(String),
+    /// A bare request message (Connect unary, Twirp) over the message limit.
+    RequestTooLarge {
+        /// Its length, decompressed.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A Connect streaming request carries an end-stream message (flag `0x02`), which only
+    /// responses may carry.
+    EndStreamInRequest,
+    /// A JSON call, or a Connect GET, to a function serving without the service's descriptors.
+    NoDescriptors {
+        /// The method called.
+        path: String,
+        /// `"a JSON message"` or `"a Connect GET"`.
+        what: &'static str,
+    },
+    /// A JSON call, or a Connect GET, for a method the descriptors do not name.
+    UnknownMethod {
+        /// The method called.
+        path: String,
+    },
+    /// A Connect GET of a method not marked `idempotency_level = NO_SIDE_EFFECTS`.
+    GetWithSideEffects {
+        /// The method called.
+        path: String,
+    },
+    /// A unary call (Connect unary, Twirp) whose service answered other than one message.
+    UnaryAnswer {
+        /// How many messages it answered.
+        messages: usize,
+    },
+    /// A request message in JSON that is not the method's request message (malformed JSON with
+    /// its byte offset, an unknown field by name, a value that does not fit its field).
+    #[cfg(feature = "json")]
+    RequestJson(crate::json::JsonError),
+    /// A response message the service wrote that cannot be written as JSON.
+    #[cfg(feature = "json")]
+    ResponseJson(crate::json::JsonError),
     /// The service answered with an HTTP response that is not gRPC.
     NotGrpc {
         /// The HTTP status of the service's response.
@@ -130,6 +169,35 @@ impl fmt::Display for Error {
             Error::DeadlineExceeded(deadline) => write!(f, "{deadline}"),
             Error::Service(err) => write!(f, "the service failed: {err}"),
             Error::Panic(reason) => write!(f, "the handler panicked: {reason}"),
+            Error::RequestTooLarge { len, max } => write!(
+                f,
+                "request message of {len} bytes is larger than the limit of {max} bytes"
+            ),
+            Error::EndStreamInRequest => f.write_str(
+                "the request carries a Connect end-stream message (flag 0x02), which only responses may carry",
+            ),
+            Error::NoDescriptors { path, what } => write!(
+                f,
+                "{what} to {path} needs the service's descriptors, and this function serves \
+                 protobuf only: hand them to the shim with Shim::json (feature json)"
+            ),
+            Error::UnknownMethod { path } => write!(
+                f,
+                "method {path} is not in the service's descriptors"
+            ),
+            Error::GetWithSideEffects { path } => write!(
+                f,
+                "{path} may not be called with GET: only a method marked \
+                 idempotency_level = NO_SIDE_EFFECTS may; use POST"
+            ),
+            Error::UnaryAnswer { messages } => write!(
+                f,
+                "the unary method answered {messages} messages instead of one"
+            ),
+            #[cfg(feature = "json")]
+            Error::RequestJson(err) => write!(f, "the request message is not valid JSON for its type: {err}"),
+            #[cfg(feature = "json")]
+            Error::ResponseJson(err) => write!(f, "the response message cannot be written as JSON: {err}"),
             Error::NotGrpc { status } => write!(
                 f,
                 "the service answered HTTP {status} without a grpc-status"
@@ -148,6 +216,8 @@ impl std::error::Error for Error {
             Error::Path(err) => Some(err),
             Error::Uri { source, .. } => Some(source),
             Error::Encode(err) => Some(err),
+            #[cfg(feature = "json")]
+            Error::RequestJson(err) | Error::ResponseJson(err) => Some(err),
             _ => None,
         }
     }
@@ -165,7 +235,16 @@ impl Error {
                 Error::Encode(EncodeError::MessageTooLarge { .. })
                 | Error::ResponseTooLarge { .. } => Code::ResourceExhausted,
                 Error::DeadlineExceeded(_) => Code::DeadlineExceeded,
-                Error::Path(_) => Code::Unimplemented,
+                Error::Path(_)
+                | Error::NoDescriptors { .. }
+                | Error::UnknownMethod { .. }
+                | Error::GetWithSideEffects { .. } => Code::Unimplemented,
+                Error::RequestTooLarge { .. } => Code::ResourceExhausted,
+                Error::EndStreamInRequest => Code::Internal,
+                #[cfg(feature = "json")]
+                Error::RequestJson(crate::json::JsonError::MessageTooLarge { .. }) => {
+                    Code::ResourceExhausted
+                }
                 Error::Service(_) => Code::Unknown,
                 Error::NotGrpc { status } => Code::from_http_status(*status),
                 _ => Code::Internal,
@@ -191,6 +270,29 @@ impl Error {
     /// The status a client receives for this error.
     pub fn to_status(&self) -> Status {
         Status::new(self.code(), self.to_string())
+    }
+
+    /// Whether this is a request message the shim could not read as its type (JSON that is
+    /// malformed, names an unknown field, or holds a value its field cannot): `INTERNAL` for a
+    /// gRPC client, as any body the library cannot parse ([`Error::code`]); a Connect or Twirp
+    /// client gets its own protocol's answer, `invalid_argument` (Twirp `malformed`).
+    pub fn is_malformed_message(&self) -> bool {
+        #[cfg(feature = "json")]
+        if let Error::RequestJson(err) = self {
+            return !matches!(err, crate::json::JsonError::MessageTooLarge { .. });
+        }
+        false
+    }
+
+    /// The status a client of Connect or Twirp receives for this error: as [`Error::to_status`],
+    /// but a malformed request message is `INVALID_ARGUMENT`.
+    pub(crate) fn to_connect_status(&self) -> Status {
+        let code = if self.is_malformed_message() {
+            Code::InvalidArgument
+        } else {
+            self.code()
+        };
+        Status::new(code, self.to_string())
     }
 }
 

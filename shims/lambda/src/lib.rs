@@ -1,4 +1,5 @@
-//! Serve gRPC and gRPC-Web from an AWS Lambda function, behind every AWS front door.
+//! Serve gRPC, gRPC-Web, Connect and Twirp from an AWS Lambda function, behind every AWS front
+//! door.
 //!
 //! One line turns a tonic service into a Lambda function that answers through API Gateway (REST
 //! and HTTP APIs), a Function URL, an Application Load Balancer, VPC Lattice, or the
@@ -63,6 +64,11 @@
 //! - The event shape is detected from the event itself ([`event::Source`]); the answer goes back
 //!   in the same shape (REST API `isBase64Encoded` and headers, ALB `statusDescription`,
 //!   multi-value headers when the request had them).
+//! - The protocol is read from the request: gRPC, gRPC-Web, Connect (unary POST and GET,
+//!   streaming) and Twirp, protobuf or JSON (JSON with the service's descriptors,
+//!   `Shim::json`, feature `json`). A Connect or Twirp call is made a gRPC call for the
+//!   service and its answer written back in the caller's protocol; gRPC and gRPC-Web with
+//!   protobuf never pay for the others.
 //! - The answer is in the caller's protocol: gRPC-Web and gRPC-Web-text carry the status in a
 //!   trailer frame at the end of the body; native gRPC carries it in the headers when the call
 //!   failed before any message (Trailers-Only). A front door cannot send HTTP/2 trailers, so a
@@ -116,6 +122,7 @@ mod router;
 mod service;
 mod shim;
 pub mod streaming;
+mod translate;
 
 pub use crate::deadline::DEFAULT_SAFETY_MARGIN;
 pub use crate::error::{BoxError, Error};

@@ -99,7 +99,9 @@ pub(crate) fn check(
     let deadline = Deadline::compute(grpc_timeout, lambda.deadline, started, checks.safety_margin);
     // The method the front door routed, or a refusal naming the path: never a method taken from
     // further along a path the event's fields do not account for.
-    let path = path.map_err(Error::Path)?;
+    let path = path
+        .and_then(crate::event::path::grpc_method)
+        .map_err(Error::Path)?;
     service_headers(&mut headers, deadline);
     Ok(Call {
         path,

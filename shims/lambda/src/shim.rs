@@ -32,6 +32,9 @@ pub struct Shim<H> {
     pub(crate) max_message_len: usize,
     pub(crate) safety_margin: Duration,
     pub(crate) response_streaming: bool,
+    /// The service's descriptors, for JSON clients and Connect GET (feature `json`).
+    #[cfg(feature = "json")]
+    pub(crate) descriptors: Option<crate::json::Descriptors>,
 }
 
 impl<H: Handler> Shim<H> {
@@ -43,7 +46,33 @@ impl<H: Handler> Shim<H> {
             max_message_len: DEFAULT_MAX_MESSAGE_LEN,
             safety_margin: DEFAULT_SAFETY_MARGIN,
             response_streaming: streaming::enabled_by_env(),
+            #[cfg(feature = "json")]
+            descriptors: None,
         }
+    }
+
+    /// Serves JSON clients (Connect and Twirp `application/json`, `application/connect+json`,
+    /// `application/grpc-web+json`, `application/grpc+json`) and Connect GET, from the
+    /// service's descriptors: each JSON message is transcoded to protobuf before the call and
+    /// back after it, so the service stays a protobuf service; a method marked
+    /// `idempotency_level = NO_SIDE_EFFECTS` may be called with GET. Without descriptors, a JSON
+    /// call or a GET is refused, naming why.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # let service = grpc_lambda::Router::new();
+    /// # const FILE_DESCRIPTOR_SET: &[u8] = &[];
+    /// // FILE_DESCRIPTOR_SET: the `FileDescriptorSet` the build script wrote
+    /// // (`include_bytes!(concat!(env!("OUT_DIR"), "/descriptor.bin"))`).
+    /// let descriptors = grpc_lambda::json::Descriptors::decode(FILE_DESCRIPTOR_SET)?;
+    /// let shim = grpc_lambda::Shim::new(service).json(descriptors);
+    /// # Ok::<(), grpc_lambda::json::DescriptorError>(())
+    /// ```
+    #[cfg(feature = "json")]
+    pub fn json(mut self, descriptors: crate::json::Descriptors) -> Self {
+        self.descriptors = Some(descriptors);
+        self
     }
 
     /// Answers through Lambda response streaming where the caller reads a stream: a Function

@@ -236,8 +236,9 @@ async fn the_refusal_names_how_the_path_was_read() {
             status(&trailers).message().to_owned()
         }
     };
-    let canonical = "a method path is /<package.Service>/<Method>: two segments, none empty, \
-                     \".\" or \"..\", of URI path characters with no percent-escape";
+    let canonical = "a method path is /<package.Service>/<Method> (under /twirp/ for Twirp): \
+                     two segments, none empty, \".\" or \"..\", of URI path characters with no \
+                     percent-escape";
     assert_eq!(
         message(Door::RestApiCustomDomain.event("/x/api.Prod/Fail")).await,
         format!(

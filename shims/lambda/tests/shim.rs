@@ -634,15 +634,31 @@ async fn a_panicking_handler_answers_internal() {
 
 #[tokio::test]
 async fn requests_that_are_not_grpc_get_http_answers() {
-    let event = http_api(
-        "/test.Echo/Echo",
-        json!({"content-type": "application/json"}),
-        "",
-    );
+    let event = http_api("/test.Echo/Echo", json!({"content-type": "text/html"}), "");
     let response = invoke(&shim(), &event).await;
     assert_eq!(response["statusCode"], 415);
     assert_eq!(response["isBase64Encoded"], false);
-    assert!(response["body"].as_str().unwrap().contains("is not gRPC"));
+    assert!(
+        response["body"].as_str().unwrap().contains("text/html"),
+        "{response}"
+    );
+
+    // JSON to a method path is a Connect call: without the service's descriptors it is
+    // refused in Connect's form, naming why.
+    let event = http_api(
+        "/test.Echo/Echo",
+        json!({"content-type": "application/json"}),
+        "{}",
+    );
+    let response = invoke(&shim(), &event).await;
+    assert_eq!(response["statusCode"], 501);
+    assert_eq!(response["headers"]["content-type"], "application/json");
+    let error: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(error["code"], "unimplemented");
+    assert!(
+        error["message"].as_str().unwrap().contains("Shim::json"),
+        "{error}"
+    );
 
     let mut event = web("/test.Echo/Echo", b"");
     event["requestContext"]["http"]["method"] = json!("GET");

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use clap::Parser;
 use grpc_lambda_proxy::config::{Args, Config};
 use grpc_lambda_proxy::error::InvokeError;
-use grpc_lambda_proxy::invoke::lambda::{classify, FunctionRef};
 use grpc_lambda_proxy::invoke::{event, BoxFuture, Upstream, UpstreamReply, UpstreamRequest};
 use grpc_lambda_proxy::route::Pattern;
 
@@ -24,21 +23,14 @@ mod load_handler;
 #[path = "support/stub_function.rs"]
 mod stub_function;
 
-struct InProcessLambda {
-    function: FunctionRef,
-}
+/// A function answering in the proxy's process: a stub's JSON, read as an `Invoke` answer.
+struct InProcessLambda;
 
 impl Upstream for InProcessLambda {
     fn call(&self, request: UpstreamRequest) -> BoxFuture<'_, Result<UpstreamReply, InvokeError>> {
         let payload = event::encode_event(&request);
         let reply = match stub_function::answer(&payload) {
-            Ok(json) => classify(
-                &self.function,
-                http::StatusCode::OK,
-                &http::HeaderMap::new(),
-                &json,
-                payload.len(),
-            ),
+            Ok(json) => event::decode_response(&json),
             Err(reason) => Err(InvokeError::InvalidResponse { reason }),
         };
         Box::pin(async move { reply })
@@ -65,9 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         argv.extend(["--admin".to_owned(), admin]);
     }
     let config = Config::from_args(Args::parse_from(argv))?;
-    let target: Arc<dyn Upstream> = Arc::new(InProcessLambda {
-        function: FunctionRef::parse("stub"),
-    });
+    let target: Arc<dyn Upstream> = Arc::new(InProcessLambda);
     let running =
         grpc_lambda_proxy::server::start_with_routes(config, vec![(Pattern::parse("/"), target)])
             .await?;

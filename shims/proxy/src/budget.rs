@@ -32,11 +32,6 @@ impl Budget {
         })
     }
 
-    /// The limit, bytes.
-    pub fn limit(&self) -> usize {
-        self.limit
-    }
-
     /// The bytes reserved now.
     pub fn in_use(&self) -> usize {
         self.in_use.load(Ordering::Relaxed)
@@ -65,20 +60,6 @@ impl Reservation {
     ///
     /// [`InvokeError::OverBudget`], naming the numbers, when the budget cannot hold them; the
     /// reservation keeps what it held.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use grpc_lambda_proxy::budget::Budget;
-    ///
-    /// let budget = Budget::new(10);
-    /// let mut call = budget.reservation();
-    /// call.grow(6).unwrap();
-    /// let mut other = budget.reservation();
-    /// assert!(other.grow(5).is_err());
-    /// drop(call);
-    /// assert!(other.grow(5).is_ok());
-    /// ```
     pub fn grow(&mut self, more: usize) -> Result<(), InvokeError> {
         let budget = &self.budget;
         let grown = budget
@@ -107,7 +88,8 @@ impl Reservation {
     }
 
     /// The bytes held.
-    pub fn bytes(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
         self.bytes
     }
 }
@@ -123,6 +105,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_reservation_holds_its_bytes_until_dropped() {
+        let budget = Budget::new(10);
+        let mut call = budget.reservation();
+        call.grow(6).unwrap();
+        let mut other = budget.reservation();
+        assert!(other.grow(5).is_err());
+        drop(call);
+        assert!(other.grow(5).is_ok());
+    }
+
+    #[test]
     fn reservations_add_up_to_the_limit_and_give_back_when_dropped() {
         let budget = Budget::new(100);
         let mut a = budget.reservation();
@@ -131,13 +124,16 @@ mod tests {
         b.grow(40).unwrap();
         assert_eq!(budget.in_use(), 100);
         let err = b.grow(1).unwrap_err();
-        assert_eq!(
-            err,
-            InvokeError::OverBudget {
-                requested: 1,
-                in_use: 100,
-                limit: 100
-            }
+        assert!(
+            matches!(
+                err,
+                InvokeError::OverBudget {
+                    requested: 1,
+                    in_use: 100,
+                    limit: 100
+                }
+            ),
+            "{err}"
         );
         assert_eq!(b.bytes(), 40);
         b.shrink(10);

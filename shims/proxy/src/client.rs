@@ -9,6 +9,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use crate::error::StartError;
+
 #[cfg(feature = "tls")]
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 #[cfg(not(feature = "tls"))]
@@ -17,18 +19,18 @@ type Connector = HttpConnector;
 /// Idle connections kept per target host after a burst of calls. A burst opens as many
 /// HTTP/1.1 connections as it has calls at once; past this many, they are closed as they fall
 /// idle instead of holding their buffers (and file descriptors) until the idle timeout.
-pub const MAX_IDLE_PER_HOST: usize = 64;
+pub(crate) const MAX_IDLE_PER_HOST: usize = 64;
 
 /// A pooled HTTP client whose requests carry a whole body.
-pub type HttpClient = Client<Connector, Full<Bytes>>;
+pub(crate) type HttpClient = Client<Connector, Full<Bytes>>;
 
 /// Options for [`build`].
 #[derive(Clone, Debug, Default)]
-pub struct ClientOptions {
+pub(crate) struct ClientOptions {
     /// PEM files of extra certificate authorities to trust (for a private front door, or tests).
-    pub ca_files: Vec<std::path::PathBuf>,
+    pub(crate) ca_files: Vec<std::path::PathBuf>,
     /// Speak HTTP/2 without ALPN (`http://` targets that only speak h2c).
-    pub http2_only: bool,
+    pub(crate) http2_only: bool,
 }
 
 /// A client with a connect timeout, TCP_NODELAY and up to [`MAX_IDLE_PER_HOST`] idle connections
@@ -36,8 +38,8 @@ pub struct ClientOptions {
 ///
 /// # Errors
 ///
-/// A message naming the file when a CA file cannot be read or holds no certificate.
-pub fn build(options: &ClientOptions) -> Result<HttpClient, String> {
+/// [`StartError`] naming the file when a CA file cannot be read or holds no certificate.
+pub(crate) fn build(options: &ClientOptions) -> Result<HttpClient, StartError> {
     let mut http = HttpConnector::new();
     http.set_nodelay(true);
     http.set_connect_timeout(Some(Duration::from_secs(5)));
@@ -49,16 +51,20 @@ pub fn build(options: &ClientOptions) -> Result<HttpClient, String> {
         for path in &options.ca_files {
             let certs = crate::tls::read_certs(path)?;
             for cert in certs {
-                roots
-                    .add(cert)
-                    .map_err(|err| format!("CA file {}: {err}", path.display()))?;
+                roots.add(cert).map_err(|err| StartError::Tls {
+                    what: format!("CA file {}", path.display()),
+                    source: err.into(),
+                })?;
             }
         }
         let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
-        .map_err(|err| format!("TLS setup: {err}"))?
+        .map_err(|err| StartError::Tls {
+            what: "TLS setup".into(),
+            source: err.into(),
+        })?
         .with_root_certificates(roots)
         .with_no_client_auth();
         hyper_rustls::HttpsConnectorBuilder::new()
@@ -71,7 +77,10 @@ pub fn build(options: &ClientOptions) -> Result<HttpClient, String> {
     #[cfg(not(feature = "tls"))]
     let connector = {
         if !options.ca_files.is_empty() {
-            return Err("CA files need the `tls` feature".into());
+            return Err(StartError::Feature {
+                feature: "tls",
+                needed_for: "a CA file",
+            });
         }
         http
     };

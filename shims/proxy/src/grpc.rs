@@ -32,7 +32,7 @@ use crate::request::{BodyRules, Deadline};
 use crate::response::{error_response, not_a_call, preflight, respond};
 use crate::route::{Route, Router};
 
-pub use crate::response::{ProxyBody, COALESCE_MAX};
+pub(crate) use crate::response::ProxyBody;
 
 /// The proxy: routes, limits, metrics.
 pub struct Proxy {
@@ -61,11 +61,6 @@ impl Proxy {
             log_calls,
             cors: Cors::default(),
         }
-    }
-
-    /// The metrics this proxy records into.
-    pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
     }
 
     /// Serves one HTTP request: a gRPC or gRPC-Web call, or a CORS preflight.

@@ -5,7 +5,7 @@
 //! use clap::Parser;
 //! use grpc_lambda_proxy::config::{Args, Config};
 //!
-//! # async fn run() -> Result<(), String> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! // Every method of api.Prod to a function; everything else answers UNIMPLEMENTED.
 //! let args = Args::parse_from(["grpc-lambda-proxy", "--route", "api.Prod=arn:aws:lambda:eu-west-1:123456789012:function:prod"]);
 //! let running = grpc_lambda_proxy::server::start(Config::from_args(args)?).await?;
@@ -37,23 +37,22 @@
 //!
 //! # Modules
 //!
-//! - [`config`]: flags and the TOML file; [`limits`]: what every client is held to;
-//!   [`route`]: paths to targets.
-//! - [`server`]: the listeners (h2c, HTTP/1.1, TLS), the admin port, graceful shutdown; each
-//!   connection capped, timed out when silent and closed when idle.
-//! - [`grpc`]: the call path, request to response: [`path`] decides which paths are methods,
-//!   the request is read within its limits and the memory [`budget`], the response turned into
-//!   the client's protocol.
-//! - [`invoke`]: targets — the Lambda Invoke API (and `InvokeWithResponseStream` for routes with
-//!   `streaming = true`: each message re-emitted as it arrives), HTTPS front doors, the embedded
-//!   Lambda service (`grpc-lambda-local`).
-//! - [`error`]: every failure and the status it becomes.
+//! - [`config`]: flags and the TOML file, every limit with its default ([`limits`]).
+//! - [`server`]: starts the listeners (h2c, HTTP/1.1, TLS), the admin port and the targets;
+//!   graceful shutdown. [`server::start_with_routes`] adds targets of the caller's own.
+//! - [`route`]: the patterns routes match.
+//! - [`invoke`]: the [`invoke::Upstream`] trait every target implements, and what it takes and
+//!   answers.
+//! - [`error`]: every failure, the one place each becomes a gRPC status; start-up errors.
 //! - [`metrics`]: one log line per call, Prometheus counters.
+//!
+//! Everything else is the call path inside the proxy (see `ARCHITECTURE.md`).
 //!
 //! # Features
 //!
 //! - `tls` (default): HTTPS listener and HTTPS targets (rustls, ring, webpki roots).
-//! - `aws` (default): SigV4 and the AWS credential chain for the Invoke API.
+//! - `aws` (default): SigV4 and the AWS credential and region chains (`aws-config`) for the
+//!   Invoke API.
 //! - `local` (default): `--local-function`, a function run on loopback by the
 //!   `grpc-lambda-local` crate; without it, a configured local function is a start-up error.
 #![deny(missing_docs)]
@@ -74,21 +73,21 @@
     )
 )]
 
-pub mod budget;
-pub mod client;
+mod budget;
+mod client;
 pub mod config;
 mod conn;
 #[cfg(feature = "aws")]
-pub mod credentials;
+mod credentials;
 pub mod error;
-pub mod grpc;
+mod grpc;
 pub mod invoke;
 pub mod limits;
 pub mod metrics;
-pub mod path;
+mod path;
 mod request;
 mod response;
 pub mod route;
 pub mod server;
 #[cfg(feature = "tls")]
-pub mod tls;
+mod tls;

@@ -84,7 +84,7 @@ impl Metrics {
     }
 
     /// Empty counters that also report how much of `budget` is in use.
-    pub fn with_budget(budget: Arc<crate::budget::Budget>) -> Metrics {
+    pub(crate) fn with_budget(budget: Arc<crate::budget::Budget>) -> Metrics {
         Metrics::build(Some(budget))
     }
 
@@ -145,7 +145,7 @@ impl Metrics {
     }
 
     /// A connection was accepted (`true`) or closed (`false`).
-    pub fn connection(&self, open: bool) {
+    pub(crate) fn connection(&self, open: bool) {
         if open {
             self.open_connections.inc();
         } else {
@@ -154,7 +154,7 @@ impl Metrics {
     }
 
     /// A connection was closed at once because the proxy holds its maximum.
-    pub fn connection_refused(&self) {
+    pub(crate) fn connection_refused(&self) {
         self.refused_connections.inc();
     }
 
@@ -213,7 +213,7 @@ pub const NO_TARGET: &str = "-";
 
 /// One call being served. When dropped (the response's last byte sent, or the client gone) it
 /// emits one `tracing` event (`msg = "call"`) and counts the call; a call dropped before its status is known is `CANCELLED`.
-pub struct CallRecord {
+pub(crate) struct CallRecord {
     metrics: Arc<Metrics>,
     /// The request path, cut to [`crate::path::QUOTED_PATH_MAX`] for the log line.
     method: String,
@@ -230,7 +230,7 @@ pub struct CallRecord {
 
 impl CallRecord {
     /// Starts recording a call to `path` (only quoted, cut, in the log line).
-    pub fn new(
+    pub(crate) fn new(
         metrics: Arc<Metrics>,
         path: &str,
         protocol: ContentType,
@@ -260,23 +260,23 @@ impl CallRecord {
     }
 
     /// Names the route and its target once routed.
-    pub fn set_route(&mut self, route: &crate::route::Route) {
+    pub(crate) fn set_route(&mut self, route: &crate::route::Route) {
         self.route = route.pattern.clone();
         self.target = route.target_name.clone();
     }
 
     /// Notes a failure kind ([`crate::error::InvokeError::kind`]).
-    pub fn set_error(&mut self, kind: &'static str) {
+    pub(crate) fn set_error(&mut self, kind: &'static str) {
         self.error = Some(kind);
     }
 
     /// Notes the status.
-    pub fn set_code(&mut self, code: Code) {
+    pub(crate) fn set_code(&mut self, code: Code) {
         self.code = Some(code);
     }
 
     /// Notes the status and hands the record on.
-    pub fn finish_with(mut self, code: Code) -> CallRecord {
+    pub(crate) fn finish_with(mut self, code: Code) -> CallRecord {
         self.code = Some(code);
         self
     }

@@ -62,20 +62,6 @@ impl std::error::Error for PathError {}
 /// # Errors
 ///
 /// [`PathError`] for every path that is not exactly `/<package.Service>/<Method>`.
-///
-/// # Examples
-///
-/// ```
-/// use grpc_lambda_proxy::path::{classify, MethodPath, PathError};
-///
-/// assert_eq!(
-///     classify("/api.Prod/Alive"),
-///     Ok(MethodPath::Grpc { service: "api.Prod", method: "Alive" })
-/// );
-/// assert_eq!(classify("/api.Prod/x/api.Prod/Fail"), Err(PathError::SegmentCount { count: 4 }));
-/// assert_eq!(classify("/api.Prod//Fail"), Err(PathError::SegmentCount { count: 3 }));
-/// assert_eq!(classify("/api.Prod/%46ail"), Err(PathError::PercentEscape));
-/// ```
 pub fn classify(path: &str) -> Result<MethodPath<'_>, PathError> {
     let rest = path.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
     if rest.contains('%') {

@@ -46,30 +46,30 @@ impl Pattern {
 /// A route found for a path: the pattern that matched (the label metrics count the call
 /// under: a configured pattern, never the client's path) and the target.
 #[derive(Clone)]
-pub struct Route {
+pub(crate) struct Route {
     /// The pattern as [`Pattern::parse`] normalised it: `/pkg.Svc/Method`, `/pkg.Svc/` or `/`.
-    pub pattern: Arc<str>,
+    pub(crate) pattern: Arc<str>,
     /// Where the call goes.
-    pub target: Arc<dyn Upstream>,
+    pub(crate) target: Arc<dyn Upstream>,
     /// The target's name ([`Upstream::name`]), shared so counting a call does not copy it.
-    pub target_name: Arc<str>,
+    pub(crate) target_name: Arc<str>,
 }
 
 /// Paths to targets.
 #[derive(Default, Clone)]
-pub struct Router {
+pub(crate) struct Router {
     exact: HashMap<String, Route>,
     prefixes: Vec<Route>,
 }
 
 impl Router {
     /// A router with no routes.
-    pub fn new() -> Router {
+    pub(crate) fn new() -> Router {
         Router::default()
     }
 
     /// Adds a route. A later route for the same pattern replaces the earlier one.
-    pub fn add(&mut self, pattern: Pattern, target: Arc<dyn Upstream>) {
+    pub(crate) fn add(&mut self, pattern: Pattern, target: Arc<dyn Upstream>) {
         match pattern {
             Pattern::Method(path) => {
                 let route = Route {
@@ -93,7 +93,7 @@ impl Router {
     }
 
     /// The route for `path`, if one matches.
-    pub fn lookup(&self, path: &str) -> Option<&Route> {
+    pub(crate) fn lookup(&self, path: &str) -> Option<&Route> {
         self.exact.get(path).or_else(|| {
             self.prefixes
                 .iter()
@@ -102,13 +102,9 @@ impl Router {
     }
 
     /// The target for `path`, if a route matches.
-    pub fn route(&self, path: &str) -> Option<&Arc<dyn Upstream>> {
+    #[cfg(test)]
+    fn route(&self, path: &str) -> Option<&Arc<dyn Upstream>> {
         self.lookup(path).map(|route| &route.target)
-    }
-
-    /// Whether no route was added.
-    pub fn is_empty(&self) -> bool {
-        self.exact.is_empty() && self.prefixes.is_empty()
     }
 }
 

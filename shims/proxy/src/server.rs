@@ -15,12 +15,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::budget::Budget;
-use crate::config::{BidiPolicy, Config, Limits, TargetConfig};
+use crate::config::{BidiPolicy, Config, ConfigError, Limits, TargetConfig};
 use crate::conn::{accept_loop, ConnectionLimits, Handler, Serving};
-use crate::error::InvokeError;
+use crate::error::{InvokeError, StartError};
 use crate::grpc::{Proxy, ProxyBody};
+use crate::invoke::function::{is_loopback, FunctionRef};
 use crate::invoke::https::FrontDoorTarget;
-use crate::invoke::lambda::{FunctionRef, LambdaTarget};
+use crate::invoke::lambda::LambdaTarget;
 #[cfg(feature = "local")]
 use crate::invoke::local::LocalLambda;
 use crate::invoke::{
@@ -74,23 +75,57 @@ impl Running {
     }
 }
 
-/// The AWS region: the flag, `AWS_REGION`, `AWS_DEFAULT_REGION`, else `us-east-1`.
-fn region(config: &Config, function: Option<&FunctionRef>) -> String {
-    config
-        .region
-        .clone()
-        .or_else(|| function.and_then(|f| f.region()).map(str::to_owned))
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-        .unwrap_or_else(|| "us-east-1".to_owned())
+/// The region when neither the configuration, the function's ARN nor the AWS chain names one.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// A Lambda target for `function` at `endpoint`: its region and, with the `aws` feature, its
+/// credentials, from the chain its endpoint calls for.
+async fn lambda_target(
+    config: &Config,
+    #[cfg(feature = "aws")] aws: &crate::credentials::AwsChains,
+    client: crate::client::HttpClient,
+    function: FunctionRef,
+    endpoint: Option<String>,
+) -> LambdaTarget {
+    let configured = config.region.as_deref().or(function.region());
+    #[cfg(feature = "aws")]
+    {
+        use crate::credentials::Reach;
+        let loopback = endpoint.as_deref().is_some_and(is_loopback);
+        let reach = if loopback && !config.full_credential_chain {
+            Reach::Loopback
+        } else {
+            Reach::Remote
+        };
+        let region = match configured {
+            Some(region) => region.to_owned(),
+            None => aws
+                .region(reach)
+                .await
+                .unwrap_or_else(|| DEFAULT_REGION.to_owned()),
+        };
+        let credentials = aws.credentials(reach).await;
+        LambdaTarget::new(client, function, endpoint, region).signed_with(credentials)
+    }
+    #[cfg(not(feature = "aws"))]
+    {
+        let _ = is_loopback;
+        let region = configured
+            .map(str::to_owned)
+            .or_else(|| std::env::var("AWS_REGION").ok())
+            .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        LambdaTarget::new(client, function, endpoint, region)
+    }
 }
 
 /// Starts the proxy (and the local function, and the admin server) as configured.
 ///
 /// # Errors
 ///
-/// A message naming what could not start: a port, a certificate, the local function service.
-pub async fn start(config: Config) -> Result<Running, String> {
+/// [`StartError`] naming what could not start: a port, a certificate, the local function
+/// service.
+pub async fn start(config: Config) -> Result<Running, StartError> {
     start_with_routes(config, Vec::new()).await
 }
 
@@ -103,7 +138,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
 pub async fn start_with_routes(
     config: Config,
     extra: Vec<(Pattern, Arc<dyn Upstream>)>,
-) -> Result<Running, String> {
+) -> Result<Running, StartError> {
     let client = crate::client::build(&crate::client::ClientOptions {
         ca_files: config.ca_files.clone(),
         http2_only: false,
@@ -117,7 +152,7 @@ pub async fn start_with_routes(
         client.clone()
     };
     #[cfg(feature = "aws")]
-    let credentials = Arc::new(crate::credentials::CredentialChain::new(client.clone()));
+    let aws = crate::credentials::AwsChains::new(&config.ca_files)?;
     #[cfg(feature = "local")]
     let local = match &config.local {
         Some(local) => Some(crate::invoke::local::start(local).await?),
@@ -131,9 +166,10 @@ pub async fn start_with_routes(
     #[cfg(not(feature = "local"))]
     let local_function: Option<(String, String)> = match &config.local {
         Some(_) => {
-            let reason =
-                "a local function needs the proxy's `local` feature, left out of this build";
-            return Err(reason.into());
+            return Err(StartError::Feature {
+                feature: "local",
+                needed_for: "a local function",
+            })
         }
         None => None,
     };
@@ -153,16 +189,17 @@ pub async fn start_with_routes(
                         Some(endpoint.clone()),
                         client.clone(),
                     ),
-                    (_, None) => {
-                        return Err("a route targets `local` but no local function runs".into())
-                    }
+                    (_, None) => return Err(StartError::Config(ConfigError::LocalWithoutFunction)),
                 };
-                let region = region(&config, Some(&function));
-                #[cfg(feature = "aws")]
-                let target =
-                    LambdaTarget::new(client, function, endpoint, region, credentials.clone());
-                #[cfg(not(feature = "aws"))]
-                let target = LambdaTarget::new(client, function, endpoint, region);
+                let target = lambda_target(
+                    &config,
+                    #[cfg(feature = "aws")]
+                    &aws,
+                    client,
+                    function,
+                    endpoint,
+                )
+                .await;
                 Arc::new(target.response_streaming(route.streaming))
             }
         };
@@ -190,10 +227,13 @@ pub async fn start_with_routes(
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (admin_stop, admin_stop_rx) = watch::channel(false);
 
+    let bind_error = |what, addr| move |source| StartError::Bind { what, addr, source };
     let listener = TcpListener::bind(config.listen)
         .await
-        .map_err(|err| format!("listen on {}: {err}", config.listen))?;
-    let addr = listener.local_addr().map_err(|err| err.to_string())?;
+        .map_err(bind_error("listen", config.listen))?;
+    let addr = listener
+        .local_addr()
+        .map_err(bind_error("listen", config.listen))?;
     #[cfg(feature = "tls")]
     let tls = match &config.tls {
         Some((cert, key)) => Some(tokio_rustls::TlsAcceptor::from(crate::tls::server_config(
@@ -203,7 +243,12 @@ pub async fn start_with_routes(
     };
     #[cfg(not(feature = "tls"))]
     let tls: Option<()> = match &config.tls {
-        Some(_) => return Err("--tls-cert needs the `tls` feature".into()),
+        Some(_) => {
+            return Err(StartError::Feature {
+                feature: "tls",
+                needed_for: "--tls-cert",
+            })
+        }
         None => None,
     };
     let handler: Handler = {
@@ -230,8 +275,10 @@ pub async fn start_with_routes(
         Some(admin) => {
             let listener = TcpListener::bind(admin)
                 .await
-                .map_err(|err| format!("admin listen on {admin}: {err}"))?;
-            let admin_addr = listener.local_addr().map_err(|err| err.to_string())?;
+                .map_err(bind_error("admin listen", admin))?;
+            let admin_addr = listener
+                .local_addr()
+                .map_err(bind_error("admin listen", admin))?;
             let handler = admin_handler(metrics.clone(), &config, shutdown_rx.clone());
             #[cfg(feature = "tls")]
             let no_tls: Option<tokio_rustls::TlsAcceptor> = None;
@@ -437,6 +484,6 @@ mod tests {
         let Err(err) = super::start(config).await else {
             panic!("a proxy without the local feature started a local function");
         };
-        assert!(err.contains("`local` feature"), "{err}");
+        assert!(err.to_string().contains("`local` feature"), "{err}");
     }
 }

@@ -430,9 +430,17 @@ impl Event {
                 let method = self.method.take();
                 with_path(&mut self, source, method, path::as_it_stands)
             }
-            // The proxy: a POST unless it says otherwise; ordered header pairs.
+            // The proxy: a POST unless it says otherwise (`httpMethod`, or its payload 2.0
+            // event's `requestContext.http.method`); ordered header pairs.
             Source::Proxy => {
-                let method = self.http_method.take().unwrap_or(Method::POST);
+                let method = self
+                    .http_method
+                    .take()
+                    .or_else(|| {
+                        let context = self.request_context.as_mut()?;
+                        context.http_method.take()
+                    })
+                    .unwrap_or(Method::POST);
                 with_path(&mut self, source, Some(method), path::as_it_stands)
             }
         }

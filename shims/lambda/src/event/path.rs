@@ -8,8 +8,10 @@
 //! | API Gateway HTTP API | `rawPath`, its first segment taken off when it is the stage (`requestContext.stage`): a stage other than `$default` comes first in the path |
 //! | Function URL, ALB, VPC Lattice, the proxy | the path as it stands |
 //!
-//! The result must then be canonical: `/<package.Service>/<Method>`, exactly two segments, none
-//! empty, `.` or `..`, each of URI path characters only and no percent-escape (a URI would read
+//! The result must then be canonical: `/<package.Service>/<Method>` (or, for Twirp,
+//! `/twirp/<package.Service>/<Method>`), exactly two segments, none empty, `.` or `..`, each of
+//! URI path characters only and no percent-escape, as `grpc_lambda_protocol::method_path`
+//! checks it for the shim and the proxy alike (a URI would read
 //! `?` or `#` as the end of the path, and an escape as another character). Anything else, and an
 //! event whose fields do not account for its path, is a [`PathError`]: the call is answered
 //! `UNIMPLEMENTED`, naming the path, in the caller's protocol.
@@ -50,6 +52,8 @@ struct PathFault {
 enum Problem {
     /// The path, as it stands, is not a method path.
     NotCanonical,
+    /// A Twirp path in a gRPC call.
+    TwirpForGrpc,
     /// What the path routes, `routed` (found from `how`), is not a method path.
     RoutedNotCanonical { routed: String, how: Derivation },
     /// The REST API resource names a path parameter the event has no value for.
@@ -83,8 +87,9 @@ impl PathError {
 }
 
 /// What a method path is, for the messages that refuse one.
-const CANONICAL: &str = "a method path is /<package.Service>/<Method>: two segments, none empty, \
-                         \".\" or \"..\", of URI path characters with no percent-escape";
+const CANONICAL: &str = "a method path is /<package.Service>/<Method> (under /twirp/ for Twirp): \
+                         two segments, none empty, \".\" or \"..\", of URI path characters \
+                         with no percent-escape";
 
 impl fmt::Display for PathError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -92,6 +97,10 @@ impl fmt::Display for PathError {
         write!(f, "path {path:?} does not name a gRPC method: ")?;
         match problem {
             Problem::NotCanonical => f.write_str(CANONICAL),
+            Problem::TwirpForGrpc => f.write_str(
+                "a path under /twirp/ is a Twirp method, and this is a gRPC call \
+                 (a gRPC method path is /<package.Service>/<Method>)",
+            ),
             Problem::RoutedNotCanonical { routed, how } => {
                 match how {
                     Derivation::Resource(resource) => {
@@ -209,24 +218,30 @@ pub(super) fn as_it_stands(path: String) -> Result<String, PathError> {
     }
 }
 
-/// `/<package.Service>/<Method>`: two segments, none empty, `.` or `..`, each of URI path
-/// characters other than `%` (see the [module documentation](self)).
+/// `/<package.Service>/<Method>` or `/twirp/<package.Service>/<Method>`: the one method-path
+/// check the shim and the proxy share ([`grpc_lambda_protocol::method_path`]; see the
+/// [module documentation](self)).
 pub(crate) fn is_canonical(path: &str) -> bool {
-    let segment = |s: &str| {
-        !s.is_empty()
-            && s != "."
-            && s != ".."
-            && s.bytes().all(|b| b != b'/' && is_method_path_char(b))
-    };
-    path.strip_prefix('/')
-        .and_then(|rest| rest.split_once('/'))
-        .is_some_and(|(service, method)| segment(service) && segment(method))
+    grpc_lambda_protocol::method_path(path).is_ok()
 }
 
 /// A byte a method path may hold: `/`, and what RFC 3986 allows in a path segment as it is
 /// (`pchar`) but `%`, which would start an escape.
-pub(crate) fn is_method_path_char(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&byte)
+pub(crate) use grpc_lambda_protocol::path::is_method_path_char;
+
+/// `path` as a gRPC call's method: a Twirp path (`/twirp/…`) names a method only for Twirp.
+///
+/// # Errors
+///
+/// [`PathError`] naming the path, for a Twirp path.
+pub(crate) fn grpc_method(path: String) -> Result<String, PathError> {
+    if path
+        .strip_prefix(grpc_lambda_protocol::path::TWIRP_PREFIX)
+        .is_some_and(|rest| rest.starts_with('/'))
+    {
+        return Err(PathError::new(&path, Problem::TwirpForGrpc));
+    }
+    Ok(path)
 }
 
 #[cfg(test)]

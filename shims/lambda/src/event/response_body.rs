@@ -91,6 +91,11 @@ impl ResponseBody {
         }
     }
 
+    /// One buffer as a binary body (base64, `isBase64Encoded: true`), not copied.
+    pub(crate) fn binary(bytes: Bytes) -> Self {
+        Self::chunks(smallvec::smallvec![bytes], true)
+    }
+
     /// Whether the body is base64-encoded binary content.
     pub fn is_base64_encoded(&self) -> bool {
         matches!(

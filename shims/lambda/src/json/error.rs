@@ -155,19 +155,19 @@ mod tests {
 
     #[test]
     fn malformed_json_names_the_byte_offset() {
-        // `x` is at byte 12 on the second line.
+        // `x` is the 9th byte of the second line, which starts at byte 9.
         let input = "{\"a\": 1,\n   \"b\": x}";
-        assert_eq!(input.as_bytes()[15], b'x');
+        assert_eq!(input.as_bytes()[17], b'x');
         assert_eq!(
             parse_error(input),
             JsonError::Malformed {
-                offset: 15,
+                offset: 17,
                 reason: "expected value".into()
             }
         );
         assert_eq!(
             parse_error(input).to_string(),
-            "malformed JSON at byte 15: expected value"
+            "malformed JSON at byte 17: expected value"
         );
     }
 

@@ -11,12 +11,13 @@ use http_body_util::{BodyExt, Full};
 
 use super::event::EVENT_CONTENT_TYPE;
 use super::{BoxFuture, Upstream, UpstreamReply, UpstreamRequest};
+use std::sync::Arc;
+
 use crate::client::HttpClient;
-use crate::error::error_chain;
 use crate::error::InvokeError;
 
 /// A route's target: a front door's base URL.
-pub struct FrontDoorTarget {
+pub(crate) struct FrontDoorTarget {
     client: HttpClient,
     base: String,
 }
@@ -24,7 +25,7 @@ pub struct FrontDoorTarget {
 impl FrontDoorTarget {
     /// A target for `base` (`https://abc.execute-api.eu-west-1.amazonaws.com/prod`); the call's
     /// path is appended to it.
-    pub fn new(client: HttpClient, base: &str) -> FrontDoorTarget {
+    pub(crate) fn new(client: HttpClient, base: &str) -> FrontDoorTarget {
         FrontDoorTarget {
             client,
             base: base.trim_end_matches('/').to_owned(),
@@ -37,9 +38,9 @@ impl FrontDoorTarget {
             .method(Method::POST)
             .uri(&url)
             .body(Full::new(request.body.clone()))
-            .map_err(|err| InvokeError::InvalidRequest {
-                code: grpc_lambda_core::Code::Internal,
-                reason: format!("cannot build a request for {url}: {err}"),
+            .map_err(|source| InvokeError::BuildRequest {
+                url: url.clone(),
+                source: Arc::new(source),
             })?;
         let headers = http_request.headers_mut();
         for (name, value) in &request.metadata {
@@ -56,16 +57,16 @@ impl FrontDoorTarget {
             self.client
                 .request(http_request)
                 .await
-                .map_err(|err| InvokeError::Unreachable {
+                .map_err(|source| InvokeError::Unreachable {
                     endpoint: self.base.clone(),
-                    error: error_chain(&err),
+                    source: Arc::new(source),
                 })?;
         let (parts, body) = response.into_parts();
         let endpoint = self.base.clone();
         let body = body
-            .map_err(move |err| InvokeError::Unreachable {
+            .map_err(move |source| InvokeError::ResponseCut {
                 endpoint: endpoint.clone(),
-                error: format!("the response was cut: {}", error_chain(&err)),
+                source: Arc::new(source),
             })
             .boxed();
         Ok(UpstreamReply {

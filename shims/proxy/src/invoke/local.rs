@@ -5,13 +5,14 @@
 pub use grpc_lambda_local::LocalLambda;
 
 use crate::config::LocalConfig;
+use crate::error::StartError;
 
 /// Starts the local Lambda service for the proxy's `local` settings.
 ///
 /// # Errors
 ///
-/// A message naming the port that could not be bound.
-pub async fn start(config: &LocalConfig) -> Result<LocalLambda, String> {
+/// [`StartError::Local`] naming the port that could not be bound.
+pub(crate) async fn start(config: &LocalConfig) -> Result<LocalLambda, StartError> {
     let service = grpc_lambda_local::LocalConfig {
         command: config.command.clone(),
         function: config.function.clone(),
@@ -23,5 +24,7 @@ pub async fn start(config: &LocalConfig) -> Result<LocalLambda, String> {
     };
     LocalLambda::start(service)
         .await
-        .map_err(|err| format!("embedded Lambda service: {err}"))
+        .map_err(|source| StartError::Local {
+            source: Box::new(source),
+        })
 }

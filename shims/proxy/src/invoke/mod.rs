@@ -7,9 +7,12 @@
 //! the function writes them. The caller decodes frames as chunks arrive, so nothing above this
 //! layer assumes the whole body is there.
 //!
-//! - [`lambda`]: the Lambda Invoke API (SigV4, the AWS credential chain, an overridable endpoint).
-//! - [`https`]: an HTTPS front door (API Gateway, a Function URL), spoken to in gRPC-Web.
-//! - `local` (feature `local`): the embedded Lambda service (`grpc-lambda-local`) that runs a
+//! - `lambda.rs`: the Lambda Invoke API (SigV4, the AWS credential chain, an overridable
+//!   endpoint); `function.rs` the function a route names; `answer.rs` the Invoke API's answers;
+//!   `stream.rs` `InvokeWithResponseStream`'s event stream; `event.rs` the event sent and the
+//!   function's answer read.
+//! - `https.rs`: an HTTPS front door (API Gateway, a Function URL), spoken to in gRPC-Web.
+//! - `local.rs` (feature `local`): the embedded Lambda service (`grpc-lambda-local`) that runs a
 //!   function process on loopback.
 
 use std::future::Future;
@@ -22,11 +25,15 @@ use http_body_util::combinators::BoxBody;
 
 use crate::error::InvokeError;
 
+mod answer;
+#[doc(hidden)]
 pub mod event;
-pub mod https;
-pub mod lambda;
+pub(crate) mod function;
+pub(crate) mod https;
+pub(crate) mod lambda;
 #[cfg(feature = "local")]
-pub mod local;
+pub(crate) mod local;
+mod stream;
 
 /// A body of gRPC-Web bytes from a target, chunk by chunk.
 pub type ReplyBody = BoxBody<Bytes, InvokeError>;
@@ -144,13 +151,13 @@ impl Upstream for HalfDuplex {
 
 /// A route whose calls are bidirectional streams, which a Lambda invocation cannot serve
 /// (it takes the whole request before it answers): every call is `UNIMPLEMENTED`, with why.
-pub struct BidiUnimplemented {
+pub(crate) struct BidiUnimplemented {
     name: String,
 }
 
 impl BidiUnimplemented {
     /// Refuses the calls routed to `target`.
-    pub fn new(target: &str) -> BidiUnimplemented {
+    pub(crate) fn new(target: &str) -> BidiUnimplemented {
         BidiUnimplemented {
             name: target.to_owned(),
         }
@@ -173,14 +180,8 @@ impl Upstream for BidiUnimplemented {
 
 impl BidiUnimplemented {
     fn error(&self) -> InvokeError {
-        InvokeError::InvalidRequest {
-            code: grpc_lambda_core::Code::Unimplemented,
-            reason: format!(
-                "bidirectional streaming is not available through Lambda ({}): an invocation \
-                 takes the whole request stream before it answers; a method that can take all \
-                 its requests first can run with bidi = \"half-duplex\" on its route",
-                self.name
-            ),
+        InvokeError::BidiRefused {
+            target: self.name.clone(),
         }
     }
 }

@@ -111,10 +111,27 @@ impl ProxyProcess {
     /// Starts `grpc-lambda-proxy` with `flags` (and `--listen 127.0.0.1:0`) and waits up to 60 s
     /// for its `listening` line.
     pub fn spawn(flags: &[&str]) -> ProxyProcess {
-        use std::io::BufRead as _;
         let binary =
             grpc_lambda_test_support::workspace_binary("grpc-lambda-proxy", "grpc-lambda-proxy");
-        let mut child = std::process::Command::new(binary)
+        ProxyProcess::spawn_command(std::process::Command::new(binary), flags)
+    }
+
+    /// As [`ProxyProcess::spawn`], with only `PATH` and `env` in the proxy's environment.
+    pub fn spawn_with_env(flags: &[&str], env: &[(&str, &str)]) -> ProxyProcess {
+        let binary =
+            grpc_lambda_test_support::workspace_binary("grpc-lambda-proxy", "grpc-lambda-proxy");
+        let mut command = std::process::Command::new(binary);
+        command.env_clear();
+        if let Some(path) = std::env::var_os("PATH") {
+            command.env("PATH", path);
+        }
+        command.envs(env.iter().copied());
+        ProxyProcess::spawn_command(command, flags)
+    }
+
+    fn spawn_command(mut command: std::process::Command, flags: &[&str]) -> ProxyProcess {
+        use std::io::BufRead as _;
+        let mut child = command
             .args(["--listen", "127.0.0.1:0"])
             .args(flags)
             .stdin(std::process::Stdio::null())

@@ -24,6 +24,11 @@ pub mod api {
     tonic::include_proto!("api");
 }
 
+/// The encoded `FileDescriptorSet` of `proto/prod.proto`, written by `build.rs`: what the shim
+/// needs to serve JSON clients and Connect GET (`grpc_lambda::json::Descriptors::decode`).
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/prod_descriptor.bin"));
+
 use api::prod_server::Prod;
 use api::{AliveRequest, AliveResponse, CountRequest, CountResponse};
 

@@ -1,10 +1,16 @@
 //! The example function: `api.Prod` served from Lambda, tonic's generated server handed to the
 //! shim as a `tower::Service` (the one way to serve a tonic service: interceptors and `tower`
-//! layers around the server run on every call).
+//! layers around the server run on every call), to gRPC, gRPC-Web, Connect and Twirp clients.
 
 use grpc_lambda_example_prod::{api::prod_server::ProdServer, ProdService};
 
 #[tokio::main]
 async fn main() -> Result<(), grpc_lambda::lambda_runtime::Error> {
-    grpc_lambda::run(ProdServer::new(ProdService)).await
+    let shim = grpc_lambda::Shim::new(ProdServer::new(ProdService));
+    // JSON clients and Connect GET: the one line, with the descriptors `build.rs` wrote.
+    #[cfg(feature = "json")]
+    let shim = shim.json(grpc_lambda::json::Descriptors::decode(
+        grpc_lambda_example_prod::FILE_DESCRIPTOR_SET,
+    )?);
+    shim.run().await
 }

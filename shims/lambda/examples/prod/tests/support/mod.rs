@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+pub mod connect;
 pub mod watch;
 
 use bytes::BytesMut;

@@ -22,9 +22,15 @@
 //! | the request body did not arrive within `request_body_timeout` (no `grpc-timeout`) | `DEADLINE_EXCEEDED` | the timeout and the bytes received |
 //! | the client cancelled (reset the stream, closed the connection) | `CANCELLED` (logged) | the reason |
 //! | the function's answer is not a gRPC-Web response | `INTERNAL` | what was wrong |
+//! | the request body is over `max_request_bytes` | `RESOURCE_EXHAUSTED` | the limit |
+//! | whole messages, then a silent open request stream (a bidirectional client waiting) | `UNIMPLEMENTED` | the messages, the wait, and `bidi = "half-duplex"` |
+//! | a route with `bidi = "unimplemented"` | `UNIMPLEMENTED` | why, and `bidi = "half-duplex"` |
+//! | no AWS credentials for a remote Lambda endpoint, or SigV4 refuses to sign | `INTERNAL` | the chain's error |
+//! | the endpoint's answer stops before its end | `UNAVAILABLE` | the endpoint and the connection error |
 //! | another Invoke API error (403, 502…) | from the HTTP status | the error type and message |
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use grpc_lambda_core::{Code, Status};
@@ -32,11 +38,19 @@ use grpc_lambda_protocol::Malformed;
 
 pub use grpc_lambda_protocol::{ACCEPTED_ENCODINGS, LAMBDA_REQUEST_LIMIT, LAMBDA_RESPONSE_LIMIT};
 
+pub use crate::path::PathError;
+pub use start::{ConfigError, StartError};
+
+mod start;
+
+/// An underlying error kept as a failure's source, shared so a failure can be cloned.
+pub type SharedError = Arc<dyn std::error::Error + Send + Sync>;
+
 /// The error kind of a call the client gave up on, in logs and metrics.
 pub const CANCELLED_KIND: &str = "cancelled";
 
 /// A call that could not be completed, for a reason the proxy or Lambda reported.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum InvokeError {
     /// The function ran and raised an error (an unhandled exception, a crash, an init error).
@@ -84,20 +98,34 @@ pub enum InvokeError {
     Unreachable {
         /// The endpoint.
         endpoint: String,
-        /// The underlying error.
-        error: String,
+        /// The connection's error.
+        source: SharedError,
+    },
+    /// The endpoint's answer stopped before its end (a reset, a closed connection).
+    ResponseCut {
+        /// The endpoint.
+        endpoint: String,
+        /// The connection's error.
+        source: SharedError,
+    },
+    /// The proxy could not build the request to a target (a URL that is not one).
+    BuildRequest {
+        /// The URL.
+        url: String,
+        /// What `http` refused.
+        source: Arc<http::Error>,
     },
     /// No route matches the method's path.
     NoRoute {
-        /// The request path, cut for quoting ([`crate::path::quoted`]).
+        /// The request path, cut for quoting.
         path: String,
     },
     /// The request path is not a canonical method path.
     NotAMethodPath {
-        /// The path, cut for quoting ([`crate::path::quoted`]).
+        /// The path, cut for quoting.
         path: String,
         /// What is wrong with it.
-        reason: crate::path::PathError,
+        reason: PathError,
     },
     /// The request's `grpc-encoding` is not one the function decodes.
     UnsupportedEncoding {
@@ -139,13 +167,24 @@ pub enum InvokeError {
         /// What was wrong.
         reason: String,
     },
-    /// The request cannot be forwarded for a reason of the proxy's own (over
-    /// `max_request_bytes`, a bidirectional call that waits for a response).
-    InvalidRequest {
-        /// The code to answer with.
-        code: Code,
-        /// What was wrong.
-        reason: String,
+    /// The request body is over `max_request_bytes`.
+    BodyTooLarge {
+        /// The limit on the wire, bytes.
+        limit: usize,
+    },
+    /// The client sent whole messages, then held its request stream open without sending more
+    /// or half-closing: a bidirectional call waiting for a response, which one invocation
+    /// cannot give.
+    WaitingForResponse {
+        /// The messages that came.
+        messages: usize,
+        /// How long the stream stayed silent.
+        wait: Duration,
+    },
+    /// The route refuses bidirectional calls (`bidi = "unimplemented"`).
+    BidiRefused {
+        /// The route's target.
+        target: String,
     },
     /// Any other error answered by the Invoke API or a front door.
     Upstream {
@@ -158,8 +197,13 @@ pub enum InvokeError {
     },
     /// The proxy has no usable AWS credentials for a Lambda endpoint.
     Credentials {
-        /// Where it looked and what failed.
-        reason: String,
+        /// What the credential chain reported.
+        source: SharedError,
+    },
+    /// SigV4 refused to sign the invocation.
+    Signing {
+        /// What the signer reported.
+        source: SharedError,
     },
 }
 
@@ -179,7 +223,9 @@ impl InvokeError {
     pub fn code(&self) -> Code {
         match self {
             InvokeError::FunctionError { .. } => Code::Unknown,
-            InvokeError::Throttled { .. } | InvokeError::Unreachable { .. } => Code::Unavailable,
+            InvokeError::Throttled { .. }
+            | InvokeError::Unreachable { .. }
+            | InvokeError::ResponseCut { .. } => Code::Unavailable,
             InvokeError::RequestTooLarge { .. } | InvokeError::ResponseTooLarge { .. } => {
                 Code::ResourceExhausted
             }
@@ -188,14 +234,20 @@ impl InvokeError {
             }
             InvokeError::FunctionNotFound { .. }
             | InvokeError::NoRoute { .. }
-            | InvokeError::NotAMethodPath { .. } => Code::Unimplemented,
+            | InvokeError::NotAMethodPath { .. }
+            | InvokeError::WaitingForResponse { .. }
+            | InvokeError::BidiRefused { .. } => Code::Unimplemented,
             InvokeError::UnsupportedEncoding { .. } => Malformed::UnsupportedEncoding.code(),
             InvokeError::Malformed { kind, .. } => kind.code(),
-            InvokeError::OverBudget { .. } => Code::ResourceExhausted,
+            InvokeError::OverBudget { .. } | InvokeError::BodyTooLarge { .. } => {
+                Code::ResourceExhausted
+            }
             InvokeError::BodyTimeout { .. } => Code::DeadlineExceeded,
             InvokeError::Cancelled { .. } => Code::Cancelled,
-            InvokeError::InvalidResponse { .. } | InvokeError::Credentials { .. } => Code::Internal,
-            InvokeError::InvalidRequest { code, .. } => *code,
+            InvokeError::InvalidResponse { .. }
+            | InvokeError::BuildRequest { .. }
+            | InvokeError::Credentials { .. }
+            | InvokeError::Signing { .. } => Code::Internal,
             InvokeError::Upstream { status, .. } => Code::from_http_status(*status),
         }
     }
@@ -216,6 +268,8 @@ impl InvokeError {
             InvokeError::DeadlineExceeded { .. } => "deadline_exceeded",
             InvokeError::FunctionNotFound { .. } => "function_not_found",
             InvokeError::Unreachable { .. } => "unreachable",
+            InvokeError::ResponseCut { .. } => "response_cut",
+            InvokeError::BuildRequest { .. } => "build_request",
             InvokeError::NoRoute { .. } => "no_route",
             InvokeError::NotAMethodPath { .. } => "not_a_method_path",
             InvokeError::UnsupportedEncoding { .. } => "unsupported_encoding",
@@ -223,9 +277,13 @@ impl InvokeError {
             InvokeError::BodyTimeout { .. } => "request_body_timeout",
             InvokeError::Cancelled { .. } => CANCELLED_KIND,
             InvokeError::InvalidResponse { .. } => "invalid_response",
-            InvokeError::InvalidRequest { .. } | InvokeError::Malformed { .. } => "invalid_request",
+            InvokeError::Malformed { .. } => "malformed",
+            InvokeError::BodyTooLarge { .. } => "body_too_large",
+            InvokeError::WaitingForResponse { .. } => "waiting_for_response",
+            InvokeError::BidiRefused { .. } => "bidi_refused",
             InvokeError::Upstream { .. } => "upstream",
             InvokeError::Credentials { .. } => "credentials",
+            InvokeError::Signing { .. } => "signing",
         }
     }
 }
@@ -267,8 +325,16 @@ impl fmt::Display for InvokeError {
             InvokeError::FunctionNotFound { function, message } => {
                 write!(f, "function {function:?} not found: {message}")
             }
-            InvokeError::Unreachable { endpoint, error } => {
-                write!(f, "cannot reach {endpoint}: {error}")
+            InvokeError::Unreachable { endpoint, source } => {
+                write!(f, "cannot reach {endpoint}: {}", error_chain(&**source))
+            }
+            InvokeError::ResponseCut { endpoint, source } => write!(
+                f,
+                "the answer from {endpoint} was cut: {}",
+                error_chain(&**source)
+            ),
+            InvokeError::BuildRequest { url, source } => {
+                write!(f, "cannot build the request to {url}: {source}")
             }
             InvokeError::NoRoute { path } => write!(
                 f,
@@ -303,9 +369,26 @@ impl fmt::Display for InvokeError {
             InvokeError::InvalidResponse { reason } => {
                 write!(f, "the function's response cannot be read: {reason}")
             }
-            InvokeError::InvalidRequest { reason, .. } | InvokeError::Malformed { reason, .. } => {
-                f.write_str(reason)
-            }
+            InvokeError::Malformed { reason, .. } => f.write_str(reason),
+            InvokeError::BodyTooLarge { limit } => write!(
+                f,
+                "the request body is over the proxy's limit of {limit} bytes (max_request_bytes)"
+            ),
+            InvokeError::WaitingForResponse { messages, wait } => write!(
+                f,
+                "the client sent {messages} message(s), then kept its request stream open for \
+                 {} ms without sending more: a bidirectional call that waits for a response \
+                 before it half-closes cannot run on Lambda, where one invocation takes the whole \
+                 request stream before it answers; a method whose client sends every request \
+                 before reading can run on a route with bidi = \"half-duplex\"",
+                wait.as_millis()
+            ),
+            InvokeError::BidiRefused { target } => write!(
+                f,
+                "bidirectional streaming is not available through Lambda ({target}): an \
+                 invocation takes the whole request stream before it answers; a method that can \
+                 take all its requests first can run with bidi = \"half-duplex\" on its route"
+            ),
             InvokeError::Upstream {
                 status,
                 error_type,
@@ -316,14 +399,31 @@ impl fmt::Display for InvokeError {
                 error_type,
                 message,
             } => write!(f, "HTTP {status} from the target: {error_type}: {message}"),
-            InvokeError::Credentials { reason } => {
-                write!(f, "no AWS credentials to sign the invocation: {reason}")
+            InvokeError::Credentials { source } => write!(
+                f,
+                "no AWS credentials to sign the invocation: {}",
+                error_chain(&**source)
+            ),
+            InvokeError::Signing { source } => {
+                write!(f, "cannot sign the invocation: {}", error_chain(&**source))
             }
         }
     }
 }
 
-impl std::error::Error for InvokeError {}
+impl std::error::Error for InvokeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            InvokeError::Unreachable { source, .. }
+            | InvokeError::ResponseCut { source, .. }
+            | InvokeError::Credentials { source }
+            | InvokeError::Signing { source } => Some(&**source),
+            InvokeError::BuildRequest { source, .. } => Some(&**source),
+            InvokeError::NotAMethodPath { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+}
 
 /// Every message in an error's source chain, joined: hyper's top-level errors say little.
 pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
@@ -402,7 +502,7 @@ mod tests {
             (
                 InvokeError::Unreachable {
                     endpoint: "http://127.0.0.1:1".into(),
-                    error: "connection refused".into(),
+                    source: Arc::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
                 },
                 Code::Unavailable,
                 "cannot reach http://127.0.0.1:1",
@@ -435,7 +535,7 @@ mod tests {
             (
                 InvokeError::NotAMethodPath {
                     path: "/a.B//C".into(),
-                    reason: crate::path::PathError::SegmentCount { count: 3 },
+                    reason: PathError::SegmentCount { count: 3 },
                 },
                 Code::Unimplemented,
                 "\"/a.B//C\" is not a method path: it has 3 segments",

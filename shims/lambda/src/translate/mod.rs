@@ -1,0 +1,335 @@
+//! Connect, Twirp, and gRPC or gRPC-Web with JSON: the calls the gRPC check refuses, served from
+//! the same service. The protocol is read from the request (`grpc_lambda_protocol::read_call`:
+//! method, path, content type, query); the request becomes a gRPC call for the service
+//! (`incoming.rs`), runs as every call runs (`request.rs`, `call.rs`), and its reply goes back
+//! in the caller's protocol (`answer.rs`), messages transcoded where the caller speaks JSON
+//! (`messages.rs`).
+//!
+//! gRPC and gRPC-Web with protobuf never come here: they pass the gRPC check and pay nothing
+//! for the other protocols.
+
+mod answer;
+mod incoming;
+mod messages;
+
+use grpc_lambda_core::content_type::{Codec, MediaType};
+use grpc_lambda_core::metadata::format_timeout;
+use grpc_lambda_core::{ContentType, Envelope, Metadata};
+use grpc_lambda_protocol::call::{ErrorForm, Protocol, Refusal};
+use grpc_lambda_protocol::connect::{self, GetCompression};
+use grpc_lambda_protocol::{read_call, NotACall};
+use http::header::{HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ORIGIN};
+use http::{HeaderMap, Method, StatusCode};
+
+use self::messages::Messages;
+use crate::body;
+use crate::deadline::GRPC_TIMEOUT;
+use crate::error::Error;
+use crate::event::{EventBody, EventResponse, HttpRequest, ResponseBody};
+use crate::reply::{self, Reply};
+use crate::service::Handler;
+use crate::shim::Shim;
+
+/// A call of a protocol other than gRPC and gRPC-Web with protobuf.
+#[derive(Debug)]
+pub(crate) struct Caller {
+    protocol: Protocol,
+    /// The request's content type; `None` for a Connect GET.
+    media_type: Option<MediaType>,
+    codec: Codec,
+    /// `/<package.Service>/<Method>` (a Twirp path without its `/twirp` prefix).
+    path: String,
+    /// What the client accepts: `accept-encoding`, or a Connect stream's
+    /// `connect-accept-encoding`.
+    accept_encoding: Option<HeaderValue>,
+}
+
+impl Caller {
+    /// The answer's content type: the request's (a Connect GET's, from its `encoding`).
+    fn content_type(&self) -> HeaderValue {
+        let name = match (self.media_type, self.codec) {
+            (Some(media_type), _) => media_type.response_content_type(),
+            (None, Codec::Json) => "application/json",
+            (None, Codec::Proto) => "application/proto",
+        };
+        HeaderValue::from_static(name)
+    }
+
+    fn is_connect(&self) -> bool {
+        matches!(
+            self.protocol,
+            Protocol::ConnectUnary | Protocol::ConnectStream
+        )
+    }
+}
+
+/// Headers that belong to Connect's framing, not to the call's metadata: the service gets a
+/// gRPC call, with `grpc-timeout` standing for `connect-timeout-ms`.
+const PROTOCOL_HEADERS: [&str; 7] = [
+    connect::CONNECT_PROTOCOL_VERSION,
+    connect::CONNECT_TIMEOUT_MS,
+    connect::CONNECT_CONTENT_ENCODING,
+    connect::CONNECT_ACCEPT_ENCODING,
+    "content-encoding",
+    "grpc-encoding",
+    "grpc-accept-encoding",
+];
+
+impl<H: Handler> Shim<H> {
+    /// A request the gRPC check refused with `refusal`: a call of another protocol or codec,
+    /// served; anything else answered as before, in the protocol's own error form when the
+    /// request is one protocol's.
+    pub(crate) async fn translated(
+        &self,
+        request: HttpRequest,
+        refusal: NotACall,
+        lambda: Box<lambda_runtime::Context>,
+    ) -> EventResponse {
+        let path = match &request.path {
+            Ok(path) => path.as_str(),
+            Err(err) => err.path(),
+        };
+        let content_type = request.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes);
+        let query = (!request.query.is_empty()).then_some(request.query.as_str());
+        let call = match read_call(&request.method, path, content_type, query) {
+            Ok(call) => call,
+            Err(refused) => return self.refused(&request, &refused),
+        };
+        if call.protocol.is_grpc() && call.codec == Codec::Proto {
+            // What the gRPC check refuses, it refuses for every reader.
+            return self.not_a_call(&request, &refusal);
+        }
+        let accept_encoding = if call.protocol == Protocol::ConnectStream {
+            request.headers.get(connect::CONNECT_ACCEPT_ENCODING)
+        } else {
+            request.headers.get(ACCEPT_ENCODING)
+        };
+        let caller = Caller {
+            protocol: call.protocol,
+            media_type: call.media_type,
+            codec: call.codec,
+            path: call.path.canonical().to_owned(),
+            accept_encoding: accept_encoding.cloned(),
+        };
+        let origin = request.headers.get(ORIGIN).cloned();
+        let source = request.source;
+        let mut response = match self.translate(request, &caller) {
+            Ok((request, messages)) => {
+                let mut reply = Reply::new(source, reply::max_body_len(source));
+                // The body is gRPC frames now: binary gRPC for the checks, as any call.
+                if let Err(err) = self
+                    .call(request, ContentType::Grpc, lambda, &mut reply)
+                    .await
+                {
+                    reply.fail(&err);
+                }
+                answer::encode(source, &caller, messages, reply)
+            }
+            Err(Failure::Call(err)) => answer::error(source, &caller, HeaderMap::new(), &err),
+            Err(Failure::Refused(refused)) => refused_answer(source, Some(&caller), &refused),
+        };
+        self.cors.apply(origin.as_ref(), &mut response.headers);
+        response
+    }
+
+    /// A request that is no call, answered in the form of the protocol it was read as.
+    fn refused(&self, request: &HttpRequest, refused: &Refusal) -> EventResponse {
+        if refused.error_form() == ErrorForm::Http {
+            return self.not_a_call(request, refused.reason());
+        }
+        let mut response = refused_answer(request.source, None, refused);
+        self.cors
+            .apply(request.headers.get(ORIGIN), &mut response.headers);
+        response
+    }
+
+    /// The request as the gRPC call the service receives, and how its messages are
+    /// transcoded.
+    fn translate(
+        &self,
+        request: HttpRequest,
+        caller: &Caller,
+    ) -> Result<(HttpRequest, Messages<'_>), Failure> {
+        let HttpRequest {
+            source,
+            path,
+            mut headers,
+            query,
+            body,
+            ..
+        } = request;
+        // The method the front door routed, or a refusal naming the path.
+        path.map_err(|err| Failure::Call(Error::Path(err)))?;
+        let refuse = |reason| Failure::Refused(Refusal::new(Some(caller.protocol), reason));
+        let mut timeout = None;
+        if caller.is_connect() {
+            let version = headers
+                .get(connect::CONNECT_PROTOCOL_VERSION)
+                .map(HeaderValue::as_bytes);
+            connect::check_protocol_version(version)
+                .map_err(|err| refuse(NotACall::ConnectHeader(err)))?;
+            if let Some(value) = headers.get(connect::CONNECT_TIMEOUT_MS) {
+                let parsed = connect::parse_connect_timeout(value.as_bytes())
+                    .map_err(|err| refuse(NotACall::ConnectHeader(err)))?;
+                timeout = Some(parsed);
+            }
+        }
+        let get = caller.protocol == Protocol::ConnectUnaryGet;
+        let messages = self.messages(caller, get).map_err(Failure::Call)?;
+        let max = self.max_message_len;
+        let encoding = |name: &str| headers.get(name).map(HeaderValue::as_bytes);
+        let frames = match caller.protocol {
+            Protocol::ConnectUnaryGet => {
+                let get = connect::parse_get_query(&query, max)
+                    .map_err(|err| refuse(NotACall::Query(err)))?;
+                let compression = match get.compression {
+                    GetCompression::Identity => None,
+                    GetCompression::Gzip => Some(&b"gzip"[..]),
+                };
+                incoming::bare(get.message.into(), compression, messages, max)
+            }
+            Protocol::ConnectUnary | Protocol::Twirp => {
+                body::decode_request(body, false).and_then(|body| {
+                    incoming::bare(body, encoding(CONTENT_ENCODING.as_str()), messages, max)
+                })
+            }
+            Protocol::ConnectStream => body::decode_request(body, false).and_then(|body| {
+                incoming::enveloped(
+                    &body,
+                    Envelope::Connect,
+                    encoding(connect::CONNECT_CONTENT_ENCODING),
+                    messages,
+                    max,
+                )
+            }),
+            Protocol::Grpc | Protocol::GrpcWeb | Protocol::GrpcWebText => {
+                let envelope = if caller.protocol == Protocol::Grpc {
+                    Envelope::Grpc
+                } else {
+                    Envelope::GrpcWeb
+                };
+                body::decode_request(body, caller.protocol == Protocol::GrpcWebText).and_then(
+                    |body| {
+                        incoming::enveloped(
+                            &body,
+                            envelope,
+                            encoding("grpc-encoding"),
+                            messages,
+                            max,
+                        )
+                    },
+                )
+            }
+        }
+        .map_err(Failure::Call)?;
+        for name in PROTOCOL_HEADERS {
+            headers.remove(name);
+        }
+        if let Some(timeout) = timeout {
+            if let Ok(value) = HeaderValue::try_from(format_timeout(timeout).as_str()) {
+                headers.insert(GRPC_TIMEOUT, value);
+            }
+        }
+        let request = HttpRequest {
+            source,
+            method: Method::POST,
+            path: Ok(caller.path.clone()),
+            headers,
+            query: String::new(),
+            body: EventBody::Binary(frames),
+        };
+        Ok((request, messages))
+    }
+
+    /// How `caller`'s messages are transcoded: protobuf passes as it is; JSON, and any Connect
+    /// GET (which only a method without side effects may take), need the service's
+    /// descriptors.
+    fn messages(&self, caller: &Caller, get: bool) -> Result<Messages<'_>, Error> {
+        if caller.codec == Codec::Proto && !get {
+            return Ok(Messages::proto());
+        }
+        #[cfg(feature = "json")]
+        if let Some(descriptors) = &self.descriptors {
+            let method = descriptors
+                .method(&caller.path)
+                .ok_or_else(|| Error::UnknownMethod {
+                    path: caller.path.clone(),
+                })?;
+            if get && method.idempotency() != crate::json::Idempotency::NoSideEffects {
+                return Err(Error::GetWithSideEffects {
+                    path: caller.path.clone(),
+                });
+            }
+            return Ok(match caller.codec {
+                Codec::Json => Messages::json(method),
+                Codec::Proto => Messages::proto(),
+            });
+        }
+        Err(Error::NoDescriptors {
+            path: caller.path.clone(),
+            what: if get {
+                "a Connect GET"
+            } else {
+                "a JSON message"
+            },
+        })
+    }
+}
+
+/// Why a translated call did not reach the service.
+enum Failure {
+    /// A check of the call failed: answered with its status.
+    Call(Error),
+    /// The protocol's own headers or query are wrong: answered as the protocol refuses.
+    Refused(Refusal),
+}
+
+/// A refusal in its protocol's error form (not [`ErrorForm::Http`], which the caller answers
+/// as a request that is no call).
+fn refused_answer(
+    source: crate::event::Source,
+    caller: Option<&Caller>,
+    refused: &Refusal,
+) -> EventResponse {
+    let mut response = EventResponse::new(source, refused.http_status());
+    match refused.error_form() {
+        ErrorForm::Grpc => {
+            let content_type = match refused.protocol() {
+                Some(Protocol::GrpcWeb) => ContentType::GrpcWeb,
+                Some(Protocol::GrpcWebText) => ContentType::GrpcWebText,
+                _ => ContentType::Grpc,
+            };
+            let mut reply = Reply::new(source, 0);
+            reply.finish(&refused.status(), Metadata::new());
+            response = reply::encode(source, content_type, reply);
+            if let Some(caller) = caller {
+                response.headers.insert(CONTENT_TYPE, caller.content_type());
+            }
+        }
+        ErrorForm::ConnectEndStream => {
+            let content_type = caller.map_or_else(
+                || HeaderValue::from_static("application/connect+json"),
+                Caller::content_type,
+            );
+            response.headers.insert(CONTENT_TYPE, content_type);
+            let end = refused.json_body().unwrap_or_default();
+            let mut body = bytes::BytesMut::with_capacity(end.len() + 5);
+            let len = u32::try_from(end.len()).unwrap_or(u32::MAX);
+            body.extend_from_slice(&grpc_lambda_core::FrameHeader::end_stream(len).to_bytes());
+            body.extend_from_slice(&end);
+            response.body = ResponseBody::binary(body.freeze());
+        }
+        ErrorForm::Connect | ErrorForm::Twirp | ErrorForm::Http => {
+            response.headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static(grpc_lambda_protocol::json::ERROR_CONTENT_TYPE),
+            );
+            let body = refused.json_body().unwrap_or_default();
+            response.body = ResponseBody::text_of(&String::from_utf8_lossy(&body));
+        }
+    }
+    if response.status == StatusCode::OK && refused.error_form() != ErrorForm::Grpc {
+        response.status = refused.http_status();
+    }
+    response
+}

@@ -61,17 +61,21 @@ impl Invoke {
             .map_err(|err| format!("connecting to the Invoke API at {}: {err}", self.addr))?;
         stream
             .set_read_timeout(Some(IO_TIMEOUT))
+            .and_then(|()| stream.set_nodelay(true))
             .map_err(|err| err.to_string())?;
-        write!(
-            stream,
+        // One write: a head and a body in two would wait out Nagle and a delayed ACK.
+        let mut request = format!(
             "POST /2015-03-31/functions/{}/invocations HTTP/1.1\r\nhost: {}\r\n\
              content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
             self.function,
             self.addr,
             event.len()
         )
-        .and_then(|()| stream.write_all(event))
-        .map_err(|err| format!("sending the event: {err}"))?;
+        .into_bytes();
+        request.extend_from_slice(event);
+        stream
+            .write_all(&request)
+            .map_err(|err| format!("sending the event: {err}"))?;
         let mut reader = BufReader::new(stream);
         let response = read_message(&mut reader, false).map_err(|Closed| {
             "the Invoke API closed the connection without an answer".to_owned()
@@ -186,6 +190,7 @@ impl Door {
     fn serve(&self, stream: TcpStream) {
         let _ = stream.set_nonblocking(false);
         let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
+        let _ = stream.set_nodelay(true);
         let Ok(mut writer) = stream.try_clone() else {
             return;
         };
@@ -260,8 +265,10 @@ fn write_response(stream: &mut TcpStream, response: &HttpResponse) -> std::io::R
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str(&format!("content-length: {}\r\n\r\n", response.body.len()));
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(&response.body)?;
+    // One write: a head and a body in two would wait out Nagle and a delayed ACK.
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(&response.body);
+    stream.write_all(&bytes)?;
     stream.flush()
 }
 

@@ -354,14 +354,10 @@ fn curl(args: &[&str]) -> Result<CurlAnswer, String> {
 }
 
 /// curl's calls under `base_url` (ending in `/`), each one that differs from the expected answer
-/// as a line.
+/// as a line: Connect and Twirp with JSON, a Connect GET, and the errors a hand-written request
+/// can earn (malformed JSON and an unknown field named with their byte offsets, a GET of a method
+/// with side effects, a Twirp method the service does not have).
 fn curl_differences(base_url: &str) -> Vec<Difference> {
-    let json_post = [
-        "-H",
-        "content-type: application/json",
-        "--data",
-        r#"{"message":"x"}"#,
-    ];
     let alive = format!("{base_url}api.Prod/Alive");
     let fail = format!("{base_url}api.Prod/Fail");
     let twirp = format!("{base_url}twirp/api.Prod/Alive");
@@ -369,8 +365,50 @@ fn curl_differences(base_url: &str) -> Vec<Difference> {
     let get = format!(
         "{base_url}api.Prod/Alive?connect=v1&encoding=json&message=%7B%22message%22%3A%22x%22%7D"
     );
+    let get_fail = format!(
+        "{base_url}api.Prod/Fail?connect=v1&encoding=json&message=%7B%22message%22%3A%22x%22%7D"
+    );
+    let twirp_fail = format!("{base_url}twirp/api.Prod/Fail");
+    let twirp_nope = format!("{base_url}twirp/api.Prod/Nope");
+    let json = |body| ["-H", "content-type: application/json", "--data", body];
+    let json_post = json(r#"{"message":"x"}"#);
     let hello = r#"{"message":"Hello, world.x"}"#;
     let calls: Vec<(&str, Vec<&str>, u16, &str, &str)> = vec![
+        (
+            "curl Connect malformed JSON",
+            [&json(r#"{"message":"#)[..], &[alive.as_str()]].concat(),
+            400,
+            "application/json",
+            r#"{"code":"invalid_argument","message":"the request message is not valid JSON for its type: malformed JSON at byte 10: EOF while parsing a value"}"#,
+        ),
+        (
+            "curl Connect unknown JSON field",
+            [&json(r#"{"nope":"x"}"#)[..], &[alive.as_str()]].concat(),
+            400,
+            "application/json",
+            r#"{"code":"invalid_argument","message":"the request message is not valid JSON for its type: unknown JSON field \"nope\" at byte 6"}"#,
+        ),
+        (
+            "curl Connect GET of a method with side effects",
+            vec![get_fail.as_str()],
+            405,
+            "application/json",
+            r#"{"code":"unimplemented","message":"/api.Prod/Fail may not be called with GET: only a method marked idempotency_level = NO_SIDE_EFFECTS may; use POST"}"#,
+        ),
+        (
+            "curl Twirp JSON error",
+            [&json_post[..], &[twirp_fail.as_str()]].concat(),
+            400,
+            "application/json",
+            r#"{"code":"invalid_argument","msg":"bad: x","meta":{}}"#,
+        ),
+        (
+            "curl Twirp unknown method",
+            [&json_post[..], &[twirp_nope.as_str()]].concat(),
+            404,
+            "application/json",
+            r#"{"code":"bad_route","msg":"method /api.Prod/Nope is not in the service's descriptors","meta":{}}"#,
+        ),
         (
             "curl Connect JSON POST",
             [&json_post[..], &[alive.as_str()]].concat(),

@@ -257,7 +257,21 @@ pub fn check_decoder(stream: &Bytes, max_message_len: usize, chunking: &Chunking
 /// A [`FrameCounter`] fed `chunks` counts the frames the reference reader reads, ends between
 /// frames exactly when the stream is whole frames, and refuses a header with the decoder's error.
 fn check_counter(chunks: &[Bytes], max_message_len: usize, expected: &Decoded) {
+    check_counter_in(chunks, max_message_len, expected, None);
+}
+
+/// A [`FrameCounter`] reading `envelope`'s headers (gRPC's and gRPC-Web's when `None`) counts
+/// the frames the decoder returns and stops with its error.
+pub fn check_counter_in(
+    chunks: &[Bytes],
+    max_message_len: usize,
+    expected: &Decoded,
+    envelope: Option<Envelope>,
+) {
     let mut counter = FrameCounter::with_max_message_len(max_message_len);
+    if let Some(envelope) = envelope {
+        counter = counter.with_envelope(envelope);
+    }
     let refused = chunks.iter().find_map(|chunk| counter.push(chunk).err());
     assert_eq!(counter.frames(), expected.frames.len(), "frames counted");
     match &expected.error {

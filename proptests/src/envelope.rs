@@ -9,7 +9,7 @@ use grpc_lambda_core::decode::frames_in;
 use grpc_lambda_core::{DecodeError, Envelope};
 use grpc_lambda_protocol::connect::{parse_get_query, QueryError};
 
-use crate::check::{decode_chunks_in, ByteStr, Take, ALLOCATION_SLACK};
+use crate::check::{check_counter_in, decode_chunks_in, ByteStr, Take, ALLOCATION_SLACK};
 use crate::chunking::{Chunking, Reader};
 use crate::counting_alloc::largest_allocation;
 use crate::fuzz_checks::{FuzzInput, Limit};
@@ -17,8 +17,8 @@ use crate::model;
 
 /// What a decoder reading `envelope` must get right on any input, however it is cut: the same
 /// frames and error as the reference reader, by every way of taking frames out (owned, lent,
-/// alternating, and [`frames_in`] over the whole stream); only `envelope`'s flags on what it
-/// returns; no allocation past the limit (plus [`ALLOCATION_SLACK`]).
+/// alternating, and [`frames_in`] over the whole stream), and a `FrameCounter` reading the
+/// same envelope counting the same; only `envelope`'s flags on what it returns; no allocation past the limit (plus [`ALLOCATION_SLACK`]).
 pub fn check_decoder_in(
     stream: &Bytes,
     max_message_len: usize,
@@ -47,6 +47,7 @@ pub fn check_decoder_in(
             }
         }
     }
+    check_counter_in(&chunks, max_message_len, &expected, Some(envelope));
     let mut lent = frames_in(stream, max_message_len, envelope);
     for frame in &expected.frames {
         let read = lent.next().expect("a frame").expect("no error");

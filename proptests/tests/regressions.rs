@@ -12,8 +12,8 @@ use grpc_lambda_proptests::check::check_status;
 use grpc_lambda_proptests::chunking::Chunking;
 use grpc_lambda_proptests::counting_alloc::{self, CountingAllocator};
 use grpc_lambda_proptests::fuzz_checks::{
-    FrameDecoderInput, FrameRoundTripInput, FuzzInput, GzipInput, Limit, MetadataInput,
-    TrailersInput, TARGETS,
+    ConnectGetInput, FrameDecoderInput, FrameRoundTripInput, FuzzInput, GzipInput, Limit,
+    MetadataInput, TrailersInput, TARGETS,
 };
 use grpc_lambda_proptests::lambda_event::{BodyKind, LambdaEventInput, Shape};
 
@@ -213,4 +213,21 @@ fn the_gzip_crash_file_is_the_named_input() {
     assert_eq!(input.limit, Limit::Kib64);
     assert!(!input.compress_first);
     assert_eq!(input.data.len(), data.len() - 2);
+}
+
+/// `connect_get`, `escape-after-a-malformed-one`: the message buffer was reserved from the `%`
+/// count, which escapes after a malformed one made shorter than the bytes decoded before it, so
+/// the buffer doubled past the limit. The saved file's query, reduced to what broke it.
+#[test]
+fn connect_get_buffer_was_short_of_a_malformed_escape() {
+    let query = format!(
+        "encoding=proto&message={}%zz{}",
+        "a".repeat(900),
+        "%".repeat(200)
+    );
+    ConnectGetInput {
+        limit: Limit::Kib1,
+        query,
+    }
+    .check();
 }

@@ -434,7 +434,14 @@ pub fn parse_get_query(query: &str, max_message_len: usize) -> Result<GetRequest
     let message = if base64 {
         decode_base64_message(message, max_message_len)?
     } else {
-        let text_len = percent_decoded_len(message);
+        // A first pass validates every escape and counts the bytes, so the buffer is exactly the
+        // message: an estimate from the `%` count would be short when an escape after a
+        // malformed one was counted.
+        let mut text_len = 0usize;
+        for byte in PercentDecoded::new("message", message) {
+            byte?;
+            text_len += 1;
+        }
         if text_len > max_message_len {
             return Err(QueryError::MessageTooLarge {
                 len: text_len,
@@ -597,13 +604,6 @@ impl Iterator for PercentDecoded<'_> {
     }
 }
 
-/// The length of `value` percent-decoded, without decoding it (each escape, 3 bytes for 1; a
-/// malformed one is found by the decoder).
-fn percent_decoded_len(value: &[u8]) -> usize {
-    let escapes = value.iter().filter(|&&b| b == b'%').count();
-    value.len().saturating_sub(escapes * 2)
-}
-
 /// Appends `value` percent-decoded (`+` as a space) to `out`.
 fn percent_decode(
     parameter: &'static str,
@@ -707,6 +707,15 @@ mod tests {
         assert_eq!(
             parse_get_query(&bad, 4096).unwrap_err().to_string(),
             "the Connect GET query's message is not base64url (base64=1): byte 0x2a at symbol 1500 is not base64url"
+        );
+        // An escape after a malformed one does not shrink the buffer below what is pushed
+        // before the error (found by the connect_get fuzz target).
+        assert_eq!(
+            parse_get_query("encoding=proto&message=abc%zz%41%41", 4),
+            Err(QueryError::PercentEscape {
+                parameter: "message",
+                offset: 3
+            })
         );
         let long = format!("encoding={}&message=", "x".repeat(100));
         assert_eq!(

@@ -1,7 +1,7 @@
 //! [`FrameCounter`]: a stream's frame boundaries followed from the headers alone.
 
 use super::{checked_header, DecodeError};
-use crate::frame::HEADER_LEN;
+use crate::frame::{Envelope, HEADER_LEN};
 
 /// Follows a stream's frame boundaries from the frame headers alone: it counts whole frames and
 /// tells whether the bytes so far end between frames, holding no payload (five header bytes at
@@ -24,6 +24,8 @@ use crate::frame::HEADER_LEN;
 #[derive(Clone, Debug)]
 pub struct FrameCounter {
     max_message_len: usize,
+    /// The envelope named with [`FrameCounter::with_envelope`], whose flags headers may carry.
+    envelope: Option<Envelope>,
     frames: usize,
     /// The current frame's payload length, once its header is in.
     len: u64,
@@ -41,6 +43,7 @@ impl FrameCounter {
     pub fn with_max_message_len(max_message_len: usize) -> Self {
         Self {
             max_message_len,
+            envelope: None,
             frames: 0,
             len: 0,
             remaining: 0,
@@ -48,6 +51,25 @@ impl FrameCounter {
             header_len: 0,
             frame_start: 0,
         }
+    }
+
+    /// This counter, reading `envelope`'s headers, as
+    /// [`FrameDecoder::with_envelope`](super::FrameDecoder::with_envelope) does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grpc_lambda_core::{decode::FrameCounter, Envelope};
+    ///
+    /// let mut counter = FrameCounter::with_max_message_len(16).with_envelope(Envelope::Connect);
+    /// counter.push(b"\x00\x00\x00\x00\x00\x02\x00\x00\x00\x02{}")?; // a message, the end-stream
+    /// assert_eq!(counter.frames(), 2);
+    /// assert!(counter.push(b"\x80\x00\x00\x00\x00").is_err()); // gRPC-Web's trailers
+    /// # Ok::<(), grpc_lambda_core::DecodeError>(())
+    /// ```
+    pub fn with_envelope(mut self, envelope: Envelope) -> Self {
+        self.envelope = Some(envelope);
+        self
     }
 
     /// Whole frames so far.
@@ -89,7 +111,12 @@ impl FrameCounter {
                 break;
             }
             self.header_len = 0;
-            let header = checked_header(self.header, self.max_message_len, self.frame_start, None)?;
+            let header = checked_header(
+                self.header,
+                self.max_message_len,
+                self.frame_start,
+                self.envelope,
+            )?;
             self.len = u64::from(header.len());
             self.remaining = self.len;
             if self.remaining == 0 {

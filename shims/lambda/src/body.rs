@@ -1,5 +1,6 @@
 //! The request body out of its event encoding: base64 through `grpc-lambda-core`, one pass (the
-//! response body is encoded where its JSON is written, `event::response`).
+//! response body is encoded where its JSON is written, `event::response`); and a message out of
+//! its compression, under the message limit.
 
 use bytes::Bytes;
 use grpc_lambda_core::base64;
@@ -21,6 +22,33 @@ pub(crate) fn decode_request(body: EventBody, web_text: bool) -> Result<Bytes, E
         return base64::decode(&bytes).map_err(Error::WebTextBase64);
     }
     Ok(bytes)
+}
+
+/// A message that came compressed with `encoding` (`gzip`; `identity` or none is as it is),
+/// decompressed under the message limit.
+///
+/// # Errors
+///
+/// [`Error::UnsupportedEncoding`] for another encoding (or gzip without the `gzip` feature),
+/// [`Error::Decompress`] for a payload that does not decompress within `max_len`.
+pub(crate) fn decompress(
+    encoding: Option<&[u8]>,
+    payload: Bytes,
+    max_len: usize,
+) -> Result<Bytes, Error> {
+    match encoding {
+        None | Some(b"identity") => Ok(payload),
+        #[cfg(feature = "gzip")]
+        Some(b"gzip") => grpc_lambda_core::gzip::decompress(&payload, max_len)
+            .map(Bytes::from)
+            .map_err(|err| Error::Decompress(Box::new(err))),
+        Some(other) => {
+            let _ = max_len;
+            Err(Error::UnsupportedEncoding {
+                encoding: String::from_utf8_lossy(other).into_owned(),
+            })
+        }
+    }
 }
 
 #[cfg(test)]

@@ -79,9 +79,20 @@ impl<H: Handler> Shim<H> {
         let content_type = request.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes);
         let content_type = match grpc_lambda_protocol::check_call(&request.method, content_type) {
             Ok(content_type) => content_type,
-            // A preflight or a request that is not a gRPC call: the buffered answer, streamed.
-            Err(_) => {
-                let response = self.handle_request(request, lambda).await;
+            // A preflight, a request that is not a gRPC call, or a call of another protocol:
+            // a Connect stream streamed, anything else the buffered answer, streamed.
+            Err(refusal) => {
+                let response = if request.method == Method::OPTIONS {
+                    self.handle_request(request, lambda).await
+                } else {
+                    // Boxed, as in `handle_request`: the gRPC calls' future stays its size.
+                    match Box::pin(Arc::clone(&self).stream_translated(request, refusal, lambda))
+                        .await
+                    {
+                        Ok(stream) => return Ok(FunctionResponse::StreamingResponse(stream)),
+                        Err(response) => response,
+                    }
+                };
                 let body = response.decoded_body().into_owned();
                 return Ok(FunctionResponse::StreamingResponse(StreamResponse {
                     metadata_prelude: MetadataPrelude {
@@ -179,8 +190,9 @@ impl<H: Handler> Shim<H> {
         let content_type = request.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes);
         let content_type = match grpc_lambda_protocol::check_call(&request.method, content_type) {
             Ok(content_type) => content_type,
-            // Connect, Twirp, `+json`, or no call at all.
-            Err(refusal) => return self.translated(request, refusal, lambda).await,
+            // Connect, Twirp, `+json`, or no call at all. Boxed: its state would otherwise
+            // widen this future, which every gRPC call's invocation carries and moves.
+            Err(refusal) => return Box::pin(self.translated(request, refusal, lambda)).await,
         };
         let mut reply = Reply::new(source, reply::max_body_len(source));
         let origin = request.headers.get(http::header::ORIGIN).cloned();
@@ -208,22 +220,18 @@ impl<H: Handler> Shim<H> {
         let call = request::check(request, content_type, lambda, checks)?;
         call::serve(&self.handler, call, reply).await
     }
+}
 
-    /// An answer for a request that is not a gRPC call at all: an HTTP status, the reason as
-    /// text, and the status a gRPC client would map it to ([`NotACall::status`], as the proxy
-    /// answers it).
-    pub(crate) fn not_a_call(&self, request: &HttpRequest, refusal: &NotACall) -> EventResponse {
-        let mut response = EventResponse::new(request.source, refusal.http_status());
-        response.headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        metadata_to_headers(&refusal.status().to_trailers(), &mut response.headers);
-        response.body = ResponseBody::text_of(&format!("{refusal}\n"));
-        self.cors.apply(
-            request.headers.get(http::header::ORIGIN),
-            &mut response.headers,
-        );
-        response
-    }
+/// An answer for a request that is not a gRPC call at all: an HTTP status, the reason as text,
+/// and the status a gRPC client would map it to ([`NotACall::status`], as the proxy answers
+/// it). CORS is the caller's to apply.
+pub(crate) fn not_a_call(source: Source, refusal: &NotACall) -> EventResponse {
+    let mut response = EventResponse::new(source, refusal.http_status());
+    response.headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    metadata_to_headers(&refusal.status().to_trailers(), &mut response.headers);
+    response.body = ResponseBody::text_of(&format!("{refusal}\n"));
+    response
 }

@@ -102,6 +102,9 @@ pub enum Error {
         /// The method called.
         path: String,
     },
+    /// A response message the service compressed, for a caller whose answer the shim writes
+    /// (Connect, Twirp, `+json`): the shim asks the service for no compression.
+    CompressedResponse,
     /// A unary call (Connect unary, Twirp) whose service answered other than one message.
     UnaryAnswer {
         /// How many messages it answered.
@@ -189,6 +192,10 @@ impl fmt::Display for Error {
                 f,
                 "{path} may not be called with GET: only a method marked \
                  idempotency_level = NO_SIDE_EFFECTS may; use POST"
+            ),
+            Error::CompressedResponse => f.write_str(
+                "the service compressed a response message, though the call it was handed \
+                 accepts no compression",
             ),
             Error::UnaryAnswer { messages } => write!(
                 f,

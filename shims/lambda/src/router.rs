@@ -13,6 +13,7 @@ use grpc_lambda_core::{Code, FrameEncoder, Metadata, Status};
 use grpc_lambda_protocol::metadata_from_headers;
 use http::HeaderMap;
 
+use crate::body::decompress;
 use crate::error::Error;
 use crate::event::Source;
 use crate::reply::Reply;
@@ -341,7 +342,10 @@ fn request<M: prost::Message + Default>(call: Call) -> Result<Request<M>, Status
         ));
     };
     let payload = if frame.is_compressed() {
-        decompress(&call.headers, frame.into_payload(), call.max_message_len)
+        let encoding = call.headers.get("grpc-encoding").map(|v| v.as_bytes());
+        grpc_lambda_protocol::check_compressed_flag(true, encoding)
+            .map_err(|_| Error::CompressedWithoutEncoding { index: 0 }.to_status())?;
+        decompress(encoding, frame.into_payload(), call.max_message_len)
             .map_err(|err| err.to_status())?
     } else {
         frame.into_payload()
@@ -363,32 +367,6 @@ fn request<M: prost::Message + Default>(call: Call) -> Result<Request<M>, Status
         budget: call.deadline.map(|d| d.budget),
         started: call.started,
     })
-}
-
-#[cfg(feature = "gzip")]
-fn decompress(headers: &HeaderMap, payload: Bytes, max: usize) -> Result<Bytes, Error> {
-    match headers.get("grpc-encoding").map(|v| v.as_bytes()) {
-        Some(b"gzip") => grpc_lambda_core::gzip::decompress(&payload, max)
-            .map(Bytes::from)
-            .map_err(|err| Error::Decompress(Box::new(err))),
-        other => Err(unsupported_encoding(other)),
-    }
-}
-
-#[cfg(not(feature = "gzip"))]
-fn decompress(headers: &HeaderMap, _payload: Bytes, _max: usize) -> Result<Bytes, Error> {
-    Err(unsupported_encoding(
-        headers.get("grpc-encoding").map(|v| v.as_bytes()),
-    ))
-}
-
-fn unsupported_encoding(encoding: Option<&[u8]>) -> Error {
-    Error::UnsupportedEncoding {
-        encoding: encoding.map_or_else(
-            || "identity".to_owned(),
-            |e| String::from_utf8_lossy(e).into_owned(),
-        ),
-    }
 }
 
 fn encode<M: prost::Message>(message: &M, max: usize, buf: &mut BytesMut) -> Result<Bytes, Error> {

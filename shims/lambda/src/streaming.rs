@@ -29,6 +29,8 @@ use grpc_lambda_core::base64;
 use http::HeaderMap;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::error::Error;
+
 /// The environment variable that turns response streaming on (`1` or `true`) when the shim is
 /// built with [`crate::Shim::new`] or [`crate::run`].
 pub const RESPONSE_STREAMING_ENV: &str = "GRPC_LAMBDA_RESPONSE_STREAMING";
@@ -55,6 +57,19 @@ pub struct Sink {
     chunks: mpsc::UnboundedSender<Bytes>,
     text: Option<base64::Encoder>,
     sent: bool,
+    rewrite: Option<Rewrite>,
+    failed: Option<Error>,
+}
+
+/// What each chunk of messages becomes before it is written, for a caller whose framing or
+/// codec is not the service's (a Connect stream): the service's gRPC frames in, the caller's
+/// out, or the error that ends the stream.
+pub(crate) struct Rewrite(pub(crate) Box<dyn FnMut(Bytes) -> Result<Bytes, Error> + Send>);
+
+impl std::fmt::Debug for Rewrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Rewrite")
+    }
 }
 
 impl Sink {
@@ -68,8 +83,21 @@ impl Sink {
             chunks,
             text: text.then(base64::Encoder::new),
             sent: false,
+            rewrite: None,
+            failed: None,
         };
         (sink, head_rx, ChunkStream { rx })
+    }
+
+    /// The sink, each chunk rewritten by `rewrite` before it is written.
+    pub(crate) fn with_rewrite(mut self, rewrite: Rewrite) -> Self {
+        self.rewrite = Some(rewrite);
+        self
+    }
+
+    /// Why a chunk could not be rewritten, if one could not: nothing was written after it.
+    pub(crate) fn take_failure(&mut self) -> Option<Error> {
+        self.failed.take()
     }
 
     /// Whether a message went out.
@@ -81,6 +109,19 @@ impl Sink {
     pub(crate) fn send(&mut self, headers: &HeaderMap, chunk: Bytes) {
         self.open(headers);
         self.sent = true;
+        if self.failed.is_some() {
+            return;
+        }
+        let chunk = match self.rewrite.as_mut() {
+            Some(Rewrite(rewrite)) => match rewrite(chunk) {
+                Ok(chunk) => chunk,
+                Err(err) => {
+                    self.failed = Some(err);
+                    return;
+                }
+            },
+            None => chunk,
+        };
         self.write(chunk);
     }
 

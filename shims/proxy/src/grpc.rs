@@ -2,34 +2,35 @@
 //! client's protocol.
 //!
 //! ```text
-//!  path checked (crate::path) ──▶ routed ──▶ body read (crate::request: limits, budget, time)
-//!    ──▶ UpstreamRequest ──▶ target ──▶ response (crate::response: frames, trailers)
+//!  protocol and path read (read_call) ──▶ routed ──▶ body read (crate::request: limits,
+//!    budget, time) ──▶ UpstreamRequest (crate::call: the gRPC-Web hop) ──▶ target
+//!    ──▶ response (crate::response: frames, trailers; crate::connect: Connect and Twirp)
 //! ```
 //!
-//! Native gRPC needs HTTP/2 (its status travels in trailers); gRPC-Web works over HTTP/1.1 and
-//! HTTP/2.
+//! Native gRPC needs HTTP/2 (its status travels in trailers); gRPC-Web, Connect and Twirp work
+//! over HTTP/1.1 and HTTP/2.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use grpc_lambda_core::base64;
-use grpc_lambda_core::metadata::{parse_timeout, GRPC_TIMEOUT};
-use grpc_lambda_core::{Code, ContentType, Status};
+use grpc_lambda_core::{base64, Code, Status};
 use grpc_lambda_protocol::cors::Cors;
-use grpc_lambda_protocol::{Malformed, ACCEPTED_ENCODINGS};
+use grpc_lambda_protocol::{read_call, ErrorForm, NotACall, Protocol, Refusal, ACCEPTED_ENCODINGS};
 use http::header::{HeaderValue, CONTENT_TYPE, ORIGIN};
-use http::{Method, Request, Response, Version};
+use http::{HeaderMap, Method, Request, Response, Version};
 use http_body::Body;
 
 use crate::budget::Budget;
+use crate::call::Wire;
 use crate::config::Limits;
+use crate::connect::{error_answer, respond_unary};
 use crate::error::InvokeError;
 use crate::invoke::{UpstreamReply, UpstreamRequest};
 use crate::metrics::{CallRecord, Metrics};
 use crate::request::{BodyRules, Deadline};
-use crate::response::{error_response, not_a_call, preflight, respond};
+use crate::response::{not_a_call, preflight, respond};
 use crate::route::{Route, Router};
 
 pub(crate) use crate::response::ProxyBody;
@@ -94,18 +95,38 @@ impl Proxy {
             .headers()
             .get(CONTENT_TYPE)
             .map(HeaderValue::as_bytes);
-        let content_type = match grpc_lambda_protocol::check_call(request.method(), content_type) {
-            Ok(content_type) => content_type,
-            Err(refusal) => return not_a_call(&refusal),
-        };
+        let path = request.uri().path();
+        let (wire, routed) =
+            match read_call(request.method(), path, content_type, request.uri().query()) {
+                Ok(call) => {
+                    let canonical = call.path.canonical();
+                    let routed =
+                        self.router
+                            .lookup(canonical)
+                            .ok_or_else(|| InvokeError::NoRoute {
+                                path: grpc_lambda_protocol::path::quoted(path).into_owned(),
+                            });
+                    (Wire::of(&call), routed)
+                }
+                Err(refusal) => match (refusal.protocol(), refusal.reason()) {
+                    (Some(protocol), NotACall::Path(err)) => (
+                        Wire::refused(protocol, content_type),
+                        Err(InvokeError::NotAMethodPath {
+                            path: grpc_lambda_protocol::path::quoted(path).into_owned(),
+                            reason: err.clone(),
+                        }),
+                    ),
+                    _ => return refusal_answer(&refusal),
+                },
+            };
         let mut record = CallRecord::new(
             self.metrics.clone(),
-            request.uri().path(),
-            content_type,
+            path,
+            wire.label(),
             start,
             self.log_calls,
         );
-        if request.version() < Version::HTTP_2 && !content_type.is_web() {
+        if request.version() < Version::HTTP_2 && wire.is_native() {
             // Over HTTP/1.1 the status of a streamed answer could only travel in trailers, which
             // HTTP/1.1 peers send only when announced before the body: a client would read a
             // truncated answer as a success. The refusal is a Trailers-Only answer (HTTP 200,
@@ -118,65 +139,55 @@ impl Proxy {
                     "native gRPC ({}) needs HTTP/2, and this request came over {:?}: use an \
                      HTTP/2 connection (h2c prior knowledge, or TLS with ALPN h2), or gRPC-Web \
                      (application/grpc-web), which works over HTTP/1.1",
-                    content_type.as_str(),
+                    wire.label(),
                     request.version()
                 ),
             );
             record.set_error("http1_native_grpc");
-            return error_response(content_type, &status, record.finish_with(status.code()));
+            return error_answer(
+                wire,
+                &status,
+                HeaderMap::new(),
+                record.finish_with(status.code()),
+            );
         }
-        let path = request.uri().path();
-        let routed = match crate::path::classify(path) {
-            Ok(_) => self
-                .router
-                .lookup(path)
-                .ok_or_else(|| InvokeError::NoRoute {
-                    path: crate::path::quoted(path).into_owned(),
-                }),
-            Err(reason) => Err(InvokeError::NotAMethodPath {
-                path: crate::path::quoted(path).into_owned(),
-                reason,
-            }),
-        };
         let route = match routed {
             Ok(route) => route,
-            Err(err) => return self.refuse(content_type, &err, record),
+            Err(err) => return self.refuse(wire, &err, record),
         };
         record.set_route(route);
-        match self.call(request, content_type, route, remote).await {
-            Ok((reply, deadline)) => {
-                respond(reply, content_type, deadline, &self.budget, record).await
+        match self.call(request, wire, route, remote).await {
+            Ok((reply, deadline)) if wire.is_bare() => {
+                respond_unary(reply, wire, deadline, &self.budget, record).await
             }
-            Err(err) => self.refuse(content_type, &err, record),
+            Ok((reply, deadline)) => respond(reply, wire, deadline, &self.budget, record).await,
+            Err(err) => self.refuse(wire, &err, record),
         }
     }
 
-    /// The Trailers-Only answer for a call that failed before a reply, counted with its kind.
-    fn refuse(
-        &self,
-        content_type: ContentType,
-        err: &InvokeError,
-        mut record: CallRecord,
-    ) -> Response<ProxyBody> {
+    /// The answer, in the client's protocol, for a call that failed before a reply, counted
+    /// with its kind.
+    fn refuse(&self, wire: Wire, err: &InvokeError, mut record: CallRecord) -> Response<ProxyBody> {
         record.set_error(err.kind());
-        let mut response = error_response(
-            content_type,
-            &err.to_status(),
-            record.finish_with(err.code()),
-        );
+        let mut headers = HeaderMap::new();
         if let InvokeError::UnsupportedEncoding { .. } = err {
-            response.headers_mut().insert(
+            headers.insert(
                 "grpc-accept-encoding",
                 HeaderValue::from_static(ACCEPTED_ENCODINGS),
             );
         }
-        response
+        error_answer(
+            wire,
+            &err.to_status(),
+            headers,
+            record.finish_with(err.code()),
+        )
     }
 
     async fn call<B>(
         &self,
         request: Request<B>,
-        content_type: ContentType,
+        wire: Wire,
         route: &Route,
         remote: SocketAddr,
     ) -> Result<(UpstreamReply, Option<Deadline>), InvokeError>
@@ -189,23 +200,8 @@ impl Proxy {
             return Err(refusal);
         }
         let (parts, body) = request.into_parts();
-        let compressed = crate::request::check_encoding(
-            parts
-                .headers
-                .get("grpc-encoding")
-                .map(HeaderValue::as_bytes),
-        )?;
-        let timeout = match parts.headers.get(GRPC_TIMEOUT) {
-            Some(value) => {
-                Some(
-                    parse_timeout(value.as_bytes()).map_err(|err| InvokeError::Malformed {
-                        kind: Malformed::Timeout,
-                        reason: format!("malformed grpc-timeout: {err}"),
-                    })?,
-                )
-            }
-            None => None,
-        };
+        let compressed = crate::call::compressed(wire, &parts.headers)?;
+        let timeout = crate::call::timeout(wire, &parts.headers)?;
         let timeout = match (timeout, self.limits.max_timeout) {
             (Some(t), Some(max)) => Some(t.min(max)),
             (t, max) => t.or(max),
@@ -220,15 +216,15 @@ impl Proxy {
         let work = async {
             let max = self.limits.max_request_bytes;
             let rules = BodyRules {
-                max_wire: if content_type.is_text() {
+                max_wire: if wire.is_text() {
                     base64::encoded_len(max)
                 } else {
                     max
                 },
                 max_message: self.limits.max_message_bytes,
-                frames: !content_type.is_text(),
+                frames: !wire.is_text() && !wire.is_bare(),
                 half_close_wait: (!target.half_duplex()
-                    && !content_type.is_text()
+                    && (wire.is_native() || wire.protocol == Protocol::GrpcWeb)
                     && !self.limits.half_close_wait.is_zero())
                 .then_some(self.limits.half_close_wait),
                 // The body always has its own limit: a client's deadline is the client's choice
@@ -242,20 +238,35 @@ impl Proxy {
             };
             // The request's bytes are held until the target answered.
             let mut held = self.budget.reservation();
-            let body = crate::request::read_request(
-                body,
-                &rules,
-                content_type.is_text(),
-                compressed,
-                &mut held,
-            )
-            .await?;
+            let (body, compressed) = match wire.protocol {
+                Protocol::ConnectUnaryGet => crate::call::get_message(
+                    parts.uri.query().unwrap_or_default(),
+                    self.limits.max_message_bytes,
+                )?,
+                Protocol::ConnectUnary | Protocol::Twirp => {
+                    let message = crate::request::read_message(body, &rules, &mut held).await?;
+                    (crate::call::frame(&message, compressed)?, compressed)
+                }
+                _ => {
+                    let body = crate::request::read_request(
+                        body,
+                        &rules,
+                        wire.is_text(),
+                        compressed,
+                        &mut held,
+                    )
+                    .await?;
+                    (body, compressed)
+                }
+            };
+            let metadata = grpc_lambda_protocol::request_metadata(parts.headers);
             let request = UpstreamRequest {
-                path: parts.uri.path().to_owned(),
-                metadata: grpc_lambda_protocol::request_metadata(parts.headers),
+                path: self.canonical_path(parts.uri.path()),
+                metadata: crate::call::hop_metadata(wire, metadata, compressed),
                 body,
                 deadline: deadline.map(|d| d.at),
                 source_ip: remote.ip().to_string(),
+                codec: wire.codec,
             };
             let reply = target.call(request).await;
             drop(held);
@@ -270,5 +281,46 @@ impl Proxy {
             None => work.await?,
         };
         Ok((reply, deadline))
+    }
+
+    /// `/<pkg.Service>/<Method>` of a path `read_call` accepted (Twirp's prefix removed).
+    fn canonical_path(&self, path: &str) -> String {
+        grpc_lambda_protocol::method_path(path)
+            .map(|method| method.canonical().to_owned())
+            .unwrap_or_else(|_| path.to_owned())
+    }
+}
+
+/// The answer to a request that is not a call: in the form of the protocol it was read as, or
+/// an HTTP status and text (with `grpc-status`) when it is none's.
+fn refusal_answer(refusal: &Refusal) -> Response<ProxyBody> {
+    match refusal.error_form() {
+        ErrorForm::Http => not_a_call(refusal.reason()),
+        ErrorForm::Grpc => {
+            // Trailers-Only: HTTP 200, the status in the headers.
+            let mut response = Response::new(ProxyBody::empty());
+            grpc_lambda_protocol::metadata_to_headers(
+                &refusal.status().to_trailers(),
+                response.headers_mut(),
+            );
+            response
+        }
+        ErrorForm::Connect | ErrorForm::ConnectEndStream | ErrorForm::Twirp => {
+            let json = Bytes::from(refusal.json_body().unwrap_or_default());
+            let (body, content_type) = if refusal.error_form() == ErrorForm::ConnectEndStream {
+                (
+                    crate::response::end_stream_message(json),
+                    "application/connect+json",
+                )
+            } else {
+                (json, "application/json")
+            };
+            let mut response = Response::new(ProxyBody::bytes(body));
+            *response.status_mut() = refusal.http_status();
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            response
+        }
     }
 }

@@ -1,5 +1,8 @@
 //! A gRPC proxy in front of AWS Lambda: unmodified gRPC clients (Go, Python, Java, tonic…) call a
-//! Lambda function and get real HTTP/2 trailers.
+//! Lambda function and get real HTTP/2 trailers; gRPC-Web, Connect (unary, GET, server
+//! streaming) and Twirp clients, protobuf or JSON, call the same function. The Lambda hop is
+//! always gRPC-Web, its content type naming the codec: the proxy translates framing and status,
+//! and the function's shim reads JSON.
 //!
 //! ```no_run
 //! use clap::Parser;
@@ -74,9 +77,11 @@
 )]
 
 mod budget;
+mod call;
 mod client;
 pub mod config;
 mod conn;
+mod connect;
 #[cfg(feature = "aws")]
 mod credentials;
 pub mod error;
@@ -84,7 +89,6 @@ mod grpc;
 pub mod invoke;
 pub mod limits;
 pub mod metrics;
-mod path;
 mod request;
 mod response;
 pub mod route;

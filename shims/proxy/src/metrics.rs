@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use grpc_lambda_core::{Code, ContentType};
+use grpc_lambda_core::Code;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -215,13 +215,13 @@ pub const NO_TARGET: &str = "-";
 /// emits one `tracing` event (`msg = "call"`) and counts the call; a call dropped before its status is known is `CANCELLED`.
 pub(crate) struct CallRecord {
     metrics: Arc<Metrics>,
-    /// The request path, cut to [`crate::path::QUOTED_PATH_MAX`] for the log line.
+    /// The request path, cut to [`grpc_lambda_protocol::path::QUOTED_PATH_MAX`] for the log line.
     method: String,
     /// The route pattern the call is counted under ([`UNROUTED`] until routed).
     route: Arc<str>,
     /// The target's name ([`NO_TARGET`] until routed).
     target: Arc<str>,
-    protocol: ContentType,
+    protocol: &'static str,
     start: Instant,
     code: Option<Code>,
     error: Option<&'static str>,
@@ -233,7 +233,7 @@ impl CallRecord {
     pub(crate) fn new(
         metrics: Arc<Metrics>,
         path: &str,
-        protocol: ContentType,
+        protocol: &'static str,
         start: Instant,
         log: bool,
     ) -> CallRecord {
@@ -245,7 +245,7 @@ impl CallRecord {
         CallRecord {
             metrics,
             method: if log {
-                crate::path::quoted(path).into_owned()
+                grpc_lambda_protocol::path::quoted(path).into_owned()
             } else {
                 String::new()
             },
@@ -300,7 +300,7 @@ impl Drop for CallRecord {
                 method = self.method.as_str(),
                 route = &*self.route,
                 target = &*self.target,
-                protocol = self.protocol.as_str(),
+                protocol = self.protocol,
                 status = code.as_str(),
                 code = code.as_i32(),
                 error = self.error,
@@ -355,7 +355,7 @@ mod tests {
         let record = CallRecord::new(
             metrics.clone(),
             "/a.B/C",
-            ContentType::Grpc,
+            "application/grpc",
             Instant::now(),
             false,
         );

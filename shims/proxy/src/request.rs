@@ -155,7 +155,8 @@ pub(crate) fn check_encoding(value: Option<&[u8]>) -> Result<bool, InvokeError> 
         None | Some(b"identity") => Ok(false),
         Some(name) if ACCEPTED_ENCODINGS.split(',').any(|e| e.as_bytes() == name) => Ok(true),
         Some(name) => Err(InvokeError::UnsupportedEncoding {
-            encoding: crate::path::quoted(&String::from_utf8_lossy(name)).into_owned(),
+            encoding: grpc_lambda_protocol::path::quoted(&String::from_utf8_lossy(name))
+                .into_owned(),
         }),
     }
 }
@@ -175,22 +176,7 @@ where
 {
     let mut body = read_limited(body, rules, reservation)
         .await
-        .map_err(|err| match err {
-            ReadError::WaitingForResponse { messages, wait } => {
-                InvokeError::WaitingForResponse { messages, wait }
-            }
-            ReadError::TooLarge => InvokeError::BodyTooLarge {
-                limit: rules.max_wire,
-            },
-            ReadError::Frame(err) => frame_error(err),
-            ReadError::TimedOut { timeout, received } => {
-                InvokeError::BodyTimeout { timeout, received }
-            }
-            ReadError::Budget(err) => err,
-            ReadError::Body(err) => InvokeError::Cancelled {
-                reason: format!("the request body could not be read: {err}"),
-            },
-        })?;
+        .map_err(|err| read_error(err, rules))?;
     if text {
         body = base64::decode(&body).map_err(|err| InvokeError::Malformed {
             kind: Malformed::WebTextBase64,
@@ -213,6 +199,50 @@ where
         })?;
     }
     Ok(body)
+}
+
+/// A Connect unary or Twirp request's bare message, read whole within `rules`.
+///
+/// # Errors
+///
+/// As [`read_request`]; a message over `max_message` is [`Malformed::MessageTooLarge`].
+pub(crate) async fn read_message<B>(
+    body: B,
+    rules: &BodyRules,
+    reservation: &mut Reservation,
+) -> Result<Bytes, InvokeError>
+where
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let message = read_limited(body, rules, reservation)
+        .await
+        .map_err(|err| read_error(err, rules))?;
+    if message.len() > rules.max_message {
+        return Err(frame_error(DecodeError::MessageTooLarge {
+            len: u32::try_from(message.len()).unwrap_or(u32::MAX),
+            max: rules.max_message,
+            offset: 0,
+        }));
+    }
+    Ok(message)
+}
+
+fn read_error(err: ReadError, rules: &BodyRules) -> InvokeError {
+    match err {
+        ReadError::WaitingForResponse { messages, wait } => {
+            InvokeError::WaitingForResponse { messages, wait }
+        }
+        ReadError::TooLarge => InvokeError::BodyTooLarge {
+            limit: rules.max_wire,
+        },
+        ReadError::Frame(err) => frame_error(err),
+        ReadError::TimedOut { timeout, received } => InvokeError::BodyTimeout { timeout, received },
+        ReadError::Budget(err) => err,
+        ReadError::Body(err) => InvokeError::Cancelled {
+            reason: format!("the request body could not be read: {err}"),
+        },
+    }
 }
 
 fn frame_error(err: DecodeError) -> InvokeError {

@@ -22,8 +22,9 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use grpc_lambda_core::base64;
 use grpc_lambda_core::status::GRPC_STATUS;
-use grpc_lambda_core::{Code, ContentType, FrameDecoder, FrameEncoder, Metadata, Status};
+use grpc_lambda_core::{Code, FrameDecoder, FrameEncoder, Metadata, Status};
 use grpc_lambda_protocol::cors::Cors;
+use grpc_lambda_protocol::json::connect_end_stream_json;
 use grpc_lambda_protocol::{is_response_metadata, metadata_to_headers, NotACall};
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, Response, StatusCode};
@@ -31,6 +32,7 @@ use http_body::{Body, Frame as HttpFrame, SizeHint};
 use http_body_util::{BodyExt, Limited};
 
 use crate::budget::{Budget, Reservation};
+use crate::call::Wire;
 use crate::error::InvokeError;
 use crate::invoke::{ReplyBody, UpstreamReply};
 use crate::metrics::CallRecord;
@@ -78,39 +80,77 @@ pub(crate) fn plain(status: StatusCode, text: String) -> Response<ProxyBody> {
 
 /// A Trailers-Only answer: HTTP 200, the status in the headers, no body.
 pub(crate) fn error_response(
-    content_type: ContentType,
+    content_type: &'static str,
     status: &Status,
     record: CallRecord,
 ) -> Response<ProxyBody> {
     let mut response = Response::new(ProxyBody::empty().with_record(record));
     let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(content_type.response_content_type()),
-    );
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.extend(status_headers(status));
     response
 }
 
-/// Turns the target's reply into the client's response; its bytes are reserved in `budget`.
+/// The Connect end-stream message (flag `0x02`) for `status` and `trailers`.
+pub(crate) fn end_stream_frame(status: &Status, trailers: &Metadata) -> Bytes {
+    end_stream_message(Bytes::from(connect_end_stream_json(status, trailers)))
+}
+
+/// `json` in an end-stream envelope.
+pub(crate) fn end_stream_message(json: Bytes) -> Bytes {
+    let frame = grpc_lambda_core::Frame::end_stream(json);
+    let mut out = BytesMut::with_capacity(frame.encoded_len());
+    frame.header().encode(&mut out);
+    out.extend_from_slice(frame.payload());
+    out.freeze()
+}
+
+/// The status a block of trailers carries (`UNKNOWN` with the reason when it carries none that
+/// can be read).
+pub(crate) fn status_of(trailers: &Metadata) -> Status {
+    match Status::from_metadata(trailers) {
+        Ok(Some(status)) => status,
+        Ok(None) => Status::new(
+            Code::Unknown,
+            "the function's answer carries no grpc-status",
+        ),
+        Err(err) => Status::new(
+            Code::Unknown,
+            format!("the function's grpc-status cannot be read: {err}"),
+        ),
+    }
+}
+
+/// Turns the target's reply into the client's response (gRPC, gRPC-Web, Connect streaming);
+/// its bytes are reserved in `budget`.
 pub(crate) async fn respond(
     reply: UpstreamReply,
-    content_type: ContentType,
+    wire: Wire,
     deadline: Option<Deadline>,
     budget: &Arc<Budget>,
     mut record: CallRecord,
 ) -> Response<ProxyBody> {
+    let content_type = wire.response_content_type();
     let UpstreamReply {
         status,
         headers: reply_headers,
         body,
     } = reply;
     let mut headers = HeaderMap::with_capacity(reply_headers.len() + 3);
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(content_type.response_content_type()),
-    );
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     // A Trailers-Only answer from the function: the status is in its headers.
+    if reply_headers.contains_key(GRPC_STATUS) && !wire.is_native() && !wire.is_web() {
+        // Connect streaming: the status goes in the end-stream message.
+        forward_headers(&reply_headers, &mut headers);
+        drop_status_headers(&mut headers);
+        let status = status_of(&grpc_lambda_protocol::metadata_from_headers(&reply_headers));
+        let code = status.code();
+        let body = end_stream_frame(&status, &Metadata::new());
+        let mut response =
+            Response::new(ProxyBody::bytes(body).with_record(record.finish_with(code)));
+        *response.headers_mut() = headers;
+        return response;
+    }
     if let Some(code) = reply_headers.get(GRPC_STATUS) {
         let code = Code::parse(code.as_bytes()).unwrap_or(Code::Unknown);
         forward_headers(&reply_headers, &mut headers);
@@ -130,17 +170,22 @@ pub(crate) async fn respond(
             message: format!("no grpc-status in the response: {text}"),
         };
         record.set_error(err.kind());
-        return error_response(
-            content_type,
-            &err.to_status(),
-            record.finish_with(err.code()),
-        );
+        let record = record.finish_with(err.code());
+        if wire.is_native() || wire.is_web() {
+            return error_response(content_type, &err.to_status(), record);
+        }
+        let body = end_stream_frame(&err.to_status(), &Metadata::new());
+        let mut response = Response::new(ProxyBody::bytes(body).with_record(record));
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        return response;
     }
     forward_headers(&reply_headers, &mut headers);
-    let mut stream = FrameStream::new(body, content_type, deadline, budget.reservation());
+    let mut stream = FrameStream::new(body, wire, deadline, budget.reservation());
     let first = std::future::poll_fn(|cx| stream.poll_item(cx)).await;
     match first {
-        Some(Item::Trailers(trailers, code)) if !content_type.is_web() => {
+        Some(Item::Trailers(trailers, code)) => {
             // No message came before the trailers: Trailers-Only.
             headers.extend(trailers);
             let mut response =
@@ -162,7 +207,16 @@ pub(crate) async fn respond(
     }
 }
 
-fn forward_headers(from: &HeaderMap, to: &mut HeaderMap) {
+/// The status headers of a Trailers-Only answer, which Connect and Twirp clients get in their
+/// own form instead.
+pub(crate) fn drop_status_headers(headers: &mut HeaderMap) {
+    for name in [GRPC_STATUS, "grpc-message", "grpc-status-details-bin"] {
+        headers.remove(name);
+    }
+}
+
+/// The function's response metadata among `from`, appended to `to`.
+pub(crate) fn forward_headers(from: &HeaderMap, to: &mut HeaderMap) {
     for (name, value) in from {
         if is_response_metadata(name.as_str()) {
             to.append(name.clone(), value.clone());
@@ -178,11 +232,22 @@ enum Item {
     Trailers(HeaderMap, Code),
 }
 
+/// How a stream's status reaches the client.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Close {
+    /// HTTP/2 trailers (native gRPC).
+    Http2Trailers,
+    /// The gRPC-Web trailer frame (`0x80`).
+    TrailerFrame,
+    /// Connect's end-stream message (`0x02`).
+    ConnectEndStream,
+}
+
 /// The target's gRPC-Web bytes, cut into frames and turned into the client's protocol.
 struct FrameStream {
     decoder: FrameDecoder,
     upstream: Option<ReplyBody>,
-    web: bool,
+    close: Close,
     text: Option<base64::Encoder>,
     pending: Option<Bytes>,
     first: Option<Item>,
@@ -202,7 +267,7 @@ struct FrameStream {
 impl FrameStream {
     fn new(
         body: ReplyBody,
-        content_type: ContentType,
+        wire: Wire,
         deadline: Option<Deadline>,
         held: Reservation,
     ) -> FrameStream {
@@ -211,8 +276,14 @@ impl FrameStream {
             // proxy passes on what Lambda accepted (up to its 6 MB payload limit).
             decoder: FrameDecoder::with_max_message_len(crate::error::LAMBDA_RESPONSE_LIMIT),
             upstream: Some(body),
-            web: content_type.is_web(),
-            text: content_type.is_text().then(base64::Encoder::new),
+            close: if wire.is_native() {
+                Close::Http2Trailers
+            } else if wire.is_web() {
+                Close::TrailerFrame
+            } else {
+                Close::ConnectEndStream
+            },
+            text: wire.is_text().then(base64::Encoder::new),
             pending: None,
             first: None,
             sleep: deadline.map(|d| Box::pin(tokio::time::sleep_until(d.at.into()))),
@@ -233,15 +304,22 @@ impl FrameStream {
     fn end(&mut self, code: Code, trailers: Metadata) -> Item {
         self.done = true;
         self.code = Some(code);
-        if self.web {
-            let mut frame = BytesMut::new();
-            // Encoding into a growable buffer only fails past u32::MAX bytes of metadata.
-            let _ = FrameEncoder::new().encode_trailers(&trailers, &mut frame);
-            Item::Data(frame.freeze())
-        } else {
-            let mut headers = HeaderMap::with_capacity(trailers.len());
-            metadata_to_headers(&trailers, &mut headers);
-            Item::Trailers(headers, code)
+        match self.close {
+            Close::TrailerFrame => {
+                let mut frame = BytesMut::new();
+                // Encoding into a growable buffer only fails past u32::MAX bytes of metadata.
+                let _ = FrameEncoder::new().encode_trailers(&trailers, &mut frame);
+                Item::Data(frame.freeze())
+            }
+            Close::ConnectEndStream => {
+                let status = status_of(&trailers);
+                Item::Data(end_stream_frame(&status, &trailers))
+            }
+            Close::Http2Trailers => {
+                let mut headers = HeaderMap::with_capacity(trailers.len());
+                metadata_to_headers(&trailers, &mut headers);
+                Item::Trailers(headers, code)
+            }
         }
     }
 
@@ -398,7 +476,7 @@ impl ProxyBody {
         }
     }
 
-    fn with_record(mut self, record: CallRecord) -> ProxyBody {
+    pub(crate) fn with_record(mut self, record: CallRecord) -> ProxyBody {
         self.record = Some(record);
         self
     }
@@ -469,8 +547,14 @@ mod tests {
     }
 
     fn frame_stream(body: ReplyBody, content_type: &str, budget: &Arc<Budget>) -> FrameStream {
-        let content_type = ContentType::parse(content_type).unwrap();
-        FrameStream::new(body, content_type, None, budget.reservation())
+        let call = grpc_lambda_protocol::read_call(
+            &http::Method::POST,
+            "/a.B/C",
+            Some(content_type.as_bytes()),
+            None,
+        )
+        .unwrap();
+        FrameStream::new(body, Wire::of(&call), None, budget.reservation())
     }
 
     fn trailer_frame(text: &str) -> Vec<u8> {

@@ -201,11 +201,11 @@ fn cases() -> Vec<Case> {
             code: Some(Code::Internal),
             http: 200,
         },
-        // Not a gRPC call: HTTP 415 (PROTOCOL-HTTP2.md), with the grpc-status a client maps 415
-        // to, UNKNOWN.
+        // Not a call of any protocol (application/json is Connect's): HTTP 415
+        // (PROTOCOL-HTTP2.md), with the grpc-status a client maps 415 to, UNKNOWN.
         Case {
             name: "a wrong content type",
-            headers: vec![("content-type", "application/json")],
+            headers: vec![("content-type", "text/plain")],
             body: b"{}".to_vec(),
             code: Some(Code::Unknown),
             http: 415,

@@ -204,14 +204,14 @@ async fn grpc_web_over_http1_binary_and_text() {
         "content-type, x-grpc-web"
     );
     assert_eq!(headers["access-control-max-age"], "86400");
-    // Not gRPC at all: 415, as PROTOCOL-HTTP2.md asks.
-    let json = http::Request::builder()
+    // No protocol's call at all (application/json is Connect's): 415, as PROTOCOL-HTTP2.md asks.
+    let text = http::Request::builder()
         .method("POST")
         .uri(format!("http://{}/api.Prod/Alive", running.addr))
-        .header("content-type", "application/json")
+        .header("content-type", "text/plain")
         .body(Full::new(Bytes::from_static(b"{}")))
         .unwrap();
-    assert_eq!(client.request(json).await.unwrap().status(), 415);
+    assert_eq!(client.request(text).await.unwrap().status(), 415);
 }
 
 #[derive(Clone, PartialEq, Message)]

@@ -185,17 +185,8 @@ impl grpc_lambda_proxy::invoke::Upstream for Recorder {
         Result<grpc_lambda_proxy::invoke::UpstreamReply, grpc_lambda_proxy::error::InvokeError>,
     > {
         self.0.lock().unwrap().push(request.body.clone());
-        Box::pin(async move {
-            let mut body = request.body.to_vec();
-            body.extend_from_slice(b"\x80\0\0\0\x0fgrpc-status:0\r\n");
-            Ok(grpc_lambda_proxy::invoke::UpstreamReply {
-                status: http::StatusCode::OK,
-                headers: http::HeaderMap::new(),
-                body: http_body_util::Full::new(Bytes::from(body))
-                    .map_err(|never| match never {})
-                    .boxed(),
-            })
-        })
+        let reply = support::ok_reply(&request.body);
+        Box::pin(async move { Ok(reply) })
     }
 
     fn name(&self) -> &str {
@@ -235,30 +226,15 @@ use std::future::Future as _;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_stream_is_buffered_into_one_invocation() {
-    use clap::Parser as _;
     let recorder = std::sync::Arc::new(Recorder(std::sync::Mutex::new(Vec::new())));
-    let argv = [
-        "grpc-lambda-proxy",
-        "--listen",
-        "127.0.0.1:0",
-        "--quiet",
-        "--no-routes",
-        "--max-request-bytes",
-        "1000",
-    ];
-    let config = grpc_lambda_proxy::config::Config::from_args(
-        grpc_lambda_proxy::config::Args::parse_from(argv),
-    )
-    .unwrap();
-    let running = grpc_lambda_proxy::server::start_with_routes(
-        config,
+    let running = support::start_with_targets(
+        &["--max-request-bytes", "1000"],
         vec![(
-            grpc_lambda_proxy::route::Pattern::parse("/"),
+            "/",
             recorder.clone() as std::sync::Arc<dyn grpc_lambda_proxy::invoke::Upstream>,
         )],
     )
-    .await
-    .unwrap();
+    .await;
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .http2_only(true)
         .build_http::<Slow>();
@@ -403,36 +379,20 @@ async fn a_stream_past_the_function_deadline_ends_deadline_exceeded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_waiting_before_it_half_closes_is_unimplemented_unless_half_duplex() {
-    use clap::Parser as _;
     let recorder = std::sync::Arc::new(Recorder(std::sync::Mutex::new(Vec::new())));
-    let argv = [
-        "grpc-lambda-proxy",
-        "--listen",
-        "127.0.0.1:0",
-        "--quiet",
-        "--no-routes",
-    ];
-    let config = grpc_lambda_proxy::config::Config::from_args(
-        grpc_lambda_proxy::config::Args::parse_from(argv),
-    )
-    .unwrap();
     let half_duplex: std::sync::Arc<dyn grpc_lambda_proxy::invoke::Upstream> =
         std::sync::Arc::new(grpc_lambda_proxy::invoke::HalfDuplex::new(recorder.clone()));
-    let running = grpc_lambda_proxy::server::start_with_routes(
-        config,
+    let running = support::start_with_targets(
+        &[],
         vec![
+            ("/x.Chat/HalfDuplex", half_duplex),
             (
-                grpc_lambda_proxy::route::Pattern::parse("/x.Chat/HalfDuplex"),
-                half_duplex,
-            ),
-            (
-                grpc_lambda_proxy::route::Pattern::parse("/"),
+                "/",
                 recorder.clone() as std::sync::Arc<dyn grpc_lambda_proxy::invoke::Upstream>,
             ),
         ],
     )
-    .await
-    .unwrap();
+    .await;
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .http2_only(true)
         .build_http::<Slow>();

@@ -80,7 +80,7 @@ use serde::de;
 use serde::Deserialize;
 
 pub mod path;
-pub mod query;
+mod query;
 mod reader;
 mod response;
 mod response_body;
@@ -357,8 +357,9 @@ pub struct HttpRequest {
     pub path: Result<String, PathError>,
     /// Headers, names lowercase, values in event order.
     pub headers: HeaderMap,
-    /// The query string, percent-encoded as a client sends it, without the `?` (see
-    /// [`query`]); empty without one.
+    /// The query string, percent-encoded as a client sends it, without the `?`; empty without
+    /// one. `rawQueryString` as it is; ALB's parameters as they came (ALB does not decode
+    /// them); a REST API's and VPC Lattice's, which arrive decoded, encoded again.
     pub query: String,
     /// The body.
     pub body: EventBody,

@@ -22,34 +22,24 @@ pub(super) fn raw(raw_query_string: Option<String>) -> String {
 
 /// Parameters that are still as the client sent them (ALB), joined.
 pub(super) fn joined(parameters: Option<Vec<(String, String)>>) -> String {
-    let Some(parameters) = parameters else {
-        return String::new();
-    };
-    let mut query = String::new();
-    for (name, value) in parameters {
-        if !query.is_empty() {
-            query.push('&');
-        }
-        query.push_str(&name);
-        query.push('=');
-        query.push_str(&value);
-    }
-    query
+    join(parameters, |text, out| out.push_str(text))
 }
 
 /// Parameters the front door decoded (REST API, VPC Lattice), encoded again and joined.
 pub(super) fn encoded(parameters: Option<Vec<(String, String)>>) -> String {
-    let Some(parameters) = parameters else {
-        return String::new();
-    };
+    join(parameters, encode_into)
+}
+
+/// `name=value` pairs joined with `&`, each name and value written by `write`.
+fn join(parameters: Option<Vec<(String, String)>>, write: fn(&str, &mut String)) -> String {
     let mut query = String::new();
-    for (name, value) in parameters {
+    for (name, value) in parameters.unwrap_or_default() {
         if !query.is_empty() {
             query.push('&');
         }
-        encode_into(&name, &mut query);
+        write(&name, &mut query);
         query.push('=');
-        encode_into(&value, &mut query);
+        write(&value, &mut query);
     }
     query
 }

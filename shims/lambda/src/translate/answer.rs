@@ -15,7 +15,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use grpc_lambda_core::content_type::Codec;
 use grpc_lambda_core::frame::{FrameHeader, FLAG_COMPRESSED, HEADER_LEN};
 use grpc_lambda_core::status::TwirpCode;
-use grpc_lambda_core::{Code, ContentType, Envelope, Metadata, Status};
+use grpc_lambda_core::{Code, ContentType, Envelope, FrameDecoder, Metadata, Status};
 use grpc_lambda_protocol::call::Protocol;
 use grpc_lambda_protocol::json::{connect_end_stream_json, connect_error_json};
 use grpc_lambda_protocol::metadata_to_headers;
@@ -28,6 +28,7 @@ use super::Caller;
 use crate::error::Error;
 use crate::event::{EventResponse, ResponseBody, Source};
 use crate::reply::{self, Reply};
+use crate::streaming::Rewrite;
 
 /// `connect-content-encoding`: the compression of a Connect stream's messages.
 const CONNECT_CONTENT_ENCODING: HeaderName =
@@ -37,12 +38,15 @@ const CONNECT_CONTENT_ENCODING: HeaderName =
 pub(crate) fn encode(
     source: Source,
     caller: &Caller,
-    messages: Messages<'_>,
+    messages: &Messages,
     mut reply: Reply,
 ) -> EventResponse {
     if let Some(content_type) = grpc_content_type(caller.protocol) {
         // gRPC's own framing, the messages in the caller's codec.
         if let Err(err) = transcode_chunks(messages, &mut reply) {
+            // No message goes in a codec the caller did not ask for.
+            reply.chunks.clear();
+            reply.len = 0;
             reply.fail(&err);
         }
         let mut response = reply::encode(source, content_type, reply);
@@ -56,7 +60,7 @@ pub(crate) fn encode(
         Err(err) => return error(source, caller, headers, &err),
     };
     let answer = match caller.protocol {
-        Protocol::ConnectStream => stream(caller, messages, payloads, &status, &trailers),
+        Protocol::ConnectStream => Ok(stream(caller, messages, payloads, &status, &trailers)),
         _ if !status.is_ok() => {
             return status_answer(source, caller, headers, &status, &trailers, false)
         }
@@ -118,7 +122,7 @@ fn grpc_content_type(protocol: Protocol) -> Option<ContentType> {
 }
 
 /// The reply's messages written in the caller's codec, framed as they were.
-fn transcode_chunks(messages: Messages<'_>, reply: &mut Reply) -> Result<(), Error> {
+fn transcode_chunks(messages: &Messages, reply: &mut Reply) -> Result<(), Error> {
     if messages.codec() == Codec::Proto || reply.chunks.is_empty() {
         return Ok(());
     }
@@ -148,9 +152,7 @@ fn payloads(chunks: &[Bytes]) -> Result<Vec<Bytes>, Error> {
     for frame in grpc_lambda_core::decode::frames_in(&body, usize::MAX, Envelope::Grpc) {
         let frame = frame.map_err(Error::Frame)?;
         if frame.is_compressed() {
-            return Err(Error::UnsupportedEncoding {
-                encoding: "the service's (it compressed a message unasked)".to_owned(),
-            });
+            return Err(Error::CompressedResponse);
         }
         payloads.push(frame.share(&body).into_payload());
     }
@@ -193,7 +195,7 @@ fn status_and_trailers(trailers: Option<Metadata>) -> (Status, Metadata) {
 
 /// The service's response headers as a Connect or Twirp client's: gRPC's own (`grpc-*`) are
 /// the framing of the hop to the service, not metadata.
-fn metadata_headers(mut headers: HeaderMap) -> HeaderMap {
+pub(super) fn metadata_headers(mut headers: HeaderMap) -> HeaderMap {
     let grpc: Vec<HeaderName> = headers
         .keys()
         .filter(|name| name.as_str().starts_with("grpc-"))
@@ -229,7 +231,7 @@ fn trailer_headers(protocol: Protocol, trailers: &Metadata) -> HeaderMap {
 /// A unary success: the one message, compressed when the client accepts it.
 fn unary(
     caller: &Caller,
-    messages: Messages<'_>,
+    messages: &Messages,
     payloads: Vec<Bytes>,
     trailers: &Metadata,
 ) -> Result<(HeaderMap, ResponseBody), Error> {
@@ -252,11 +254,11 @@ fn unary(
 /// end-stream message with the status and trailers.
 fn stream(
     caller: &Caller,
-    messages: Messages<'_>,
+    messages: &Messages,
     payloads: Vec<Bytes>,
     status: &Status,
     trailers: &Metadata,
-) -> Result<(HeaderMap, ResponseBody), Error> {
+) -> (HeaderMap, ResponseBody) {
     let mut headers = HeaderMap::new();
     let accepts = caller.accept_encoding.as_ref().map(HeaderValue::as_bytes);
     let mut out = BytesMut::new();
@@ -287,12 +289,17 @@ fn stream(
             }
         }
     }
-    let end = connect_end_stream_json(&status, trailers);
-    let len = u32::try_from(end.len()).unwrap_or(u32::MAX);
-    out.reserve(HEADER_LEN + end.len());
-    out.put_slice(&FrameHeader::end_stream(len).to_bytes());
-    out.put_slice(&end);
-    Ok((headers, ResponseBody::binary(out.freeze())))
+    out.put_slice(&end_stream(&connect_end_stream_json(&status, trailers)));
+    (headers, ResponseBody::binary(out.freeze()))
+}
+
+/// A Connect end-stream message (flag `0x02`) carrying `json`.
+pub(super) fn end_stream(json: &[u8]) -> Bytes {
+    let len = u32::try_from(json.len()).unwrap_or(u32::MAX);
+    let mut frame = BytesMut::with_capacity(HEADER_LEN + json.len());
+    frame.put_slice(&FrameHeader::end_stream(len).to_bytes());
+    frame.put_slice(json);
+    frame.freeze()
 }
 
 /// A message as the body: JSON as text, protobuf as binary.
@@ -316,9 +323,8 @@ fn status_answer(
         let mut response = EventResponse::new(source, StatusCode::OK);
         response.headers = headers;
         response.headers.insert(CONTENT_TYPE, caller.content_type());
-        if let Ok((_, body)) = stream(caller, Messages::proto(), Vec::new(), status, trailers) {
-            response.body = body;
-        }
+        response.body =
+            ResponseBody::binary(end_stream(&connect_end_stream_json(status, trailers)));
         return response;
     }
     let (http_status, body) = if caller.protocol == Protocol::Twirp {
@@ -368,4 +374,40 @@ fn fit(source: Source, caller: &Caller, response: EventResponse) -> EventRespons
         source,
     };
     error(source, caller, HeaderMap::new(), &err)
+}
+
+/// The rewrite of a Connect stream's chunks under response streaming: the service's gRPC frames
+/// (whole or cut anywhere) in, each message in the caller's codec enveloped for Connect out.
+pub(super) fn stream_rewrite(messages: Messages) -> Rewrite {
+    let mut decoder = FrameDecoder::with_max_message_len(usize::MAX).with_envelope(Envelope::Grpc);
+    Rewrite(Box::new(move |chunk| {
+        decoder.push(chunk);
+        let mut out = BytesMut::new();
+        while let Some(frame) = decoder.decode().map_err(Error::Frame)? {
+            if frame.is_compressed() {
+                return Err(Error::CompressedResponse);
+            }
+            let message = messages.response_from_proto(frame.into_payload())?;
+            out.reserve(HEADER_LEN + message.len());
+            put_frame(&mut out, &message);
+        }
+        Ok(out.freeze())
+    }))
+}
+
+/// Ends a Connect stream sent under response streaming: the end-stream message with the status
+/// (or the error that stopped the stream's rewrite) and the trailers.
+pub(super) fn finish_stream(mut reply: Reply) {
+    let Some(mut sink) = reply.sink.take() else {
+        return;
+    };
+    let (mut status, trailers) = status_and_trailers(reply.trailers.take());
+    if let Some(err) = sink.take_failure() {
+        status = err.to_status();
+    }
+    let frame = end_stream(&connect_end_stream_json(&status, &trailers));
+    sink.finish(
+        &metadata_headers(std::mem::take(&mut reply.headers)),
+        Some(frame),
+    );
 }

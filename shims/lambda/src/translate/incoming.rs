@@ -7,7 +7,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use grpc_lambda_core::frame::{FrameHeader, HEADER_LEN};
 use grpc_lambda_core::Envelope;
 
-use super::messages::{decompress, Messages};
+use super::messages::Messages;
+use crate::body::decompress;
 use crate::error::Error;
 
 /// One bare message (Connect unary, Twirp, a Connect GET's), compressed with `encoding`.
@@ -19,7 +20,7 @@ use crate::error::Error;
 pub(crate) fn bare(
     message: Bytes,
     encoding: Option<&[u8]>,
-    messages: Messages<'_>,
+    messages: &Messages,
     max_len: usize,
 ) -> Result<Bytes, Error> {
     if message.len() > max_len && matches!(encoding, None | Some(b"identity")) {
@@ -48,7 +49,7 @@ pub(crate) fn enveloped(
     body: &Bytes,
     envelope: Envelope,
     encoding: Option<&[u8]>,
-    messages: Messages<'_>,
+    messages: &Messages,
     max_len: usize,
 ) -> Result<Bytes, Error> {
     let mut out = BytesMut::with_capacity(body.len());
@@ -89,11 +90,17 @@ mod tests {
 
     #[test]
     fn a_bare_message_becomes_one_frame() {
-        let framed = bare(Bytes::from_static(b"\x0a\x01a"), None, Messages::proto(), 8).unwrap();
+        let framed = bare(
+            Bytes::from_static(b"\x0a\x01a"),
+            None,
+            &Messages::proto(),
+            8,
+        )
+        .unwrap();
         assert_eq!(&framed[..], b"\0\0\0\0\x03\x0a\x01a");
-        let empty = bare(Bytes::new(), Some(b"identity"), Messages::proto(), 8).unwrap();
+        let empty = bare(Bytes::new(), Some(b"identity"), &Messages::proto(), 8).unwrap();
         assert_eq!(&empty[..], b"\0\0\0\0\0");
-        let err = bare(Bytes::from(vec![0; 9]), None, Messages::proto(), 8).unwrap_err();
+        let err = bare(Bytes::from(vec![0; 9]), None, &Messages::proto(), 8).unwrap_err();
         assert_eq!(
             err.to_string(),
             "request message of 9 bytes is larger than the limit of 8 bytes"
@@ -103,19 +110,19 @@ mod tests {
     #[test]
     fn an_envelope_is_read_with_its_own_flags() {
         let body = Bytes::from_static(b"\0\0\0\0\x01a\0\0\0\0\0");
-        let framed = enveloped(&body, Envelope::Connect, None, Messages::proto(), 8).unwrap();
+        let framed = enveloped(&body, Envelope::Connect, None, &Messages::proto(), 8).unwrap();
         assert_eq!(framed, body);
         let end_stream = Bytes::from_static(b"\x02\0\0\0\x02{}");
-        let err = enveloped(&end_stream, Envelope::Connect, None, Messages::proto(), 8);
+        let err = enveloped(&end_stream, Envelope::Connect, None, &Messages::proto(), 8);
         assert!(matches!(err, Err(Error::EndStreamInRequest)));
         let trailers = Bytes::from_static(b"\x80\0\0\0\0");
-        let err = enveloped(&trailers, Envelope::GrpcWeb, None, Messages::proto(), 8);
+        let err = enveloped(&trailers, Envelope::GrpcWeb, None, &Messages::proto(), 8);
         assert!(matches!(err, Err(Error::TrailersInRequest)));
         // A gRPC-Web trailer flag is no Connect flag: the envelope refuses it by name.
-        let err = enveloped(&trailers, Envelope::Connect, None, Messages::proto(), 8);
+        let err = enveloped(&trailers, Envelope::Connect, None, &Messages::proto(), 8);
         assert!(matches!(err, Err(Error::Frame(_))), "{err:?}");
         let compressed = Bytes::from_static(b"\x01\0\0\0\x01a");
-        let err = enveloped(&compressed, Envelope::Connect, None, Messages::proto(), 8);
+        let err = enveloped(&compressed, Envelope::Connect, None, &Messages::proto(), 8);
         assert!(matches!(
             err,
             Err(Error::CompressedWithoutEncoding { index: 0 })

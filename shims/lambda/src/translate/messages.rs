@@ -1,23 +1,24 @@
 //! A call's messages in the caller's codec: protobuf as it is, or JSON transcoded to and from
 //! protobuf with the method's descriptors (feature `json`); and gzip, held to the message limit.
 
-use std::marker::PhantomData;
-
 use bytes::Bytes;
 use grpc_lambda_core::content_type::Codec;
 
+#[cfg(test)]
+use crate::body::decompress;
 use crate::error::Error;
 
 /// How the messages of one call are turned into protobuf for the service, and back: as they
 /// are (protobuf), or with the method's descriptors (JSON).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Messages<'a> {
+/// It owns its method's descriptors (a clone is a few reference counts), so that a call streamed
+/// from a task of its own can carry it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Messages {
     #[cfg(feature = "json")]
-    json: Option<&'a crate::json::RpcMethod>,
-    lifetime: PhantomData<&'a ()>,
+    json: Option<crate::json::RpcMethod>,
 }
 
-impl<'a> Messages<'a> {
+impl Messages {
     /// Protobuf both ways: the bytes pass as they are.
     pub(crate) fn proto() -> Self {
         Self::default()
@@ -25,10 +26,9 @@ impl<'a> Messages<'a> {
 
     /// Protobuf's canonical JSON mapping, with `method`'s descriptors.
     #[cfg(feature = "json")]
-    pub(crate) fn json(method: &'a crate::json::RpcMethod) -> Self {
+    pub(crate) fn json(method: &crate::json::RpcMethod) -> Self {
         Self {
-            json: Some(method),
-            lifetime: PhantomData,
+            json: Some(method.clone()),
         }
     }
 
@@ -37,9 +37,9 @@ impl<'a> Messages<'a> {
     /// # Errors
     ///
     /// `Error::RequestJson` for JSON that is not the request message.
-    pub(crate) fn request_to_proto(self, message: Bytes, max_len: usize) -> Result<Bytes, Error> {
+    pub(crate) fn request_to_proto(&self, message: Bytes, max_len: usize) -> Result<Bytes, Error> {
         #[cfg(feature = "json")]
-        if let Some(method) = self.json {
+        if let Some(method) = &self.json {
             return method
                 .request_from_json(&message, max_len)
                 .map(Bytes::from)
@@ -54,9 +54,9 @@ impl<'a> Messages<'a> {
     /// # Errors
     ///
     /// `Error::ResponseJson` for protobuf that cannot be written as JSON.
-    pub(crate) fn response_from_proto(self, message: Bytes) -> Result<Bytes, Error> {
+    pub(crate) fn response_from_proto(&self, message: Bytes) -> Result<Bytes, Error> {
         #[cfg(feature = "json")]
-        if let Some(method) = self.json {
+        if let Some(method) = &self.json {
             return method
                 .response_to_json(&message)
                 .map(Bytes::from)
@@ -66,39 +66,12 @@ impl<'a> Messages<'a> {
     }
 
     /// The codec these messages are in.
-    pub(crate) fn codec(self) -> Codec {
+    pub(crate) fn codec(&self) -> Codec {
         #[cfg(feature = "json")]
         if self.json.is_some() {
             return Codec::Json;
         }
         Codec::Proto
-    }
-}
-
-/// A message that came compressed with `encoding` (`gzip`; `identity` or none is as it is),
-/// decompressed under the message limit.
-///
-/// # Errors
-///
-/// [`Error::UnsupportedEncoding`] for another encoding (or gzip without the `gzip` feature),
-/// [`Error::Decompress`] for a payload that does not decompress within `max_len`.
-pub(crate) fn decompress(
-    encoding: Option<&[u8]>,
-    payload: Bytes,
-    max_len: usize,
-) -> Result<Bytes, Error> {
-    match encoding {
-        None | Some(b"identity") => Ok(payload),
-        #[cfg(feature = "gzip")]
-        Some(b"gzip") => grpc_lambda_core::gzip::decompress(&payload, max_len)
-            .map(Bytes::from)
-            .map_err(|err| Error::Decompress(Box::new(err))),
-        Some(other) => {
-            let _ = max_len;
-            Err(Error::UnsupportedEncoding {
-                encoding: String::from_utf8_lossy(other).into_owned(),
-            })
-        }
     }
 }
 

@@ -24,11 +24,14 @@ use http::{HeaderMap, Method, StatusCode};
 use self::messages::Messages;
 use crate::body;
 use crate::deadline::GRPC_TIMEOUT;
+use crate::entry::not_a_call;
 use crate::error::Error;
 use crate::event::{EventBody, EventResponse, HttpRequest, ResponseBody};
 use crate::reply::{self, Reply};
 use crate::service::Handler;
 use crate::shim::Shim;
+use crate::streaming::{self, ChunkStream, Sink};
+use lambda_runtime::{MetadataPrelude, StreamResponse};
 
 /// A call of a protocol other than gRPC and gRPC-Web with protobuf.
 #[derive(Debug)]
@@ -56,10 +59,7 @@ impl Caller {
     }
 
     fn is_connect(&self) -> bool {
-        matches!(
-            self.protocol,
-            Protocol::ConnectUnary | Protocol::ConnectStream
-        )
+        self.protocol.is_connect()
     }
 }
 
@@ -85,6 +85,76 @@ impl<H: Handler> Shim<H> {
         refusal: NotACall,
         lambda: Box<lambda_runtime::Context>,
     ) -> EventResponse {
+        let origin = request.headers.get(ORIGIN).cloned();
+        let mut response = match self.prepare(request, refusal) {
+            Ok(prepared) => self.serve_prepared(prepared, lambda).await,
+            Err(response) => *response,
+        };
+        self.cors.apply(origin.as_ref(), &mut response.headers);
+        response
+    }
+
+    /// [`Shim::translated`] for a caller that reads a stream (response streaming on, a
+    /// Function URL or the proxy): a Connect stream's messages leave as the service produces
+    /// them, rewritten for the caller, the end-stream message last. Any other call, or a
+    /// refusal, is the buffered answer (`Err`), which the caller streams as it is.
+    pub(crate) async fn stream_translated(
+        self: std::sync::Arc<Self>,
+        request: HttpRequest,
+        refusal: NotACall,
+        lambda: Box<lambda_runtime::Context>,
+    ) -> Result<StreamResponse<ChunkStream>, EventResponse> {
+        let origin = request.headers.get(ORIGIN).cloned();
+        let prepared = match self.prepare(request, refusal) {
+            Ok(prepared) if prepared.caller.protocol == Protocol::ConnectStream => prepared,
+            Ok(prepared) => {
+                let mut response = self.serve_prepared(prepared, lambda).await;
+                self.cors.apply(origin.as_ref(), &mut response.headers);
+                return Err(response);
+            }
+            Err(mut response) => {
+                self.cors.apply(origin.as_ref(), &mut response.headers);
+                return Err(*response);
+            }
+        };
+        let (sink, head, stream) = Sink::new(false);
+        let sink = sink.with_rewrite(answer::stream_rewrite(prepared.messages.clone()));
+        let content_type = prepared.caller.content_type();
+        let shim = std::sync::Arc::clone(&self);
+        tokio::spawn(async move {
+            let Prepared { request, .. } = prepared;
+            let mut reply = Reply::new(request.source, streaming::LAMBDA_STREAMING_RESPONSE_LIMIT);
+            reply.sink = Some(sink);
+            if let Err(err) = shim
+                .call(request, ContentType::Grpc, lambda, &mut reply)
+                .await
+            {
+                reply.fail(&err);
+            }
+            answer::finish_stream(reply);
+        });
+        // The metadata is known before the first message, or at the end.
+        let metadata = head.await.unwrap_or_default();
+        let mut headers = answer::metadata_headers(metadata);
+        headers.insert(CONTENT_TYPE, content_type);
+        self.cors.apply(origin.as_ref(), &mut headers);
+        Ok(StreamResponse {
+            metadata_prelude: MetadataPrelude {
+                status_code: StatusCode::OK,
+                headers,
+                cookies: Vec::new(),
+            },
+            stream,
+        })
+    }
+
+    /// The caller, and its call as the service receives it; or the answer that refuses it
+    /// (CORS not yet applied).
+    fn prepare(
+        &self,
+        request: HttpRequest,
+        refusal: NotACall,
+    ) -> Result<Prepared, Box<EventResponse>> {
         let path = match &request.path {
             Ok(path) => path.as_str(),
             Err(err) => err.path(),
@@ -93,11 +163,14 @@ impl<H: Handler> Shim<H> {
         let query = (!request.query.is_empty()).then_some(request.query.as_str());
         let call = match read_call(&request.method, path, content_type, query) {
             Ok(call) => call,
-            Err(refused) => return self.refused(&request, &refused),
+            Err(refused) if refused.error_form() == ErrorForm::Http => {
+                return Err(Box::new(not_a_call(request.source, refused.reason())))
+            }
+            Err(refused) => return Err(Box::new(refused_answer(request.source, None, &refused))),
         };
         if call.protocol.is_grpc() && call.codec == Codec::Proto {
             // What the gRPC check refuses, it refuses for every reader.
-            return self.not_a_call(&request, &refusal);
+            return Err(Box::new(not_a_call(request.source, &refusal)));
         }
         let accept_encoding = if call.protocol == Protocol::ConnectStream {
             request.headers.get(connect::CONNECT_ACCEPT_ENCODING)
@@ -111,36 +184,46 @@ impl<H: Handler> Shim<H> {
             path: call.path.canonical().to_owned(),
             accept_encoding: accept_encoding.cloned(),
         };
-        let origin = request.headers.get(ORIGIN).cloned();
         let source = request.source;
-        let mut response = match self.translate(request, &caller) {
-            Ok((request, messages)) => {
-                let mut reply = Reply::new(source, reply::max_body_len(source));
-                // The body is gRPC frames now: binary gRPC for the checks, as any call.
-                if let Err(err) = self
-                    .call(request, ContentType::Grpc, lambda, &mut reply)
-                    .await
-                {
-                    reply.fail(&err);
-                }
-                answer::encode(source, &caller, messages, reply)
+        match self.translate(request, &caller) {
+            Ok((request, messages)) => Ok(Prepared {
+                caller,
+                request,
+                messages,
+            }),
+            Err(Failure::Call(err)) => Err(Box::new(answer::error(
+                source,
+                &caller,
+                HeaderMap::new(),
+                &err,
+            ))),
+            Err(Failure::Refused(refused)) => {
+                Err(Box::new(refused_answer(source, Some(&caller), &refused)))
             }
-            Err(Failure::Call(err)) => answer::error(source, &caller, HeaderMap::new(), &err),
-            Err(Failure::Refused(refused)) => refused_answer(source, Some(&caller), &refused),
-        };
-        self.cors.apply(origin.as_ref(), &mut response.headers);
-        response
+        }
     }
 
-    /// A request that is no call, answered in the form of the protocol it was read as.
-    fn refused(&self, request: &HttpRequest, refused: &Refusal) -> EventResponse {
-        if refused.error_form() == ErrorForm::Http {
-            return self.not_a_call(request, refused.reason());
+    /// A prepared call, served and answered buffered (CORS not yet applied).
+    async fn serve_prepared(
+        &self,
+        prepared: Prepared,
+        lambda: Box<lambda_runtime::Context>,
+    ) -> EventResponse {
+        let Prepared {
+            caller,
+            request,
+            messages,
+        } = prepared;
+        let source = request.source;
+        let mut reply = Reply::new(source, reply::max_body_len(source));
+        // The body is gRPC frames now: binary gRPC for the checks, as any call.
+        if let Err(err) = self
+            .call(request, ContentType::Grpc, lambda, &mut reply)
+            .await
+        {
+            reply.fail(&err);
         }
-        let mut response = refused_answer(request.source, None, refused);
-        self.cors
-            .apply(request.headers.get(ORIGIN), &mut response.headers);
-        response
+        answer::encode(source, &caller, &messages, reply)
     }
 
     /// The request as the gRPC call the service receives, and how its messages are
@@ -149,7 +232,7 @@ impl<H: Handler> Shim<H> {
         &self,
         request: HttpRequest,
         caller: &Caller,
-    ) -> Result<(HttpRequest, Messages<'_>), Failure> {
+    ) -> Result<(HttpRequest, Messages), Failure> {
         let HttpRequest {
             source,
             path,
@@ -163,11 +246,14 @@ impl<H: Handler> Shim<H> {
         let refuse = |reason| Failure::Refused(Refusal::new(Some(caller.protocol), reason));
         let mut timeout = None;
         if caller.is_connect() {
-            let version = headers
-                .get(connect::CONNECT_PROTOCOL_VERSION)
-                .map(HeaderValue::as_bytes);
-            connect::check_protocol_version(version)
-                .map_err(|err| refuse(NotACall::ConnectHeader(err)))?;
+            // A GET names its version in the query (`connect=v1`), which its reader checks.
+            if caller.protocol != Protocol::ConnectUnaryGet {
+                let version = headers
+                    .get(connect::CONNECT_PROTOCOL_VERSION)
+                    .map(HeaderValue::as_bytes);
+                connect::check_protocol_version(version)
+                    .map_err(|err| refuse(NotACall::ConnectHeader(err)))?;
+            }
             if let Some(value) = headers.get(connect::CONNECT_TIMEOUT_MS) {
                 let parsed = connect::parse_connect_timeout(value.as_bytes())
                     .map_err(|err| refuse(NotACall::ConnectHeader(err)))?;
@@ -186,11 +272,11 @@ impl<H: Handler> Shim<H> {
                     GetCompression::Identity => None,
                     GetCompression::Gzip => Some(&b"gzip"[..]),
                 };
-                incoming::bare(get.message.into(), compression, messages, max)
+                incoming::bare(get.message.into(), compression, &messages, max)
             }
             Protocol::ConnectUnary | Protocol::Twirp => {
                 body::decode_request(body, false).and_then(|body| {
-                    incoming::bare(body, encoding(CONTENT_ENCODING.as_str()), messages, max)
+                    incoming::bare(body, encoding(CONTENT_ENCODING.as_str()), &messages, max)
                 })
             }
             Protocol::ConnectStream => body::decode_request(body, false).and_then(|body| {
@@ -198,7 +284,7 @@ impl<H: Handler> Shim<H> {
                     &body,
                     Envelope::Connect,
                     encoding(connect::CONNECT_CONTENT_ENCODING),
-                    messages,
+                    &messages,
                     max,
                 )
             }),
@@ -214,7 +300,7 @@ impl<H: Handler> Shim<H> {
                             &body,
                             envelope,
                             encoding("grpc-encoding"),
-                            messages,
+                            &messages,
                             max,
                         )
                     },
@@ -244,7 +330,7 @@ impl<H: Handler> Shim<H> {
     /// How `caller`'s messages are transcoded: protobuf passes as it is; JSON, and any Connect
     /// GET (which only a method without side effects may take), need the service's
     /// descriptors.
-    fn messages(&self, caller: &Caller, get: bool) -> Result<Messages<'_>, Error> {
+    fn messages(&self, caller: &Caller, get: bool) -> Result<Messages, Error> {
         if caller.codec == Codec::Proto && !get {
             return Ok(Messages::proto());
         }
@@ -274,6 +360,14 @@ impl<H: Handler> Shim<H> {
             },
         })
     }
+}
+
+/// A translated call, ready for the service.
+struct Prepared {
+    caller: Caller,
+    /// The gRPC call the service receives.
+    request: HttpRequest,
+    messages: Messages,
 }
 
 /// Why a translated call did not reach the service.
@@ -313,11 +407,7 @@ fn refused_answer(
             );
             response.headers.insert(CONTENT_TYPE, content_type);
             let end = refused.json_body().unwrap_or_default();
-            let mut body = bytes::BytesMut::with_capacity(end.len() + 5);
-            let len = u32::try_from(end.len()).unwrap_or(u32::MAX);
-            body.extend_from_slice(&grpc_lambda_core::FrameHeader::end_stream(len).to_bytes());
-            body.extend_from_slice(&end);
-            response.body = ResponseBody::binary(body.freeze());
+            response.body = ResponseBody::binary(answer::end_stream(&end));
         }
         ErrorForm::Connect | ErrorForm::Twirp | ErrorForm::Http => {
             response.headers.insert(

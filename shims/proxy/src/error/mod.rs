@@ -38,7 +38,8 @@ use grpc_lambda_protocol::Malformed;
 
 pub use grpc_lambda_protocol::{ACCEPTED_ENCODINGS, LAMBDA_REQUEST_LIMIT, LAMBDA_RESPONSE_LIMIT};
 
-pub use crate::path::PathError;
+pub use grpc_lambda_protocol::connect::{ConnectHeaderError, QueryError};
+pub use grpc_lambda_protocol::PathError;
 pub use start::{ConfigError, StartError};
 
 mod start;
@@ -126,6 +127,17 @@ pub enum InvokeError {
         path: String,
         /// What is wrong with it.
         reason: PathError,
+    },
+    /// A Connect header that cannot be read (`connect-timeout-ms`), or a
+    /// `connect-protocol-version` other than `1`.
+    ConnectHeader(ConnectHeaderError),
+    /// A Connect GET's query that cannot be read, or whose message is over the limit.
+    ConnectQuery(QueryError),
+    /// A Connect unary or Twirp call, which answers one message, got `messages` from the
+    /// function.
+    NotOneMessage {
+        /// The messages the function answered.
+        messages: usize,
     },
     /// The request's `grpc-encoding` is not one the function decodes.
     UnsupportedEncoding {
@@ -238,6 +250,9 @@ impl InvokeError {
             | InvokeError::WaitingForResponse { .. }
             | InvokeError::BidiRefused { .. } => Code::Unimplemented,
             InvokeError::UnsupportedEncoding { .. } => Malformed::UnsupportedEncoding.code(),
+            InvokeError::ConnectHeader(err) => err.code(),
+            InvokeError::ConnectQuery(err) => err.code(),
+            InvokeError::NotOneMessage { .. } => Code::Internal,
             InvokeError::Malformed { kind, .. } => kind.code(),
             InvokeError::OverBudget { .. } | InvokeError::BodyTooLarge { .. } => {
                 Code::ResourceExhausted
@@ -273,6 +288,9 @@ impl InvokeError {
             InvokeError::NoRoute { .. } => "no_route",
             InvokeError::NotAMethodPath { .. } => "not_a_method_path",
             InvokeError::UnsupportedEncoding { .. } => "unsupported_encoding",
+            InvokeError::ConnectHeader(_) => "connect_header",
+            InvokeError::ConnectQuery(_) => "connect_query",
+            InvokeError::NotOneMessage { .. } => "not_one_message",
             InvokeError::OverBudget { .. } => "over_budget",
             InvokeError::BodyTimeout { .. } => "request_body_timeout",
             InvokeError::Cancelled { .. } => CANCELLED_KIND,
@@ -319,7 +337,8 @@ impl fmt::Display for InvokeError {
             }
             InvokeError::DeadlineExceeded { timeout } => write!(
                 f,
-                "the call's deadline ({} ms, grpc-timeout) expired before the function answered",
+                "the call's deadline ({} ms, the client's grpc-timeout or connect-timeout-ms) expired \
+                 before the function answered",
                 timeout.as_millis()
             ),
             InvokeError::FunctionNotFound { function, message } => {
@@ -342,8 +361,15 @@ impl fmt::Display for InvokeError {
             ),
             InvokeError::NotAMethodPath { path, reason } => write!(
                 f,
-                "{path:?} is not a method path: {reason}; the proxy serves only \
-                 /package.Service/Method"
+                "{path:?} is not a method path: {}; the proxy serves only \
+                 /package.Service/Method and /twirp/package.Service/Method",
+                reason.problem()
+            ),
+            InvokeError::ConnectHeader(err) => err.fmt(f),
+            InvokeError::ConnectQuery(err) => err.fmt(f),
+            InvokeError::NotOneMessage { messages } => write!(
+                f,
+                "the function answered a unary call with {messages} messages, not one"
             ),
             InvokeError::UnsupportedEncoding { encoding } => write!(
                 f,
@@ -420,6 +446,8 @@ impl std::error::Error for InvokeError {
             | InvokeError::Signing { source } => Some(&**source),
             InvokeError::BuildRequest { source, .. } => Some(&**source),
             InvokeError::NotAMethodPath { reason, .. } => Some(reason),
+            InvokeError::ConnectHeader(err) => Some(err),
+            InvokeError::ConnectQuery(err) => Some(err),
             _ => None,
         }
     }
@@ -535,7 +563,7 @@ mod tests {
             (
                 InvokeError::NotAMethodPath {
                     path: "/a.B//C".into(),
-                    reason: PathError::SegmentCount { count: 3 },
+                    reason: grpc_lambda_protocol::method_path("/a.B//C").unwrap_err(),
                 },
                 Code::Unimplemented,
                 "\"/a.B//C\" is not a method path: it has 3 segments",

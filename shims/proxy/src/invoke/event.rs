@@ -29,6 +29,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use grpc_lambda_core::base64;
+use grpc_lambda_core::content_type::Codec;
 use grpc_lambda_core::metadata::{format_timeout, GRPC_TIMEOUT};
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, StatusCode};
@@ -40,6 +41,15 @@ use crate::error::InvokeError;
 /// The content type of the request body in the event: gRPC-Web, so the response comes back with
 /// its trailers inside the body.
 pub const EVENT_CONTENT_TYPE: &str = "application/grpc-web+proto";
+
+/// The event's `content-type` for messages in `codec`: gRPC-Web naming the codec, so the shim
+/// reads (and answers) JSON for a JSON client.
+pub fn hop_content_type(codec: Codec) -> &'static str {
+    match codec {
+        Codec::Json => "application/grpc-web+json",
+        Codec::Proto => EVENT_CONTENT_TYPE,
+    }
+}
 
 /// The value of `grpcLambda`: the version of the fields added for the grpc-lambda shim, defined
 /// once for the proxy and the shim.
@@ -69,6 +79,7 @@ fn write_request_id(out: &mut Vec<u8>) {
 ///     body: bytes::Bytes::from_static(b"\0\0\0\0\0"),
 ///     deadline: None,
 ///     source_ip: "127.0.0.1".into(),
+///     codec: grpc_lambda_core::content_type::Codec::Proto,
 /// };
 /// let json: serde_json::Value = serde_json::from_slice(&event::encode_event(&request))?;
 /// assert_eq!(json["version"], "2.0");
@@ -87,7 +98,7 @@ pub fn encode_event(request: &UpstreamRequest) -> Vec<u8> {
     out.extend_from_slice(br#"{"version":"2.0","routeKey":"$default","rawPath":"#);
     json_str(&mut out, &request.path);
     out.extend_from_slice(br#","rawQueryString":"","headers":{"content-type":"#);
-    json_str(&mut out, EVENT_CONTENT_TYPE);
+    json_str(&mut out, hop_content_type(request.codec));
     if let Some(timeout) = &timeout {
         out.extend_from_slice(br#","grpc-timeout":"#);
         json_str(&mut out, timeout.as_str());
@@ -108,7 +119,7 @@ pub fn encode_event(request: &UpstreamRequest) -> Vec<u8> {
         }
     }
     out.extend_from_slice(br#"},"multiValueHeaders":{"content-type":["#);
-    json_str(&mut out, EVENT_CONTENT_TYPE);
+    json_str(&mut out, hop_content_type(request.codec));
     out.push(b']');
     if let Some(timeout) = &timeout {
         out.extend_from_slice(br#","grpc-timeout":["#);
@@ -457,6 +468,7 @@ mod tests {
             body: Bytes::from_static(b"\x00\x00\x00\x00\x03abc"),
             deadline: Some(Instant::now() + Duration::from_secs(5)),
             source_ip: "127.0.0.1".into(),
+            codec: Codec::Proto,
         }
     }
 

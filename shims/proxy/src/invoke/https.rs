@@ -9,7 +9,7 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request};
 use http_body_util::{BodyExt, Full};
 
-use super::event::EVENT_CONTENT_TYPE;
+use super::event::hop_content_type;
 use super::{BoxFuture, Upstream, UpstreamReply, UpstreamRequest};
 use std::sync::Arc;
 
@@ -46,7 +46,10 @@ impl FrontDoorTarget {
         for (name, value) in &request.metadata {
             headers.append(name.clone(), value.clone());
         }
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(EVENT_CONTENT_TYPE));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(hop_content_type(request.codec)),
+        );
         headers.insert("x-grpc-web", HeaderValue::from_static("1"));
         if let Some(left) = request.time_left() {
             if let Ok(value) = HeaderValue::try_from(format_timeout(left).as_str()) {

@@ -44,7 +44,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// One call, ready to be sent to a target.
 #[derive(Clone, Debug)]
 pub struct UpstreamRequest {
-    /// `/package.Service/Method`.
+    /// `/package.Service/Method` (a Twirp call's, without `/twirp`).
     pub path: String,
     /// The client's metadata, without the headers that belong to the client's connection
     /// (`te`, `host`, `content-length`…) and without `grpc-timeout`, which each target writes
@@ -57,6 +57,9 @@ pub struct UpstreamRequest {
     pub deadline: Option<Instant>,
     /// The client's address, for the event's `sourceIp`.
     pub source_ip: String,
+    /// The codec of the messages in `body`, which the event's `content-type` names
+    /// (`application/grpc-web+json` for JSON).
+    pub codec: grpc_lambda_core::content_type::Codec,
 }
 
 impl UpstreamRequest {

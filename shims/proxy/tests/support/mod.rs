@@ -46,6 +46,48 @@ pub async fn start(flags: &[&str]) -> Running {
         .expect("the proxy starts")
 }
 
+/// Starts a proxy in process with `flags`, no configured routes, and `routes` (pattern, target)
+/// to targets of the test's own.
+pub async fn start_with_targets(
+    flags: &[&str],
+    routes: Vec<(
+        &str,
+        std::sync::Arc<dyn grpc_lambda_proxy::invoke::Upstream>,
+    )>,
+) -> Running {
+    let mut argv = vec![
+        "grpc-lambda-proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--quiet",
+        "--no-routes",
+    ];
+    argv.extend_from_slice(flags);
+    let config = Config::from_args(Args::parse_from(argv)).expect("valid flags");
+    let routes = routes
+        .into_iter()
+        .map(|(pattern, target)| (grpc_lambda_proxy::route::Pattern::parse(pattern), target))
+        .collect();
+    grpc_lambda_proxy::server::start_with_routes(config, routes)
+        .await
+        .expect("the proxy starts")
+}
+
+/// A target's answer: HTTP 200, `messages` (gRPC-Web frames), then the trailer frame
+/// `grpc-status:0`.
+pub fn ok_reply(messages: &[u8]) -> grpc_lambda_proxy::invoke::UpstreamReply {
+    use http_body_util::BodyExt as _;
+    let mut body = messages.to_vec();
+    body.extend_from_slice(b"\x80\0\0\0\x0fgrpc-status:0\r\n");
+    grpc_lambda_proxy::invoke::UpstreamReply {
+        status: http::StatusCode::OK,
+        headers: http::HeaderMap::new(),
+        body: http_body_util::Full::new(bytes::Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed(),
+    }
+}
+
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -298,11 +340,26 @@ pub async fn raw_call(
     headers: &[(&str, &str)],
     body: Vec<u8>,
 ) -> RawAnswer {
+    raw_request(addr, http2, http::Method::POST, path, headers, body).await
+}
+
+/// One request of `method` to `path` (with its query) over HTTP/2 (`http2 = true`, prior
+/// knowledge) or HTTP/1.1, with `headers` and `body`, read whole.
+pub async fn raw_request(
+    addr: std::net::SocketAddr,
+    http2: bool,
+    method: http::Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> RawAnswer {
     use http_body_util::BodyExt as _;
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .http2_only(http2)
         .build_http::<http_body_util::Full<bytes::Bytes>>();
-    let mut request = http::Request::post(format!("http://{addr}{path}"));
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"));
     for (name, value) in headers {
         request = request.header(*name, *value);
     }

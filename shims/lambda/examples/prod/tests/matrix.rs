@@ -620,4 +620,48 @@ mod connect_checks {
             support::connect::envelope(0, br#"{"message":"Hello, world.matrix"}"#)
         );
     }
+
+    #[tokio::test]
+    async fn a_connect_json_stream_leaves_message_by_message_under_response_streaming() {
+        use grpc_lambda::lambda_runtime::FunctionResponse;
+        let shim = std::sync::Arc::new(json_shim().response_streaming(true));
+        let (request, json) = support::connect::count_request();
+        for (fixture, text, _) in FIXTURES.iter().filter(|(name, _, _)| {
+            name.starts_with("lambda_function_url") || name.starts_with("proxy")
+        }) {
+            for wire in [Wire::ConnectStreamJson, Wire::ConnectStreamProto] {
+                let message = wire.message(&request, &json);
+                let event = event(text, wire, "/api.Prod/Count", &ECHO_HEADERS, &message);
+                let event: grpc_lambda::Event = serde_json::from_value(event).unwrap();
+                let FunctionResponse::StreamingResponse(response) = std::sync::Arc::clone(&shim)
+                    .handle_streaming(event, Default::default())
+                    .await
+                    .unwrap()
+                else {
+                    panic!("{fixture}: a stream");
+                };
+                let expected = support::connect::count(wire);
+                let prelude = &response.metadata_prelude;
+                assert_eq!(prelude.status_code, 200);
+                let mut headers: Vec<(String, String)> = prelude
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+                    .collect();
+                headers.sort_unstable();
+                let mut want = expected.headers.clone();
+                want.sort_unstable();
+                assert_eq!(headers, want, "{fixture} × {wire:?}");
+                let mut stream = std::pin::pin!(response.stream);
+                let mut body = Vec::new();
+                while let Some(chunk) =
+                    std::future::poll_fn(|cx| futures_core::Stream::poll_next(stream.as_mut(), cx))
+                        .await
+                {
+                    body.extend_from_slice(&chunk.unwrap());
+                }
+                assert_eq!(body, expected.body, "{fixture} × {wire:?}");
+            }
+        }
+    }
 }

@@ -1,0 +1,494 @@
+//! Connect and Twirp clients through the proxy, byte for byte: the example function (run by the
+//! embedded runtime) answers in gRPC-Web, and the proxy translates framing and status only.
+//! JSON clients are checked at the Lambda hop with a recording target: the hop names the codec
+//! (`application/grpc-web+json`) and carries the client's bytes untouched.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::Method;
+use prost::Message as _;
+use support::api::{AliveRequest, AliveResponse, CountRequest, CountResponse};
+
+/// A proxy whose catch-all route runs the example function.
+async fn prod() -> grpc_lambda_proxy::server::Running {
+    let command = format!("exec {}", support::prod_binary().display());
+    support::start(&["--local-function", &command, "--local-name", "prod"]).await
+}
+
+/// `payload` in an envelope with `flags`.
+fn envelope(flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![flags];
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+fn header<'a>(answer: &'a support::RawAnswer, name: &str) -> Option<&'a str> {
+    answer.headers.get(name).map(|v| v.to_str().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_unary_post_and_get_and_errors() {
+    let running = prod().await;
+    let request = AliveRequest {
+        message: " from connect".into(),
+    }
+    .encode_to_vec();
+    let expected = AliveResponse {
+        message: "Hello, world. from connect".into(),
+    }
+    .encode_to_vec();
+    // POST over HTTP/1.1: the message, metadata as headers, trailers as trailer- headers.
+    let answer = support::raw_request(
+        running.addr,
+        false,
+        Method::POST,
+        "/api.Prod/Alive",
+        &[
+            ("content-type", "application/proto"),
+            ("connect-protocol-version", "1"),
+            ("connect-timeout-ms", "10000"),
+            ("x-echo", "v1"),
+        ],
+        request.clone(),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(header(&answer, "content-type"), Some("application/proto"));
+    assert_eq!(answer.body, expected);
+    assert_eq!(header(&answer, "x-echo"), Some("v1"));
+    assert_eq!(header(&answer, "trailer-x-echo-trailer"), Some("v1"));
+    assert!(answer.headers.get("grpc-status").is_none(), "{answer:?}");
+
+    // GET: the same message from the query, percent-encoded.
+    let query: String = request.iter().map(|b| format!("%{b:02X}")).collect();
+    let answer = support::raw_request(
+        running.addr,
+        false,
+        Method::GET,
+        &format!("/api.Prod/Alive?connect=v1&encoding=proto&message={query}"),
+        &[],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(header(&answer, "content-type"), Some("application/proto"));
+    assert_eq!(answer.body, expected);
+
+    // An error: the HTTP status of its code and the Connect JSON error.
+    let fail = AliveRequest {
+        message: "x".into(),
+    }
+    .encode_to_vec();
+    let answer = support::raw_request(
+        running.addr,
+        true,
+        Method::POST,
+        "/api.Prod/Fail",
+        &[("content-type", "application/proto"), ("x-echo", "v2")],
+        fail,
+    )
+    .await;
+    assert_eq!(answer.status, 400, "{answer:?}");
+    assert_eq!(header(&answer, "content-type"), Some("application/json"));
+    assert_eq!(
+        answer.body,
+        &br#"{"code":"invalid_argument","message":"bad: x"}"#[..]
+    );
+    assert_eq!(header(&answer, "trailer-x-echo-trailer"), Some("v2"));
+
+    // A method the function does not have: unimplemented, 501.
+    let answer = support::raw_request(
+        running.addr,
+        true,
+        Method::POST,
+        "/api.Prod/Nope",
+        &[("content-type", "application/proto")],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(answer.status, 501, "{answer:?}");
+    assert!(
+        answer.body.starts_with(br#"{"code":"unimplemented""#),
+        "{answer:?}"
+    );
+
+    // A protocol version this side does not speak: invalid_argument, 400, naming the value.
+    let answer = support::raw_request(
+        running.addr,
+        true,
+        Method::POST,
+        "/api.Prod/Alive",
+        &[
+            ("content-type", "application/proto"),
+            ("connect-protocol-version", "2"),
+        ],
+        request,
+    )
+    .await;
+    assert_eq!(answer.status, 400, "{answer:?}");
+    assert_eq!(
+        answer.body,
+        &br#"{"code":"invalid_argument","message":"connect-protocol-version is \"2\"; this server speaks version \"1\""}"#[..]
+    );
+    running.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_server_streaming() {
+    let running = prod().await;
+    let request = envelope(0, &CountRequest { n: 3, delay_ms: 0 }.encode_to_vec());
+    let answer = support::raw_request(
+        running.addr,
+        false,
+        Method::POST,
+        "/api.Prod/Count",
+        &[
+            ("content-type", "application/connect+proto"),
+            ("connect-protocol-version", "1"),
+            ("x-echo", "s"),
+        ],
+        request,
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        header(&answer, "content-type"),
+        Some("application/connect+proto")
+    );
+    assert_eq!(header(&answer, "x-echo"), Some("s"));
+    let mut expected = Vec::new();
+    for n in 1..=3 {
+        let message = CountResponse {
+            n,
+            message: n.to_string(),
+        };
+        expected.extend(envelope(0, &message.encode_to_vec()));
+    }
+    expected.extend(envelope(0x02, br#"{"metadata":{"x-echo-trailer":["s"]}}"#));
+    assert_eq!(answer.body, expected);
+
+    // A failing stream: the error in the end-stream message, HTTP 200.
+    let answer = support::raw_request(
+        running.addr,
+        true,
+        Method::POST,
+        "/api.Prod/Fail",
+        &[("content-type", "application/connect+proto")],
+        envelope(
+            0,
+            &AliveRequest {
+                message: "s".into(),
+            }
+            .encode_to_vec(),
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        answer.body,
+        envelope(
+            0x02,
+            br#"{"error":{"code":"invalid_argument","message":"bad: s"}}"#
+        )
+    );
+
+    // connect-timeout-ms is the call's deadline: a stream slower than it ends
+    // deadline_exceeded in the end-stream message.
+    let started = Instant::now();
+    let answer = support::raw_request(
+        running.addr,
+        true,
+        Method::POST,
+        "/api.Prod/Count",
+        &[
+            ("content-type", "application/connect+proto"),
+            ("connect-timeout-ms", "300"),
+        ],
+        envelope(
+            0,
+            &CountRequest {
+                n: 5,
+                delay_ms: 400,
+            }
+            .encode_to_vec(),
+        ),
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(2), "{answer:?}");
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let end = envelope(
+        0x02,
+        br#"{"error":{"code":"deadline_exceeded","message":"the call's deadline (300 ms, the client's grpc-timeout or connect-timeout-ms) expired before the function answered"}}"#,
+    );
+    assert_eq!(answer.body, end);
+    assert!(answer.headers.get("grpc-status").is_none(), "{answer:?}");
+    running.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twirp_protobuf() {
+    let running = prod().await;
+    let answer = support::raw_request(
+        running.addr,
+        false,
+        Method::POST,
+        "/twirp/api.Prod/Alive",
+        &[("content-type", "application/protobuf")],
+        AliveRequest {
+            message: " twirp".into(),
+        }
+        .encode_to_vec(),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        header(&answer, "content-type"),
+        Some("application/protobuf")
+    );
+    assert_eq!(
+        answer.body,
+        AliveResponse {
+            message: "Hello, world. twirp".into()
+        }
+        .encode_to_vec()
+    );
+    let answer = support::raw_request(
+        running.addr,
+        false,
+        Method::POST,
+        "/twirp/api.Prod/Fail",
+        &[("content-type", "application/protobuf")],
+        AliveRequest {
+            message: "t".into(),
+        }
+        .encode_to_vec(),
+    )
+    .await;
+    assert_eq!(answer.status, 400, "{answer:?}");
+    assert_eq!(header(&answer, "content-type"), Some("application/json"));
+    assert_eq!(
+        answer.body,
+        &br#"{"code":"invalid_argument","msg":"bad: t","meta":{}}"#[..]
+    );
+    // An unknown method (the function's UNIMPLEMENTED) is Twirp's bad_route, 404.
+    let answer = support::raw_request(
+        running.addr,
+        false,
+        Method::POST,
+        "/twirp/api.Prod/Nope",
+        &[("content-type", "application/protobuf")],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(answer.status, 404, "{answer:?}");
+    assert!(
+        answer.body.starts_with(br#"{"code":"bad_route""#),
+        "{answer:?}"
+    );
+    running.shutdown();
+}
+
+/// What a recording target was sent.
+#[derive(Clone, Debug)]
+struct Sent {
+    path: String,
+    metadata: http::HeaderMap,
+    body: Bytes,
+    time_left: Option<Duration>,
+    event: serde_json::Value,
+}
+
+/// A target that records each call and answers `answer` in gRPC-Web: one message, then
+/// `grpc-status: 0`.
+struct Recorder {
+    sent: Mutex<Vec<Sent>>,
+    answer: &'static [u8],
+}
+
+impl grpc_lambda_proxy::invoke::Upstream for Recorder {
+    fn call(
+        &self,
+        request: grpc_lambda_proxy::invoke::UpstreamRequest,
+    ) -> grpc_lambda_proxy::invoke::BoxFuture<
+        '_,
+        Result<grpc_lambda_proxy::invoke::UpstreamReply, grpc_lambda_proxy::error::InvokeError>,
+    > {
+        let event = grpc_lambda_proxy::invoke::event::encode_event(&request);
+        self.sent.lock().unwrap().push(Sent {
+            path: request.path.clone(),
+            metadata: request.metadata.clone(),
+            body: request.body.clone(),
+            time_left: request
+                .deadline
+                .map(|d| d.saturating_duration_since(Instant::now())),
+            event: serde_json::from_slice(&event).unwrap(),
+        });
+        let reply = support::ok_reply(&envelope(0, self.answer));
+        Box::pin(async move { Ok(reply) })
+    }
+
+    fn name(&self) -> &str {
+        "recorder"
+    }
+}
+
+async fn recording(answer: &'static [u8]) -> (grpc_lambda_proxy::server::Running, Arc<Recorder>) {
+    let recorder = Arc::new(Recorder {
+        sent: Mutex::new(Vec::new()),
+        answer,
+    });
+    let target = recorder.clone() as Arc<dyn grpc_lambda_proxy::invoke::Upstream>;
+    let running = support::start_with_targets(&[], vec![("/", target)]).await;
+    (running, recorder)
+}
+
+impl Recorder {
+    /// The last call sent, whose event names `content_type`.
+    fn last(&self, content_type: &str) -> Sent {
+        let sent = self
+            .sent
+            .lock()
+            .unwrap()
+            .pop()
+            .expect("a call reached the target");
+        assert_eq!(
+            sent.event["headers"]["content-type"], content_type,
+            "{sent:?}"
+        );
+        sent
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_clients_reach_the_hop_as_grpc_web_json() {
+    const REPLY: &[u8] = br#"{"message":"Hello, world. hi"}"#;
+    let (running, recorder) = recording(REPLY).await;
+    let request = br#"{"message":" hi"}"#.to_vec();
+
+    // Twirp JSON: the prefix removed, the bytes in one frame, the codec named.
+    let answer = support::raw_request(
+        running.addr,
+        false,
+        Method::POST,
+        "/twirp/api.Prod/Alive",
+        &[("content-type", "application/json")],
+        request.clone(),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(header(&answer, "content-type"), Some("application/json"));
+    assert_eq!(answer.body, REPLY);
+    let sent = recorder.last("application/grpc-web+json");
+    assert_eq!(sent.path, "/api.Prod/Alive");
+    assert_eq!(sent.body, envelope(0, &request));
+    assert_eq!(sent.event["rawPath"], "/api.Prod/Alive");
+    assert_eq!(sent.time_left, None);
+
+    // Connect JSON, gzip: the message stays compressed, flagged, with grpc-encoding; the
+    // timeout becomes the call's deadline; Connect's own headers stay behind.
+    let gzipped = b"\x1f\x8b\x08\0\0\0\0\0\0\x03not-inflated-by-the-proxy".to_vec();
+    let answer = support::raw_request(
+        running.addr,
+        true,
+        Method::POST,
+        "/api.Prod/Alive",
+        &[
+            ("content-type", "application/json"),
+            ("content-encoding", "gzip"),
+            ("connect-protocol-version", "1"),
+            ("connect-timeout-ms", "4000"),
+            ("x-user", "u"),
+        ],
+        gzipped.clone(),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body, REPLY);
+    let sent = recorder.last("application/grpc-web+json");
+    assert_eq!(sent.body, envelope(1, &gzipped));
+    assert_eq!(sent.metadata.get("grpc-encoding").unwrap(), "gzip");
+    assert_eq!(sent.metadata.get("x-user").unwrap(), "u");
+    for gone in [
+        "content-encoding",
+        "connect-protocol-version",
+        "connect-timeout-ms",
+    ] {
+        assert!(sent.metadata.get(gone).is_none(), "{gone}: {sent:?}");
+    }
+    let left = sent.time_left.expect("a deadline");
+    assert!(
+        left <= Duration::from_millis(4000) && left > Duration::from_millis(3000),
+        "{left:?}"
+    );
+    assert!(
+        sent.event["headers"]["grpc-timeout"].is_string(),
+        "{:?}",
+        sent.event
+    );
+
+    // gRPC-Web with JSON: the frames as sent, the codec named both ways.
+    let frame = envelope(0, &request);
+    let answer = support::raw_request(
+        running.addr,
+        false,
+        Method::POST,
+        "/api.Prod/Alive",
+        &[("content-type", "application/grpc-web+json")],
+        frame.clone(),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        header(&answer, "content-type"),
+        Some("application/grpc-web+json")
+    );
+    // The trailer frame as the proxy writes every trailer block.
+    let mut expected = envelope(0, REPLY);
+    expected.extend_from_slice(b"\x80\0\0\0\x10grpc-status: 0\r\n");
+    assert_eq!(answer.body, expected);
+    assert_eq!(recorder.last("application/grpc-web+json").body, frame);
+
+    // Connect streaming JSON: the envelope passes; the answer ends with the end-stream message.
+    let answer = support::raw_request(
+        running.addr,
+        true,
+        Method::POST,
+        "/api.Prod/Count",
+        &[("content-type", "application/connect+json")],
+        frame.clone(),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        header(&answer, "content-type"),
+        Some("application/connect+json")
+    );
+    let mut expected = envelope(0, REPLY);
+    expected.extend(envelope(0x02, b"{}"));
+    assert_eq!(answer.body, expected);
+    assert_eq!(recorder.last("application/grpc-web+json").body, frame);
+
+    // The series are counted by route and code, never by the client's path or protocol.
+    let metrics = running.metrics().render();
+    assert!(
+        metrics
+            .contains(r#"grpc_lambda_proxy_calls_total{route="/",target="recorder",code="OK"} 4"#),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("twirp") && !metrics.contains("Alive"),
+        "{metrics}"
+    );
+    running.shutdown();
+}

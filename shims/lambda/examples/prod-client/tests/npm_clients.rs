@@ -130,8 +130,8 @@ enum Door {
     Watch,
 }
 
-/// The deadline error for the slow stream (`n: 3`, a second apart, 200 ms allowed), with
-/// `header` named as the deadline's source. The shim answers with the first message, sent before
+/// The deadline error for the slow stream (`n: 3`, a second apart, 200 ms allowed), the shim
+/// naming `header` as the deadline's source. The shim answers with the first message, sent before
 /// the deadline, and the echoed headers; the proxy, whose Lambda hop is buffered, with neither.
 fn deadline_error(door: Door, header: &str) -> Value {
     match door {
@@ -141,9 +141,10 @@ fn deadline_error(door: Door, header: &str) -> Value {
             "details": [],
             "metadata": {"x-echo": "v1", "x-echo-bin": "AAECAw"},
         }}),
+        // The proxy names both headers a client may have sent, whichever it was.
         Door::Proxy => json!({"messages": [], "error": {
             "code": "deadline_exceeded",
-            "message": format!("the call's deadline (200 ms, {header}) expired before the function answered"),
+            "message": "the call's deadline (200 ms, the client's grpc-timeout or connect-timeout-ms) expired before the function answered",
             "details": [],
             "metadata": {},
         }}),

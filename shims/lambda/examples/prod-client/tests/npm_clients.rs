@@ -1,8 +1,8 @@
 //! The example function called by stock clients from npm and by curl, through every sample event
 //! shape and through the proxy: connect-es's Connect transport (binary and JSON; unary, errors
 //! with details, metadata both ways, server streaming, deadlines, gzip, GET), its gRPC-Web transport
-//! (binary and JSON), twirp-ts's Twirp client (JSON and protobuf), and curl with JSON and a
-//! Connect GET.
+//! (binary and JSON), twirp-ts's Twirp client (JSON and protobuf), and curl with JSON, a Connect
+//! GET and the errors a hand-written request earns.
 //!
 //! - Behind each sample event in `shims/lambda/tests/data/aws-events/` (API Gateway REST API with
 //!   and without a stage or custom domain, HTTP API, Function URL, ALB, VPC Lattice): the `prod`
@@ -12,6 +12,10 @@
 //!   and the answer back into HTTP. That translation is the test's; the clients and the
 //!   function are real.
 //! - Through `grpc-lambda-proxy --local-function`, which runs the function itself.
+//! - Through `cargo lambda watch`'s Function URL emulation (`/lambda-url/prod/`).
+//!
+//! `Fail`'s `grpc-status-details-bin` is a `google.rpc.Status` with no details of its own, so every
+//! protocol's error carries an empty `details`; the echoed metadata must arrive with it.
 //!
 //! The clients are `shims/lambda/examples/clients/calls.mjs` (one Node run per front door makes
 //! every call and prints each outcome as JSON, compared here field for field) after `npm ci`

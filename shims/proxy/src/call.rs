@@ -4,13 +4,16 @@
 //! (Twirp's prefix removed), a bare message (Connect unary, Twirp, a Connect GET's query) becomes
 //! one frame, and a Connect client's compression and deadline become `grpc-encoding` and the
 //! deadline `grpc-timeout` would give. Nothing is transcoded: the function's shim reads JSON.
+//! A Connect GET is the one call that goes as it came (a GET with its query): whether a method
+//! may take a GET is in the function's descriptors, so the function answers it, in Connect's
+//! form, and the proxy passes the answer on.
 //!
 //! | client | body to the function | compression | deadline |
 //! | --- | --- | --- | --- |
 //! | gRPC, gRPC-Web(-text) | as sent | `grpc-encoding` | `grpc-timeout` |
 //! | Connect streaming | as sent (its envelope is gRPC's for messages) | `connect-content-encoding` | `connect-timeout-ms` |
 //! | Connect unary (POST) | one frame | `content-encoding` | `connect-timeout-ms` |
-//! | Connect GET | one frame from `message=` | `compression=` | `connect-timeout-ms` |
+//! | Connect GET | none: the GET itself, its query as it came | `compression=` | `connect-timeout-ms` |
 //! | Twirp | one frame | `content-encoding` | none |
 //!
 //! A gzip message stays compressed on the hop, flagged as such with `grpc-encoding: gzip`: the
@@ -23,9 +26,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use grpc_lambda_core::content_type::{Codec, MediaType};
 use grpc_lambda_core::metadata::{parse_timeout, GRPC_TIMEOUT};
 use grpc_lambda_protocol::connect::{
-    check_protocol_version, parse_connect_timeout, parse_get_query, GetCompression,
-    CONNECT_ACCEPT_ENCODING, CONNECT_CONTENT_ENCODING, CONNECT_PROTOCOL_VERSION,
-    CONNECT_TIMEOUT_MS,
+    check_protocol_version, parse_connect_timeout, CONNECT_ACCEPT_ENCODING,
+    CONNECT_CONTENT_ENCODING, CONNECT_PROTOCOL_VERSION, CONNECT_TIMEOUT_MS,
 };
 use grpc_lambda_protocol::{Call, Malformed, Protocol};
 use http::header::{HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING};
@@ -169,7 +171,8 @@ pub(crate) fn timeout(wire: Wire, headers: &HeaderMap) -> Result<Option<Duration
 /// version, compression) left out, as they are said again in gRPC's terms; `grpc-encoding:
 /// gzip` when the message is compressed.
 pub(crate) fn hop_metadata(wire: Wire, mut metadata: HeaderMap, compressed: bool) -> HeaderMap {
-    if wire.protocol.is_grpc() {
+    // A Connect GET goes to the function as it came.
+    if wire.protocol.is_grpc() || wire.protocol == Protocol::ConnectUnaryGet {
         return metadata;
     }
     for name in [
@@ -200,17 +203,6 @@ pub(crate) fn frame(message: &[u8], compressed: bool) -> Result<Bytes, InvokeErr
     out.put_u32(len);
     out.extend_from_slice(message);
     Ok(out.freeze())
-}
-
-/// A Connect GET's message, from its query, framed; whether it is compressed.
-///
-/// # Errors
-///
-/// [`InvokeError::ConnectQuery`] for a query that cannot be read or a message over `max`.
-pub(crate) fn get_message(query: &str, max: usize) -> Result<(Bytes, bool), InvokeError> {
-    let get = parse_get_query(query, max).map_err(InvokeError::ConnectQuery)?;
-    let compressed = get.compression == GetCompression::Gzip;
-    Ok((frame(&get.message, compressed)?, compressed))
 }
 
 #[cfg(test)]

@@ -102,6 +102,9 @@ pub(crate) async fn respond_unary(
     budget: &Arc<Budget>,
     mut record: CallRecord,
 ) -> Response<ProxyBody> {
+    if wire.protocol == Protocol::ConnectUnaryGet && !is_grpc_web(&reply.headers) {
+        return pass_on(reply, deadline, budget, record).await;
+    }
     let UpstreamReply {
         status,
         headers: reply_headers,
@@ -130,18 +133,7 @@ pub(crate) async fn respond_unary(
         }
     } else {
         let mut held = budget.reservation();
-        let read = read_unary(body, &mut held);
-        let read = match deadline {
-            Some(deadline) => tokio::time::timeout_at(deadline.at.into(), read)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(InvokeError::DeadlineExceeded {
-                        timeout: deadline.timeout,
-                    })
-                }),
-            None => read.await,
-        };
-        match read {
+        match within(deadline, read_unary(body, &mut held)).await {
             Ok(unary) => unary,
             Err(err) => {
                 record.set_error(err.kind());
@@ -172,6 +164,63 @@ pub(crate) async fn respond_unary(
     response
 }
 
+/// Whether an answer is gRPC-Web (rather than the function's own Connect answer to a GET).
+fn is_grpc_web(headers: &HeaderMap) -> bool {
+    headers.contains_key(GRPC_STATUS)
+        || headers
+            .get(CONTENT_TYPE)
+            .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc-web"))
+}
+
+/// The function's own answer to a Connect GET, passed on: its status, content type, metadata
+/// and body (read whole within the budget and the deadline); counted under the code its
+/// Connect error names, or its HTTP status's.
+async fn pass_on(
+    reply: UpstreamReply,
+    deadline: Option<Deadline>,
+    budget: &Arc<Budget>,
+    mut record: CallRecord,
+) -> Response<ProxyBody> {
+    let UpstreamReply {
+        status,
+        headers: reply_headers,
+        body,
+    } = reply;
+    let mut held = budget.reservation();
+    let body = match within(deadline, read_whole(body, &mut held)).await {
+        Ok(body) => body,
+        Err(err) => {
+            record.set_error(err.kind());
+            let wire = Wire::refused(Protocol::ConnectUnaryGet, None);
+            let code = err.code();
+            return error_answer(
+                wire,
+                &err.to_status(),
+                HeaderMap::new(),
+                record.finish_with(code),
+            );
+        }
+    };
+    let code = if status == StatusCode::OK {
+        Code::Ok
+    } else {
+        grpc_lambda_protocol::json::read_connect_error(&body)
+            .map(|status| status.code())
+            .unwrap_or_else(|_| Code::from_http_status(status.as_u16()))
+    };
+    let mut headers = HeaderMap::new();
+    forward_headers(&reply_headers, &mut headers);
+    for name in [CONTENT_TYPE, http::header::ALLOW] {
+        if let Some(value) = reply_headers.get(&name) {
+            headers.insert(name, value.clone());
+        }
+    }
+    let mut response = Response::new(ProxyBody::bytes(body).with_record(record.finish_with(code)));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
 /// Connect unary sends trailers as `trailer-<name>` headers; Twirp has no trailers.
 fn trailer_headers(wire: Wire, trailers: &Metadata, headers: &mut HeaderMap) {
     if wire.protocol == Protocol::Twirp {
@@ -188,11 +237,28 @@ fn trailer_headers(wire: Wire, trailers: &Metadata, headers: &mut HeaderMap) {
     }
 }
 
-/// Reads a unary answer whole: one message, then the trailer frame.
-async fn read_unary(
+/// `read`, ended with [`InvokeError::DeadlineExceeded`] at the deadline.
+async fn within<T>(
+    deadline: Option<Deadline>,
+    read: impl std::future::Future<Output = Result<T, InvokeError>>,
+) -> Result<T, InvokeError> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline.at.into(), read)
+            .await
+            .unwrap_or_else(|_| {
+                Err(InvokeError::DeadlineExceeded {
+                    timeout: deadline.timeout,
+                })
+            }),
+        None => read.await,
+    }
+}
+
+/// A target's body, read whole, every byte reserved in `held`.
+async fn read_whole(
     mut body: crate::invoke::ReplyBody,
     held: &mut crate::budget::Reservation,
-) -> Result<Unary, InvokeError> {
+) -> Result<Bytes, InvokeError> {
     let mut bytes = BytesMut::new();
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame?.into_data() {
@@ -200,7 +266,15 @@ async fn read_unary(
             bytes.extend_from_slice(&data);
         }
     }
-    let bytes = bytes.freeze();
+    Ok(bytes.freeze())
+}
+
+/// Reads a unary answer whole: one message, then the trailer frame.
+async fn read_unary(
+    body: crate::invoke::ReplyBody,
+    held: &mut crate::budget::Reservation,
+) -> Result<Unary, InvokeError> {
+    let bytes = read_whole(body, held).await?;
     let mut messages = Vec::new();
     let mut trailers = None;
     for frame in grpc_lambda_core::decode::frames(&bytes, LAMBDA_RESPONSE_LIMIT) {

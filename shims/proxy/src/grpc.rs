@@ -64,7 +64,7 @@ impl Proxy {
         }
     }
 
-    /// Serves one HTTP request: a gRPC or gRPC-Web call, or a CORS preflight.
+    /// Serves one HTTP request: a gRPC, gRPC-Web, Connect or Twirp call, or a CORS preflight.
     pub async fn handle<B>(&self, request: Request<B>, remote: SocketAddr) -> Response<ProxyBody>
     where
         B: Body<Data = Bytes> + Send + Unpin + 'static,
@@ -239,10 +239,7 @@ impl Proxy {
             // The request's bytes are held until the target answered.
             let mut held = self.budget.reservation();
             let (body, compressed) = match wire.protocol {
-                Protocol::ConnectUnaryGet => crate::call::get_message(
-                    parts.uri.query().unwrap_or_default(),
-                    self.limits.max_message_bytes,
-                )?,
+                Protocol::ConnectUnaryGet => (Bytes::new(), false),
                 Protocol::ConnectUnary | Protocol::Twirp => {
                     let message = crate::request::read_message(body, &rules, &mut held).await?;
                     (crate::call::frame(&message, compressed)?, compressed)
@@ -267,6 +264,8 @@ impl Proxy {
                 deadline: deadline.map(|d| d.at),
                 source_ip: remote.ip().to_string(),
                 codec: wire.codec,
+                connect_get: (wire.protocol == Protocol::ConnectUnaryGet)
+                    .then(|| parts.uri.query().unwrap_or_default().to_owned()),
             };
             let reply = target.call(request).await;
             drop(held);

@@ -38,7 +38,7 @@ fn header<'a>(answer: &'a support::RawAnswer, name: &str) -> Option<&'a str> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connect_unary_post_and_get_and_errors() {
+async fn connect_unary_and_errors() {
     let running = prod().await;
     let request = AliveRequest {
         message: " from connect".into(),
@@ -69,21 +69,6 @@ async fn connect_unary_post_and_get_and_errors() {
     assert_eq!(header(&answer, "x-echo"), Some("v1"));
     assert_eq!(header(&answer, "trailer-x-echo-trailer"), Some("v1"));
     assert!(answer.headers.get("grpc-status").is_none(), "{answer:?}");
-
-    // GET: the same message from the query, percent-encoded.
-    let query: String = request.iter().map(|b| format!("%{b:02X}")).collect();
-    let answer = support::raw_request(
-        running.addr,
-        false,
-        Method::GET,
-        &format!("/api.Prod/Alive?connect=v1&encoding=proto&message={query}"),
-        &[],
-        Vec::new(),
-    )
-    .await;
-    assert_eq!(answer.status, 200, "{answer:?}");
-    assert_eq!(header(&answer, "content-type"), Some("application/proto"));
-    assert_eq!(answer.body, expected);
 
     // An error: the HTTP status of its code and the Connect JSON error.
     let fail = AliveRequest {
@@ -334,12 +319,38 @@ impl grpc_lambda_proxy::invoke::Upstream for Recorder {
                 .map(|d| d.saturating_duration_since(Instant::now())),
             event: serde_json::from_slice(&event).unwrap(),
         });
-        let reply = support::ok_reply(&envelope(0, self.answer));
+        let reply = match &request.connect_get {
+            // A Connect GET: the function answers in Connect's own form.
+            Some(_) if request.path.ends_with("/Fail") => connect_reply(
+                405,
+                br#"{"code":"unimplemented","message":"no GET for Fail"}"#,
+            ),
+            Some(_) => connect_reply(200, self.answer),
+            None => support::ok_reply(&envelope(0, self.answer)),
+        };
         Box::pin(async move { Ok(reply) })
     }
 
     fn name(&self) -> &str {
         "recorder"
+    }
+}
+
+/// A function's own Connect answer: `status`, `application/json`, `body`.
+fn connect_reply(status: u16, body: &'static [u8]) -> grpc_lambda_proxy::invoke::UpstreamReply {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().unwrap());
+    headers.insert("x-from", "function".parse().unwrap());
+    if status == 405 {
+        headers.insert("allow", "POST".parse().unwrap());
+    }
+    grpc_lambda_proxy::invoke::UpstreamReply {
+        status: http::StatusCode::from_u16(status).unwrap(),
+        headers,
+        body: http_body_util::BodyExt::boxed(http_body_util::BodyExt::map_err(
+            http_body_util::Full::new(Bytes::from_static(body)),
+            |never| match never {},
+        )),
     }
 }
 
@@ -459,6 +470,28 @@ async fn json_clients_reach_the_hop_as_grpc_web_json() {
     assert_eq!(answer.body, expected);
     assert_eq!(recorder.last("application/grpc-web+json").body, frame);
 
+    // Native gRPC with JSON: the same hop; the answer's content type and real trailers.
+    let answer = support::raw_request(
+        running.addr,
+        true,
+        Method::POST,
+        "/api.Prod/Alive",
+        &[
+            ("content-type", "application/grpc+json"),
+            ("te", "trailers"),
+        ],
+        frame.clone(),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        header(&answer, "content-type"),
+        Some("application/grpc+json")
+    );
+    assert_eq!(answer.body, envelope(0, REPLY));
+    assert_eq!(answer.grpc_status(), Some("0"), "{answer:?}");
+    assert_eq!(recorder.last("application/grpc-web+json").body, frame);
+
     // Connect streaming JSON: the envelope passes; the answer ends with the end-stream message.
     let answer = support::raw_request(
         running.addr,
@@ -479,11 +512,50 @@ async fn json_clients_reach_the_hop_as_grpc_web_json() {
     assert_eq!(answer.body, expected);
     assert_eq!(recorder.last("application/grpc-web+json").body, frame);
 
+    // A Connect GET goes to the function as the GET it is (only the function knows which
+    // methods may take one), and its Connect answer comes back as it is.
+    let query = "connect=v1&encoding=json&message=%7B%22message%22%3A%22x%22%7D";
+    let answer = support::raw_request(
+        running.addr,
+        false,
+        Method::GET,
+        &format!("/api.Prod/Alive?{query}"),
+        &[("connect-timeout-ms", "5000")],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(header(&answer, "content-type"), Some("application/json"));
+    assert_eq!(header(&answer, "x-from"), Some("function"));
+    assert_eq!(answer.body, REPLY);
+    let sent = recorder.last("application/grpc-web+json");
+    assert_eq!(sent.event["requestContext"]["http"]["method"], "GET");
+    assert_eq!(sent.event["rawQueryString"], query);
+    assert_eq!(sent.event["body"], "");
+    assert_eq!(sent.event["headers"]["connect-timeout-ms"], "5000");
+    assert!(sent.time_left.is_some(), "{sent:?}");
+    let answer = support::raw_request(
+        running.addr,
+        false,
+        Method::GET,
+        &format!("/api.Prod/Fail?{query}"),
+        &[],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(answer.status, 405, "{answer:?}");
+    assert_eq!(header(&answer, "allow"), Some("POST"));
+    assert_eq!(
+        answer.body,
+        &br#"{"code":"unimplemented","message":"no GET for Fail"}"#[..]
+    );
+    recorder.last("application/grpc-web+json");
+
     // The series are counted by route and code, never by the client's path or protocol.
     let metrics = running.metrics().render();
     assert!(
         metrics
-            .contains(r#"grpc_lambda_proxy_calls_total{route="/",target="recorder",code="OK"} 4"#),
+            .contains(r#"grpc_lambda_proxy_calls_total{route="/",target="recorder",code="OK"} 6"#),
         "{metrics}"
     );
     assert!(

@@ -80,6 +80,7 @@ fn write_request_id(out: &mut Vec<u8>) {
 ///     deadline: None,
 ///     source_ip: "127.0.0.1".into(),
 ///     codec: grpc_lambda_core::content_type::Codec::Proto,
+///     connect_get: None,
 /// };
 /// let json: serde_json::Value = serde_json::from_slice(&event::encode_event(&request))?;
 /// assert_eq!(json["version"], "2.0");
@@ -97,7 +98,9 @@ pub fn encode_event(request: &UpstreamRequest) -> Vec<u8> {
     // strings per call; every string still goes through serde_json's escaping.
     out.extend_from_slice(br#"{"version":"2.0","routeKey":"$default","rawPath":"#);
     json_str(&mut out, &request.path);
-    out.extend_from_slice(br#","rawQueryString":"","headers":{"content-type":"#);
+    out.extend_from_slice(br#","rawQueryString":"#);
+    json_str(&mut out, request.connect_get.as_deref().unwrap_or(""));
+    out.extend_from_slice(br#","headers":{"content-type":"#);
     json_str(&mut out, hop_content_type(request.codec));
     if let Some(timeout) = &timeout {
         out.extend_from_slice(br#","grpc-timeout":"#);
@@ -138,7 +141,16 @@ pub fn encode_event(request: &UpstreamRequest) -> Vec<u8> {
         }
         out.push(b']');
     }
-    out.extend_from_slice(br#"},"requestContext":{"http":{"method":"POST","path":"#);
+    out.extend_from_slice(br#"},"requestContext":{"http":{"method":"#);
+    json_str(
+        &mut out,
+        if request.connect_get.is_some() {
+            "GET"
+        } else {
+            "POST"
+        },
+    );
+    out.extend_from_slice(br#","path":"#);
     json_str(&mut out, &request.path);
     out.extend_from_slice(br#","protocol":"HTTP/2","sourceIp":"#);
     json_str(&mut out, &request.source_ip);
@@ -469,6 +481,7 @@ mod tests {
             deadline: Some(Instant::now() + Duration::from_secs(5)),
             source_ip: "127.0.0.1".into(),
             codec: Codec::Proto,
+            connect_get: None,
         }
     }
 

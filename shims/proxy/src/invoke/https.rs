@@ -33,9 +33,15 @@ impl FrontDoorTarget {
     }
 
     async fn send(&self, request: UpstreamRequest) -> Result<UpstreamReply, InvokeError> {
-        let url = format!("{}{}", self.base, request.path);
+        let (method, url) = match &request.connect_get {
+            Some(query) => (
+                Method::GET,
+                format!("{}{}?{query}", self.base, request.path),
+            ),
+            None => (Method::POST, format!("{}{}", self.base, request.path)),
+        };
         let mut http_request = Request::builder()
-            .method(Method::POST)
+            .method(method)
             .uri(&url)
             .body(Full::new(request.body.clone()))
             .map_err(|source| InvokeError::BuildRequest {

@@ -60,6 +60,11 @@ pub struct UpstreamRequest {
     /// The codec of the messages in `body`, which the event's `content-type` names
     /// (`application/grpc-web+json` for JSON).
     pub codec: grpc_lambda_core::content_type::Codec,
+    /// A Connect GET's query string. Such a call goes to the function as the GET it is, with
+    /// this query and no body: only the function's descriptors say whether a method may take
+    /// a GET (`idempotency_level = NO_SIDE_EFFECTS`), so only the function can refuse one, and
+    /// it answers in Connect's form, which the proxy passes on.
+    pub connect_get: Option<String>,
 }
 
 impl UpstreamRequest {

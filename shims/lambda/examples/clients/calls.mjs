@@ -163,6 +163,16 @@ async function main() {
       createGrpcWebTransport({ ...options, interceptors: [setHeader("grpc-timeout", `${DEADLINE_MS}m`)] }),
     );
     await rpcCalls(`grpc_web.${name}`, grpcWeb, results, grpcWebDeadline);
+    // A gzipped request (`grpc-encoding: gzip`, flag 0x01).
+    const grpcWebGzip = createClient(
+      Prod,
+      createGrpcWebTransport({ ...options, sendCompression: compressionGzip, compressMinBytes: 0 }),
+    );
+    await record(results, `grpc_web.${name}.gzip_alive`, async () => {
+      const seen = {};
+      const answer = await grpcWebGzip.alive({ message: "x" }, recording(seen));
+      return { message: answer.message, ...seen };
+    });
 
     const connect = createClient(Prod, createConnectTransport(options));
     const connectDeadline = createClient(

@@ -181,6 +181,7 @@ fn expected(door: Door) -> Map<String, Value> {
             (format!("grpc_web.{codec}.alive"), alive(grpc_web_type)),
             (format!("grpc_web.{codec}.fail"), fail_error()),
             (format!("grpc_web.{codec}.count"), stream(grpc_web_type)),
+            (format!("grpc_web.{codec}.gzip_alive"), alive(grpc_web_type)),
             (
                 format!("grpc_web.{codec}.deadline"),
                 deadline_error(door, "grpc-timeout"),

@@ -6,7 +6,8 @@
 // - connect-es's Connect transport, binary (`application/proto`, `application/connect+proto`)
 //   and JSON (`application/json`, `application/connect+json`), POST and GET, requests plain and
 //   gzipped;
-// - connect-es's gRPC-Web transport, binary and JSON (`application/grpc-web+proto|+json`);
+// - connect-es's gRPC-Web transport, binary and JSON (`application/grpc-web+proto|+json`),
+//   requests plain and gzipped;
 // - twirp-ts's Twirp client (`NodeHttpRPC`), JSON and protobuf, under `BASE/twirp`.
 //
 // Every call is made over HTTP/1.1 (what API Gateway, Function URLs, ALB and VPC Lattice speak to a

@@ -1,21 +1,26 @@
 //! L1–L4: what a Lambda user pays for a function before and around its calls, ours against the
-//! anchors, each a real function binary started as a process against a loopback Runtime API.
+//! anchors, each a real function binary started as a process by the local Lambda
+//! (`grpc-lambda-local`, as the proxy's `--local-function` runs one; see [`crate::invoke`]).
 //!
 //! ```text
 //!  perf-report ─ cargo build --profile function -p <package>, one package at a time
 //!      │
-//!      ├─ spawn(function binary, AWS_LAMBDA_RUNTIME_API=127.0.0.1:PORT) ── t0
-//!      │     RuntimeApi (this process, loopback):
+//!      ├─ LocalLambda: sh -c 'exec <function binary>' (AWS_LAMBDA_RUNTIME_API=…) ── t0 (spawned)
+//!      │     Invoke API ← the 1 KiB call, sent at once (it waits in the queue)
+//!      │     Runtime API:
 //!      │       GET  invocation/next   (the first)            ── t1   L1 init = t1 − t0
-//!      │       POST invocation/ID/response, 1 KiB call, whole ── t2   L3 cold call = t2 − t0
-//!      │       the same for a 3 MiB call; VmHWM of the process      L4 peak RSS
-//!      └─ kill
+//!      │     the 1 KiB call's answer, whole, at the caller   ── t2   L3 cold call = t2 − t0
+//!      │     the same for a 3 MiB call; VmHWM of the process        L4 peak RSS
+//!      └─ stop (the process is killed)
 //! ```
+//!
+//! t0 is taken by the local Lambda just before it spawns `sh`, so L1 and L3 include the shell's
+//! start and its `exec`, the same for every function.
 //!
 //! - L1 init: process start → the function's first `GET /runtime/invocation/next`.
 //! - L2 size of the binary, stripped (the `function` profile strips).
 //! - L3 cold call: process start → the first answer (a 1 KiB unary `Alive`, gRPC-Web through a
-//!   Function URL event) complete at the Runtime API.
+//!   Function URL event) complete at the caller.
 //! - L4 peak RSS: `VmHWM` of the function process after one 1 KiB and one 3 MiB call.
 //!
 //! The functions ([`FUNCTIONS`]): ours (the example function), `lambda_http` + `tonic-web` and
@@ -28,13 +33,14 @@
 //! other function of the same round.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use crate::affinity;
+use crate::invoke::{grpc_status, Answer, Failure, Local};
 use crate::lambda::{expected_frame, function_url_event};
-use crate::runtime_api::{affinity, grpc_status, Answer, RuntimeApi};
 use crate::{median, Line, Settings};
 
 /// The profile the functions are built with, unless [`PROFILE_VAR`] names another.
@@ -238,10 +244,10 @@ pub struct Start {
     pub init: Duration,
     /// L3: process start → the 1 KiB call's answer complete.
     pub cold_call: Duration,
-    /// The median of [`WARM_CALLS`] 1 KiB calls after the cold one, each from queueing the
+    /// The median of [`WARM_CALLS`] 1 KiB calls after the cold one, each from sending the
     /// event to the answer complete.
     pub warm_call: Duration,
-    /// The 3 MiB call, from queueing the event to the answer complete.
+    /// The 3 MiB call, from sending the event to the answer complete.
     pub large_call: Duration,
     /// The process's peak resident set after the 1 KiB call alone, in bytes.
     pub peak_rss_small: u64,
@@ -249,41 +255,9 @@ pub struct Start {
     pub peak_rss: u64,
 }
 
-/// A function process, killed when dropped.
-struct Process(Child);
-
-impl Process {
-    /// Why it is gone, if it is.
-    fn gone(&mut self) -> Option<String> {
-        match self.0.try_wait() {
-            Ok(Some(status)) => Some(format!("the function exited: {status}")),
-            Ok(None) => None,
-            Err(err) => Some(format!("the function's status: {err}")),
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The environment Lambda gives a function (what `lambda_runtime` reads), and nothing else.
-fn lambda_environment(name: &str, api: &RuntimeApi) -> [(&'static str, String); 6] {
-    [
-        ("AWS_LAMBDA_RUNTIME_API", api.endpoint()),
-        ("AWS_LAMBDA_FUNCTION_NAME", name.to_owned()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1769".to_owned()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
-        ("AWS_LAMBDA_LOG_STREAM_NAME", format!("bench/{name}")),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}")),
-    ]
-}
-
-/// Starts the binary at `path` against a fresh Runtime API with the 1 KiB event already queued,
-/// then calls it with the 3 MiB event, checks both answers and reads its peak RSS.
+/// Starts the binary at `path` on a fresh local Lambda with the 1 KiB call sent at once, then
+/// calls it [`WARM_CALLS`] times with it and once with the 3 MiB event, checks the answers and
+/// reads its peak RSS.
 ///
 /// # Errors
 ///
@@ -293,45 +267,38 @@ pub fn start(path: &Path, serves: Serves, calls: &Calls) -> Result<Start, String
         || "function".to_owned(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let api = RuntimeApi::start().map_err(|err| format!("the Runtime API: {err}"))?;
-    let failed = |what: &str, failure: crate::runtime_api::Failure| {
+    let failed = |what: &str, failure: Failure| {
         format!(
             "{name}, {what}: {}: {}",
             failure.error_type, failure.message
         )
     };
-    let queued = api
-        .queue(&calls.small)
-        .map_err(|failure| failed("queueing", failure))?;
-    let started = Instant::now();
-    let child = Command::new(path)
-        .env_clear()
-        .envs(lambda_environment(&name, &api))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|err| format!("{}: {err}", path.display()))?;
-    let mut process = Process(child);
-    let answer = api
-        .wait(queued, || process.gone())
+    let command = format!("exec '{}' >/dev/null 2>&1", path.display());
+    let local = Local::start(&command, &name)?;
+    let answer = local
+        .invoke(&calls.small)
         .map_err(|failure| failed("the 1 KiB call", failure))?;
-    let cold_call = started.elapsed();
-    let init = api
-        .first_poll()
-        .map(|first| first.saturating_duration_since(started))
+    let answered = Instant::now();
+    let process = local.process();
+    let spawned = process
+        .spawned
+        .ok_or_else(|| format!("{name} answered without a process"))?;
+    let cold_call = answered.saturating_duration_since(spawned);
+    let init = process
+        .first_poll
+        .map(|first| first.saturating_duration_since(spawned))
         .ok_or_else(|| format!("{name} answered without asking for an invocation"))?;
+    let pid = process
+        .pid
+        .ok_or_else(|| format!("{name}: no process id"))?;
     check(serves, &calls.small, SMALL_LEN, &answer)
         .map_err(|err| format!("{name}, 1 KiB: {err}"))?;
-    let peak_rss_small = peak_rss(process.0.id())?;
+    let peak_rss_small = peak_rss(pid)?;
     let mut warm = Vec::with_capacity(WARM_CALLS);
     for _ in 0..WARM_CALLS {
         let called = Instant::now();
-        let queued = api
-            .queue(&calls.small)
-            .map_err(|failure| failed("queueing", failure))?;
-        let answer = api
-            .wait(queued, || process.gone())
+        let answer = local
+            .invoke(&calls.small)
             .map_err(|failure| failed("a warm 1 KiB call", failure))?;
         warm.push(called.elapsed().as_secs_f64());
         check(serves, &calls.small, SMALL_LEN, &answer)
@@ -339,14 +306,11 @@ pub fn start(path: &Path, serves: Serves, calls: &Calls) -> Result<Start, String
     }
     let warm_call = Duration::from_secs_f64(median(&mut warm));
     let called = Instant::now();
-    let queued = api
-        .queue(&calls.large)
-        .map_err(|failure| failed("queueing", failure))?;
-    let answer = api
-        .wait(queued, || process.gone())
+    let answer = local
+        .invoke(&calls.large)
         .map_err(|failure| failed("the 3 MiB call", failure))?;
     let large_call = called.elapsed();
-    let peak_rss = peak_rss(process.0.id())?;
+    let peak_rss = peak_rss(pid)?;
     check(serves, &calls.large, LARGE_LEN, &answer)
         .map_err(|err| format!("{name}, 3 MiB: {err}"))?;
     Ok(Start {
@@ -636,7 +600,7 @@ pub fn report(settings: &Settings) -> Vec<Line> {
             line.details.push(cold.above(floor));
             line.details.push(format!(
                 "then, in the same process: a warm 1 KiB call (the median of {WARM_CALLS}), \
-                 Runtime API round trip included:"
+                 local Lambda round trip included:"
             ));
             line.details.extend(warm.medians());
             line.details.push("and a 3 MiB call:".to_owned());

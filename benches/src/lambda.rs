@@ -143,9 +143,14 @@ pub struct Invoker<H: Handler> {
 impl<H: Handler> Invoker<H> {
     /// The shim around `handler`, with [`lambda_context`].
     pub fn new(handler: H) -> Self {
+        Self::with_shim(Shim::new(handler))
+    }
+
+    /// The given shim, with [`lambda_context`].
+    pub fn with_shim(shim: Shim<H>) -> Self {
         Self {
             runtime: runtime(),
-            shim: Shim::new(handler),
+            shim,
             context: lambda_context(),
         }
     }

@@ -1,22 +1,24 @@
 //! P5 through a Lambda Runtime API: one whole invocation of the example service (`api.Prod/Alive`,
-//! gRPC-Web) at 1 KiB and 1 MiB messages, ours against the `lambda-grpc-web` crate, each running
-//! under `lambda_runtime` as in Lambda and fed the same event bytes.
+//! gRPC-Web) at 1 KiB and 1 MiB messages, ours against the `lambda-grpc-web` crate, each a
+//! function process under `lambda_runtime` as in Lambda, on the local Lambda
+//! (`grpc-lambda-local`, see [`crate::invoke`]), fed the same event bytes.
 //!
 //! ```text
-//!  bench thread: invoke(event) ─▶ RuntimeApi (loopback hyper server, run by the bench thread)
+//!  bench thread: invoke(event) ─▶ Invoke API ─▶ LocalLambda (run by the bench thread)
 //!                                   │ GET  /2018-06-01/runtime/invocation/next ◀── function
-//!                                   │ POST /2018-06-01/runtime/invocation/ID/response  (its own
-//!                                   │      (buffered, or streamed: prelude, 8 NULs, body)  thread)
-//!                                   │ POST /2018-06-01/runtime/invocation/ID/error
+//!                                   │ POST /2018-06-01/runtime/invocation/ID/response  (a process:
+//!                                   │      (buffered, or streamed: prelude, 8 NULs, body)  this
+//!                                   │ POST /2018-06-01/runtime/invocation/ID/error      binary)
 //!  bench thread ◀─ whole response ──┘
 //! ```
 //!
 //! `lambda-grpc-web` keeps its service stack private and only runs under `lambda_runtime`
 //! (`serve_apigw_http`, with `lambda_http::run_with_streaming_response`), so it can only be timed
-//! through a Runtime API. Each function gets its own [`RuntimeApi`] on its own port, and its own
-//! thread and tokio runtime; one invocation is timed from the event being queued to the whole
-//! response having arrived. The floor, a function answering a fixed small streamed response
-//! without looking at the event, is what the Runtime API round trip alone costs.
+//! through a Runtime API. Each function gets its own local Lambda, and runs as a process of the
+//! bench's own binary (started with [`FUNCTION_ARG`] and its name, see [`run_function`]); one
+//! invocation is timed from the event sent to the whole response back. The floor, a function
+//! answering a fixed small streamed response without looking at the event, is what the round
+//! trip alone costs (the Invoke API's included).
 //!
 //! Every function runs on a current-thread tokio runtime (both crates' examples use
 //! `#[tokio::main]`, a multi-threaded one; each side gets the same here), and every thread of the
@@ -29,8 +31,8 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::path::Path;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -42,9 +44,10 @@ use grpc_lambda_example_prod::api::prod_server::ProdServer;
 use grpc_lambda_example_prod::ProdService;
 use http::{HeaderValue, StatusCode};
 
+pub use crate::affinity;
+use crate::invoke::grpc_status;
+pub use crate::invoke::{Answer, Failure, Local};
 use crate::lambda::{expected_reply, SIZES};
-use crate::runtime_api::grpc_status;
-pub use crate::runtime_api::{affinity, Answer, Failure, RuntimeApi};
 use crate::{compare, consume, Line, Op, Settings};
 
 /// The floor's answer: a gRPC-Web trailer frame saying OK, and nothing else.
@@ -52,105 +55,84 @@ const FLOOR_BODY: &[u8] = b"\x80\x00\x00\x00\x0fgrpc-status:0\r\n";
 
 pub use crate::lambda::function_url_event as event;
 
-/// The environment `lambda_runtime` reads when it starts (`Config::from_env`, the Runtime API
-/// client). The environment is the process's: functions are started one after the other, each
-/// with its own endpoint, under this lock.
-static STARTING: Mutex<()> = Mutex::new(());
+/// The argument that makes a binary of this package run as one of the functions, named after it:
+/// `--p5-function ours|lambda-grpc-web|floor` (`perf-report` and the criterion bench handle it).
+pub const FUNCTION_ARG: &str = "--p5-function";
 
-/// A Lambda function running in its own thread and tokio runtime against its own [`RuntimeApi`].
-/// Dropping it closes the Runtime API, which ends the function's thread.
+/// The functions' names, as [`FUNCTION_ARG`] takes them.
+pub const NAMES: [&str; 3] = ["ours", "lambda-grpc-web", "floor"];
+
+/// Runs this process as function `name` of [`NAMES`], on a current-thread tokio runtime, until
+/// the Runtime API goes away.
+///
+/// # Errors
+///
+/// A message when `name` is none of them, or the function stops.
+pub fn run_function(name: &str) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| format!("a tokio runtime: {err}"))?;
+    let ran = match name {
+        "ours" => runtime.block_on(ours()),
+        "lambda-grpc-web" => runtime.block_on(lambda_grpc_web()),
+        "floor" => runtime.block_on(floor()),
+        other => {
+            return Err(format!(
+                "no function {other:?}; {FUNCTION_ARG} takes one of {NAMES:?}"
+            ))
+        }
+    };
+    ran.map_err(|err| format!("function {name}: {err}"))
+}
+
+/// A Lambda function running as a process of `exe` on a local Lambda of its own.
 pub struct Function {
-    api: RuntimeApi,
+    local: Local,
 }
 
 impl Function {
-    /// Starts the Runtime API, then the function (`run` builds the future that serves it, as a
-    /// `main` would), and waits for the function's first `GET invocation/next`.
+    /// Starts the local Lambda with `exe FUNCTION_ARG name` as its function, and waits for the
+    /// function's first `GET invocation/next`.
     ///
     /// # Errors
     ///
     /// A message when the function does not start.
-    pub fn start<F, Fut>(name: &str, cpu: Option<usize>, run: F) -> Result<Self, String>
-    where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = Result<(), lambda_runtime::Error>>,
-    {
-        let api = RuntimeApi::start().map_err(|err| format!("the Runtime API: {err}"))?;
-        let _starting = STARTING
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let environment = [
-            ("AWS_LAMBDA_RUNTIME_API", api.endpoint()),
-            ("AWS_LAMBDA_FUNCTION_NAME", name.to_owned()),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1769".to_owned()),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
-            ("AWS_LAMBDA_LOG_STREAM_NAME", format!("bench/{name}")),
-            ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}")),
-        ];
-        let before: Vec<_> = environment
-            .iter()
-            .map(|(key, _)| (*key, std::env::var_os(key)))
-            .collect();
-        for (key, value) in &environment {
-            std::env::set_var(key, value);
-        }
-        let shared = api.shared();
-        let spawned = std::thread::Builder::new()
-            .name(format!("function {name}"))
-            .spawn(move || {
-                let _pinned = affinity::Pinned::current_thread(cpu);
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("a runtime");
-                let stopped = match runtime.block_on(run()) {
-                    Ok(()) => "lambda_runtime::run returned".to_owned(),
-                    Err(err) => err.to_string(),
-                };
-                shared.stopped(stopped);
-            });
-        let started = spawned
-            .map_err(|err| format!("the function's thread: {err}"))
-            .and_then(|_| api.wait_for_function());
-        // lambda_runtime has read its environment once it asks for an invocation: put back what
-        // was there, so that nothing started later (P6's function processes) inherits it.
-        for (key, value) in before {
-            match value {
-                Some(value) => std::env::set_var(key, value),
-                None => std::env::remove_var(key),
-            }
-        }
-        started.map_err(|err| format!("function {name}: {err}"))?;
-        Ok(Self { api })
+    pub fn start(exe: &Path, name: &str) -> Result<Self, String> {
+        let command = format!(
+            "exec '{}' {FUNCTION_ARG} {name} >/dev/null 2>&1",
+            exe.display()
+        );
+        let local = Local::start(&command, name)?;
+        local
+            .wait_for_function()
+            .map_err(|err| format!("function {name}: {err}"))?;
+        Ok(Self { local })
     }
 
-    /// One invocation; see [`RuntimeApi::invoke`].
+    /// One invocation; see [`Local::invoke`].
     ///
     /// # Errors
     ///
     /// The function's error.
     pub fn invoke(&self, event: &Bytes) -> Result<Answer, Failure> {
-        self.api.invoke(event)
+        self.local.invoke(event)
     }
 }
 
 /// Ours: the example function as its `main` serves it (tonic's server as a `tower::Service`),
 /// with response streaming.
-pub fn ours(cpu: Option<usize>) -> Result<Function, String> {
-    Function::start("grpc-lambda-prod", cpu, || {
-        Shim::new(ProdServer::new(ProdService))
-            .response_streaming(true)
-            .run()
-    })
+fn ours() -> impl Future<Output = Result<(), lambda_runtime::Error>> {
+    Shim::new(ProdServer::new(ProdService))
+        .response_streaming(true)
+        .run()
 }
 
 /// The anchor: `lambda-grpc-web` around the same tonic server, as its README runs it.
-pub fn lambda_grpc_web(cpu: Option<usize>) -> Result<Function, String> {
-    Function::start("lambda-grpc-web-prod", cpu, || {
-        lambda_grpc_web::LambdaServer::builder()
-            .add_service(ProdServer::new(ProdService))
-            .serve_apigw_http()
-    })
+fn lambda_grpc_web() -> impl Future<Output = Result<(), lambda_runtime::Error>> {
+    lambda_grpc_web::LambdaServer::builder()
+        .add_service(ProdServer::new(ProdService))
+        .serve_apigw_http()
 }
 
 /// One chunk, once.
@@ -169,61 +151,61 @@ impl futures_core::Stream for Once {
 
 /// The floor: a function that skips over the event and streams [`FLOOR_BODY`] back, the least a
 /// function does per invocation.
-pub fn floor(cpu: Option<usize>) -> Result<Function, String> {
-    Function::start("floor", cpu, || {
-        lambda_runtime::run(lambda_runtime::service_fn(
-            |_: LambdaEvent<serde::de::IgnoredAny>| async {
-                let mut headers = http::HeaderMap::new();
-                headers.insert(
-                    http::header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/grpc-web+proto"),
-                );
-                Ok::<_, lambda_runtime::Error>(StreamResponse {
-                    metadata_prelude: MetadataPrelude {
-                        status_code: StatusCode::OK,
-                        headers,
-                        cookies: Vec::new(),
-                    },
-                    stream: Once(Some(Bytes::from_static(FLOOR_BODY))),
-                })
-            },
-        ))
-    })
+fn floor() -> impl Future<Output = Result<(), lambda_runtime::Error>> {
+    lambda_runtime::run(lambda_runtime::service_fn(
+        |_: LambdaEvent<serde::de::IgnoredAny>| async {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/grpc-web+proto"),
+            );
+            Ok::<_, lambda_runtime::Error>(StreamResponse {
+                metadata_prelude: MetadataPrelude {
+                    status_code: StatusCode::OK,
+                    headers,
+                    cookies: Vec::new(),
+                },
+                stream: Once(Some(Bytes::from_static(FLOOR_BODY))),
+            })
+        },
+    ))
 }
 
 /// The three functions of the comparison.
 pub struct Functions {
-    /// [`ours`].
+    /// Ours: the example function as its `main` serves it.
     pub ours: Function,
-    /// [`lambda_grpc_web`].
+    /// The anchor: `lambda-grpc-web` around the same tonic server.
     pub anchor: Function,
-    /// [`floor`].
+    /// The floor: a fixed streamed answer.
     pub floor: Function,
-    /// Where the caller runs the Runtime APIs, see [`Functions::pin_caller`].
+    /// Where the caller runs the local Lambdas, see [`Functions::pin_caller`].
     caller_cpu: Option<usize>,
 }
 
 impl Functions {
-    /// Starts them, one after the other, each in a thread kept on one CPU (the same for all,
-    /// see [`affinity`]).
+    /// Starts them, one after the other, each a process of `exe` (a binary that handles
+    /// [`FUNCTION_ARG`]) kept on one CPU (the same for all, see [`affinity`]).
     ///
     /// # Panics
     ///
     /// When one does not start.
-    pub fn start() -> Self {
+    pub fn start(exe: &Path) -> Self {
         let cpu = affinity::first();
+        // The processes are started from this thread: they inherit its CPU.
+        let _pinned = affinity::Pinned::current_thread(cpu);
         let started = (|| {
             Ok::<_, String>(Self {
-                ours: ours(cpu)?,
-                anchor: lambda_grpc_web(cpu)?,
-                floor: floor(cpu)?,
+                ours: Function::start(exe, "ours")?,
+                anchor: Function::start(exe, "lambda-grpc-web")?,
+                floor: Function::start(exe, "floor")?,
                 caller_cpu: cpu,
             })
         })();
         started.unwrap_or_else(|err| panic!("{err}"))
     }
 
-    /// Keeps the calling thread, which runs the Runtime APIs while it invokes, on its CPU until
+    /// Keeps the calling thread, which runs the local Lambdas while it invokes, on its CPU until
     /// the guard is dropped.
     pub fn pin_caller(&self) -> affinity::Pinned {
         affinity::Pinned::current_thread(self.caller_cpu)
@@ -249,7 +231,7 @@ pub fn check(len: usize, functions: &Functions) {
         let answer = function
             .invoke(&event)
             .unwrap_or_else(|failure| panic!("{side} fails: {failure:?}"));
-        assert!(answer.streamed, "{side} streams its answer");
+        assert!(answer.streamed(), "{side} streams its answer");
         let (status, body) = answer
             .http()
             .unwrap_or_else(|err| panic!("{side} answers a response: {err}"));
@@ -273,6 +255,10 @@ pub fn check(len: usize, functions: &Functions) {
 }
 
 /// P5 through a Runtime API: ours ÷ `lambda-grpc-web`, with the floor as context.
+///
+/// # Panics
+///
+/// When this binary cannot be found to run the functions, or one does not answer.
 pub fn report(settings: &Settings) -> Vec<Line> {
     // An invocation crosses two threads and two sockets, and on a busy machine a few calls in a
     // hundred wait milliseconds to be scheduled: samples of at least 20 ms hold enough calls for
@@ -281,7 +267,8 @@ pub fn report(settings: &Settings) -> Vec<Line> {
         sample: settings.sample.max(Duration::from_millis(20)),
         ..*settings
     };
-    let functions = Functions::start();
+    let exe = std::env::current_exe().unwrap_or_else(|err| panic!("this binary: {err}"));
+    let functions = Functions::start(&exe);
     let _pinned = functions.pin_caller();
     SIZES
         .iter()
@@ -296,7 +283,7 @@ pub fn report(settings: &Settings) -> Vec<Line> {
                 Op::new("ours", || invoke(&functions.ours)),
                 vec![
                     Op::new("lambda-grpc-web", || invoke(&functions.anchor)),
-                    Op::context("floor: Runtime API round trip, fixed answer", || {
+                    Op::context("floor: the round trip, fixed answer", || {
                         invoke(&functions.floor)
                     }),
                 ],
@@ -350,24 +337,5 @@ mod tests {
         let mut longer = FLOOR_BODY.to_vec();
         longer.push(b'x');
         assert_eq!(grpc_status(&longer), None);
-    }
-
-    #[test]
-    fn every_function_answers_through_the_runtime_api() {
-        let functions = Functions::start();
-        check(1024, &functions);
-        // An event neither can read is reported to `invocation/ID/error`, and the function
-        // carries on.
-        let unreadable = Bytes::from_static(b"{}");
-        for (side, function) in [
-            ("ours", &functions.ours),
-            ("lambda-grpc-web", &functions.anchor),
-        ] {
-            let failure = function
-                .invoke(&unreadable)
-                .expect_err("an event from no known source");
-            assert!(!failure.error_type.is_empty(), "{side}: {failure:?}");
-        }
-        check(1024, &functions);
     }
 }

@@ -6,14 +6,17 @@
 //! prints the lines of every area in turn. To add an area, add a module with a
 //! `report(&Settings) -> Vec<Line>` and call it from `src/bin/perf-report.rs`.
 
+pub mod affinity;
 pub mod base64;
+pub mod connect;
 pub mod costs;
 pub mod frames;
+pub mod invoke;
 pub mod lambda;
 #[cfg(feature = "lambda-grpc-web")]
 pub mod lambda_grpc_web;
-pub mod runtime_api;
 pub mod streaming;
+pub mod warm;
 
 use std::fmt;
 use std::hint::black_box;

@@ -100,3 +100,5 @@ pub use config::{
 #[doc(hidden)]
 pub use quick_ack::QuickAck;
 pub use service::{LocalLambda, StartError};
+#[doc(hidden)]
+pub use state::ProcessStart;

@@ -134,6 +134,9 @@ pub(crate) async fn runtime_api(
 
 /// The long poll: the next queued invocation for process `instance`, once there is one.
 async fn next_invocation(shared: Arc<Shared>, instance: usize) -> Response<LocalBody> {
+    if let Some(start) = shared.lock().starts.get_mut(instance) {
+        start.first_poll.get_or_insert_with(std::time::Instant::now);
+    }
     loop {
         let notified = shared.work.notified();
         tokio::pin!(notified);

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use crate::config::LocalConfig;
 use crate::quick_ack::QuickAck;
 use crate::reply::LocalBody;
-use crate::state::Shared;
+use crate::state::{ProcessStart, Shared};
 use crate::{invoke_api, runtime_api, supervisor};
 
 /// Why the service did not start.
@@ -123,6 +123,12 @@ impl LocalLambda {
     /// The function's name.
     pub fn function(&self) -> &str {
         &self.shared.config.function
+    }
+
+    /// Process `instance`'s last start (`0..concurrency`), for measuring a function's start.
+    #[doc(hidden)]
+    pub fn process_start(&self, instance: usize) -> Option<ProcessStart> {
+        self.shared.lock().starts.get(instance).copied()
     }
 
     /// Stops the processes and the servers. Invocations in flight end with the connection.

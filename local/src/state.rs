@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -22,6 +23,18 @@ pub(crate) enum Outcome {
     Stream(mpsc::Receiver<StreamItem>),
     /// The function failed.
     Error { error_type: String, message: String },
+}
+
+/// One function process as the service last started it: what a measurement of a function's
+/// start reads (the benches' init and peak memory).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcessStart {
+    /// When it was spawned.
+    pub spawned: Option<Instant>,
+    /// Its process id, once spawned.
+    pub pid: Option<u32>,
+    /// When it first asked for an invocation (`GET invocation/next`) after it was spawned.
+    pub first_poll: Option<Instant>,
 }
 
 /// An invocation waiting for a process.
@@ -52,6 +65,8 @@ pub(crate) struct State {
     pub(crate) current: Vec<Vec<String>>,
     /// Responses being streamed: the process, and where a timeout is reported.
     pub(crate) streams: HashMap<String, (usize, mpsc::Sender<StreamItem>)>,
+    /// Each process's last start.
+    pub(crate) starts: Vec<ProcessStart>,
 }
 
 impl State {
@@ -79,6 +94,7 @@ impl Shared {
         Shared {
             state: Mutex::new(State {
                 current: vec![Vec::new(); concurrency],
+                starts: vec![ProcessStart::default(); concurrency],
                 ..State::default()
             }),
             work: Notify::new(),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::state::{Outcome, Shared};
+use crate::state::{Outcome, ProcessStart, Shared};
 
 /// A process that exits sooner than this after starting waits [`RESTART_DELAY`] before the next
 /// start, so a function that dies at once does not restart in a tight loop.
@@ -68,8 +68,19 @@ pub(crate) async fn supervise(
             })
             .await;
         }
+        if let Some(start) = shared.lock().starts.get_mut(instance) {
+            *start = ProcessStart {
+                spawned: Some(Instant::now()),
+                ..ProcessStart::default()
+            };
+        }
         let mut child = match command.spawn() {
-            Ok(child) => child,
+            Ok(child) => {
+                if let Some(start) = shared.lock().starts.get_mut(instance) {
+                    start.pid = child.id();
+                }
+                child
+            }
             Err(err) => {
                 eprintln!(
                     "{}",

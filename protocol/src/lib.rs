@@ -75,6 +75,7 @@ mod headers;
 pub mod json;
 mod malformed;
 pub mod path;
+mod protocols;
 
 pub use call::{read_call, Call, ErrorForm, Protocol, Refusal};
 pub use headers::{
@@ -102,6 +103,13 @@ pub const LAMBDA_RESPONSE_LIMIT: usize = 6_291_556;
 /// Lambda's limit for a streamed response, in bytes: "The maximum response payload size for
 /// response streaming is 200 MB" (AWS Lambda developer guide, "Response streaming").
 pub const LAMBDA_STREAMED_RESPONSE_LIMIT: usize = 200 * 1024 * 1024;
+
+/// The header on the proxy's gRPC-Web hop naming the protocol the proxy's client speaks when it
+/// is not gRPC's (`connect` or `twirp`), so that the function answers a request message it cannot
+/// read with the code that client's protocol gives it (`INVALID_ARGUMENT`, as it answers that
+/// client directly) rather than gRPC's `INTERNAL`. The function reads it only from the proxy's
+/// events and hands it to no service.
+pub const CLIENT_PROTOCOL_HEADER: &str = "grpc-lambda-client-protocol";
 
 /// The X-Ray trace header. The proxy passes a client's value on as the Invoke request's header,
 /// so the invocation joins the client's trace; Lambda (and the local Lambda) hand it to the

@@ -14,9 +14,9 @@ use grpc_lambda_core::content_type::ContentTypeError;
 use grpc_lambda_core::{Code, ContentType, DecodeError, Status};
 use http::{Method, StatusCode};
 
-use crate::call::{reason_code, Protocol};
 use crate::connect::{ConnectHeaderError, QueryError};
 use crate::path::PathError;
+use crate::protocols::Protocol;
 
 /// The encodings a request may carry in `grpc-encoding`, as `grpc-accept-encoding` lists them:
 /// what the shim decodes (identity, and gzip with its `gzip` feature).
@@ -186,7 +186,18 @@ impl NotACall {
     /// assert_eq!(NotACall::Path(path).code(), Code::Unimplemented);
     /// ```
     pub fn code(&self) -> Code {
-        reason_code(self)
+        match self {
+            NotACall::Path(_) => Code::Unimplemented,
+            NotACall::ConnectHeader(err) => err.code(),
+            NotACall::Query(err) => err.code(),
+            NotACall::NoContentType
+            | NotACall::ContentType(_)
+            | NotACall::Method(_)
+            | NotACall::MethodFor { .. }
+            | NotACall::ContentTypeForPath { .. } => {
+                Code::from_http_status(self.http_status().as_u16())
+            }
+        }
     }
 
     /// The gRPC status sent with the HTTP one, for a client that reads `grpc-status` rather

@@ -31,6 +31,12 @@ impl<H: Handler> Shim<H> {
     ///
     /// When the Lambda Runtime API cannot be reached.
     pub async fn run(self) -> Result<(), lambda_runtime::Error> {
+        #[cfg(feature = "logs")]
+        if !tracing::dispatcher::has_been_set() {
+            lambda_runtime::tracing::init_default_subscriber();
+        }
+        // Decided before the first answer, so a change in `serde_json` is logged at start-up.
+        crate::event::raw_token_works();
         let shim = Arc::new(self);
         // Answers go to the runtime as written JSON (`ResponseJson`), their frames dropped
         // before the runtime copies it.

@@ -82,6 +82,20 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
+    /// The request's messages, decompressed and transcoded, come to more than the shim holds
+    /// for one request.
+    RequestBodyTooLarge {
+        /// The limit.
+        max: usize,
+    },
+    /// A JSON request message longer than the shim transcodes: JSON is read into a dynamic
+    /// message that takes many times its size in memory.
+    JsonTooLarge {
+        /// Its length.
+        len: usize,
+        /// The limit, [`crate::json::MAX_JSON_MESSAGE_LEN`] or the message limit if smaller.
+        max: usize,
+    },
     /// A Connect streaming request carries an end-stream message (flag `0x02`), which only
     /// responses may carry.
     EndStreamInRequest,
@@ -96,6 +110,14 @@ pub enum Error {
     UnknownMethod {
         /// The method called.
         path: String,
+    },
+    /// A unary protocol's call (Connect unary or GET, Twirp) of a server-streaming method, known
+    /// from the descriptors.
+    StreamingMethod {
+        /// The method called.
+        path: String,
+        /// The caller's protocol.
+        protocol: &'static str,
     },
     /// A Connect GET of a method not marked `idempotency_level = NO_SIDE_EFFECTS`.
     GetWithSideEffects {
@@ -176,6 +198,18 @@ impl fmt::Display for Error {
                 f,
                 "request message of {len} bytes is larger than the limit of {max} bytes"
             ),
+            Error::RequestBodyTooLarge { max } => write!(
+                f,
+                "the request's messages come to more than {max} bytes decompressed"
+            ),
+            Error::JsonTooLarge { len, max } => write!(
+                f,
+                "JSON request message of {len} bytes is larger than the limit of {max} bytes for JSON"
+            ),
+            Error::StreamingMethod { path, protocol } => write!(
+                f,
+                "method {path} streams its answer, which a {protocol} call cannot carry: call it with a streaming protocol (Connect streaming, gRPC-Web or gRPC)"
+            ),
             Error::EndStreamInRequest => f.write_str(
                 "the request carries a Connect end-stream message (flag 0x02), which only responses may carry",
             ),
@@ -245,8 +279,11 @@ impl Error {
                 Error::Path(_)
                 | Error::NoDescriptors { .. }
                 | Error::UnknownMethod { .. }
-                | Error::GetWithSideEffects { .. } => Code::Unimplemented,
-                Error::RequestTooLarge { .. } => Code::ResourceExhausted,
+                | Error::GetWithSideEffects { .. }
+                | Error::StreamingMethod { .. } => Code::Unimplemented,
+                Error::RequestTooLarge { .. }
+                | Error::RequestBodyTooLarge { .. }
+                | Error::JsonTooLarge { .. } => Code::ResourceExhausted,
                 Error::EndStreamInRequest => Code::Internal,
                 #[cfg(feature = "json")]
                 Error::RequestJson(crate::json::JsonError::MessageTooLarge { .. }) => {
@@ -272,6 +309,35 @@ impl Error {
             Error::InvalidTimeout(_) => Malformed::Timeout,
             _ => return None,
         })
+    }
+
+    /// Whether this is a compressed message that inflated past its limit.
+    pub(crate) fn is_decompressed_too_large(&self) -> bool {
+        #[cfg(feature = "gzip")]
+        if let Error::Decompress(err) = self {
+            return matches!(
+                err.downcast_ref::<grpc_lambda_core::gzip::GzipError>(),
+                Some(grpc_lambda_core::gzip::GzipError::TooLarge { .. })
+            );
+        }
+        false
+    }
+
+    /// Whether the function is at fault (its handler or its answer) rather than the request or
+    /// the client's deadline: what its owner must see in the logs.
+    pub(crate) fn is_functions(&self) -> bool {
+        match self {
+            Error::Encode(_)
+            | Error::ResponseTooLarge { .. }
+            | Error::Service(_)
+            | Error::Panic(_)
+            | Error::NotGrpc { .. }
+            | Error::CompressedResponse
+            | Error::UnaryAnswer { .. } => true,
+            #[cfg(feature = "json")]
+            Error::ResponseJson(_) => true,
+            _ => false,
+        }
     }
 
     /// The status a client receives for this error.

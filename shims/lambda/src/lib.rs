@@ -88,6 +88,12 @@
 //!   `GRPC_LAMBDA_RESPONSE_STREAMING=1`): each message leaves as the handler yields it, for the
 //!   proxy and Function URLs in `RESPONSE_STREAM` mode; the other front doors stay buffered
 //!   ([`streaming`]).
+//! - Logs through `tracing`, inside the span `lambda_runtime` opens for each invocation (its
+//!   request id): a call the function failed (its handler's error or panic, an answer too large)
+//!   is a warning; a request the client got wrong is logged at debug only, and a successful call
+//!   not at all. Feature `logs` installs `lambda_runtime`'s default subscriber
+//!   (`AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`, JSON under `AWS_LAMBDA_LOG_FORMAT=JSON`) when the
+//!   function has not installed one.
 #![deny(missing_docs)]
 #![warn(
     clippy::unwrap_used,

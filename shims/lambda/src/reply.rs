@@ -74,6 +74,14 @@ impl Reply {
     /// Ends a call with an error: its status replaces the trailers; a response too large keeps
     /// none of its messages.
     pub(crate) fn fail(&mut self, err: &Error) {
+        // Inside the invocation's span (its request id). The function's own faults are warnings;
+        // a request the client got wrong, or its deadline, is the client's to see and is logged
+        // only at debug, so a flood of bad requests costs no log volume.
+        if err.is_functions() {
+            tracing::warn!(code = ?err.code(), error = %err, "call failed");
+        } else {
+            tracing::debug!(code = ?err.code(), error = %err, "call refused");
+        }
         if matches!(err, Error::ResponseTooLarge { .. }) {
             self.chunks.clear();
             self.len = 0;

@@ -268,3 +268,45 @@ async fn a_connect_stream_through_response_streaming() {
     assert!(frames[3].is_end_stream());
     assert_eq!(frames[3].payload(), b"{}".as_slice());
 }
+
+/// Many small compressed messages must not inflate past what one request may hold: each is
+/// under the message limit, all of them together are not.
+#[cfg(feature = "gzip")]
+#[tokio::test]
+async fn compressed_messages_are_held_to_one_requests_worth_together() {
+    let shim = shim();
+    // 1 MiB of zeros compresses to about 1 KiB; eight of them are 8 MiB decompressed, over the
+    // 6 MiB one Lambda request can carry.
+    let zeros = Echo {
+        message: "\0".repeat(1 << 20),
+        count: 1,
+    };
+    let bomb = grpc_lambda_core::gzip::compress(&encode(&zeros));
+    assert!(bomb.len() < 4096, "{}", bomb.len());
+    let call = |messages: usize| {
+        let mut sent = Vec::new();
+        for _ in 0..messages {
+            sent.extend(envelope(0x01, &bomb));
+        }
+        event(
+            "POST",
+            "/test.Echo/Ticks",
+            json!({"content-type": "application/connect+proto", "connect-content-encoding": "gzip"}),
+            &sent,
+        )
+    };
+    let refused = body(&invoke(&shim, &call(8)).await);
+    assert_eq!(refused[0], 0x02, "only the end-stream message");
+    let error: Value = serde_json::from_slice(&refused[5..]).unwrap();
+    assert_eq!(error["error"]["code"], "resource_exhausted", "{error}");
+    assert_eq!(
+        error["error"]["message"],
+        format!(
+            "the request's messages come to more than {} bytes decompressed",
+            grpc_lambda_protocol::LAMBDA_REQUEST_LIMIT
+        )
+    );
+    // One of them is a call like any other.
+    let answered = body(&invoke(&shim, &call(1)).await);
+    assert_eq!(answered[0], 0x00, "a message first");
+}

@@ -190,6 +190,15 @@ pub(crate) fn hop_metadata(wire: Wire, mut metadata: HeaderMap, compressed: bool
     if compressed {
         metadata.insert(GRPC_ENCODING, HeaderValue::from_static("gzip"));
     }
+    let client = if wire.protocol == Protocol::Twirp {
+        "twirp"
+    } else {
+        "connect"
+    };
+    metadata.insert(
+        grpc_lambda_protocol::CLIENT_PROTOCOL_HEADER,
+        HeaderValue::from_static(client),
+    );
     metadata
 }
 
@@ -230,7 +239,7 @@ mod tests {
         assert!(compressed(wire, &headers).unwrap());
         let metadata = hop_metadata(wire, headers, true);
         let names: Vec<&str> = metadata.keys().map(|k| k.as_str()).collect();
-        assert_eq!(names, ["x-user", "grpc-encoding"]);
+        assert_eq!(names, ["x-user", "grpc-encoding", "grpc-lambda-client-protocol"]);
         let mut bad = HeaderMap::new();
         bad.insert(CONNECT_PROTOCOL_VERSION, HeaderValue::from_static("2"));
         assert!(matches!(

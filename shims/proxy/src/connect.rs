@@ -26,7 +26,7 @@ use crate::invoke::UpstreamReply;
 use crate::metrics::CallRecord;
 use crate::request::Deadline;
 use crate::response::{
-    drop_status_headers, end_stream_frame, error_response, forward_headers, status_of, ProxyBody,
+    drop_grpc_headers, end_stream_frame, error_response, forward_headers, status_of, ProxyBody,
 };
 
 /// The content type of Connect unary and Twirp errors.
@@ -112,7 +112,7 @@ pub(crate) async fn respond_unary(
     } = reply;
     let mut metadata = HeaderMap::new();
     forward_headers(&reply_headers, &mut metadata);
-    drop_status_headers(&mut metadata);
+    drop_grpc_headers(&mut metadata);
     let unary = if reply_headers.contains_key(GRPC_STATUS) {
         // Trailers-Only: the status is in the function's headers.
         let trailers = metadata_from_headers(&reply_headers);
@@ -210,6 +210,7 @@ async fn pass_on(
     };
     let mut headers = HeaderMap::new();
     forward_headers(&reply_headers, &mut headers);
+    drop_grpc_headers(&mut headers);
     for name in [CONTENT_TYPE, http::header::ALLOW] {
         if let Some(value) = reply_headers.get(&name) {
             headers.insert(name, value.clone());

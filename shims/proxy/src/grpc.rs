@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use grpc_lambda_core::{base64, Code, Status};
+use grpc_lambda_core::{base64, Code, Envelope, Status};
 use grpc_lambda_protocol::cors::Cors;
 use grpc_lambda_protocol::{read_call, ErrorForm, NotACall, Protocol, Refusal, ACCEPTED_ENCODINGS};
 use http::header::{HeaderValue, CONTENT_TYPE, ORIGIN};
@@ -235,6 +235,7 @@ impl Proxy {
                         .request_body_timeout()
                         .unwrap_or(self.limits.request_body_timeout),
                 ),
+                envelope: (wire.protocol == Protocol::ConnectStream).then_some(Envelope::Connect),
             };
             // The request's bytes are held until the target answered.
             let mut held = self.budget.reservation();

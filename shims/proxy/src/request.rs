@@ -12,6 +12,7 @@ use bytes::{Bytes, BytesMut};
 use grpc_lambda_core::base64;
 use grpc_lambda_core::decode::FrameCounter;
 use grpc_lambda_core::DecodeError;
+use grpc_lambda_core::Envelope;
 use http_body::Body;
 use http_body_util::BodyExt;
 
@@ -42,6 +43,9 @@ pub(crate) struct BodyRules {
     pub(crate) half_close_wait: Option<Duration>,
     /// How long the whole body may take (no client deadline applies).
     pub(crate) arrive_within: Option<Duration>,
+    /// The envelope whose flags the frames may carry (Connect streaming's); `None` reads gRPC's
+    /// and gRPC-Web's as they always were read, the function refusing a trailer frame.
+    pub(crate) envelope: Option<Envelope>,
 }
 
 /// Why a body could not be read.
@@ -74,6 +78,9 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let mut frames = FrameCounter::with_max_message_len(rules.max_message);
+    if let Some(envelope) = rules.envelope {
+        frames = frames.with_envelope(envelope);
+    }
     let until = rules.arrive_within.map(|within| Instant::now() + within);
     let mut first: Option<Bytes> = None;
     let mut joined: Option<BytesMut> = None;
@@ -184,8 +191,21 @@ where
         })?;
     }
     // The whole body is here: core's slice reader checks every frame in place.
-    for (index, frame) in grpc_lambda_core::decode::frames(&body, rules.max_message).enumerate() {
+    let frames = match rules.envelope {
+        Some(envelope) => grpc_lambda_core::decode::frames_in(&body, rules.max_message, envelope),
+        None => grpc_lambda_core::decode::frames(&body, rules.max_message),
+    };
+    for (index, frame) in frames.enumerate() {
         let frame = frame.map_err(frame_error)?;
+        if frame.is_end_stream() {
+            return Err(InvokeError::Malformed {
+                kind: Malformed::TrailersInRequest,
+                reason: format!(
+                    "request message {index} is a Connect end-stream message (flag 0x02), which \
+                     only responses may carry"
+                ),
+            });
+        }
         // An encoding, when named, was checked before the body was read.
         let encoding = compressed.then_some(&b"gzip"[..]);
         check_compressed_flag(frame.is_compressed(), encoding).map_err(|kind| {
@@ -286,6 +306,7 @@ mod tests {
             frames: true,
             half_close_wait: None,
             arrive_within: None,
+            envelope: None,
         }
     }
 

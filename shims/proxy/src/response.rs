@@ -142,7 +142,7 @@ pub(crate) async fn respond(
     if reply_headers.contains_key(GRPC_STATUS) && !wire.is_native() && !wire.is_web() {
         // Connect streaming: the status goes in the end-stream message.
         forward_headers(&reply_headers, &mut headers);
-        drop_status_headers(&mut headers);
+        drop_grpc_headers(&mut headers);
         let status = status_of(&grpc_lambda_protocol::metadata_from_headers(&reply_headers));
         let code = status.code();
         let body = end_stream_frame(&status, &Metadata::new());
@@ -182,6 +182,9 @@ pub(crate) async fn respond(
         return response;
     }
     forward_headers(&reply_headers, &mut headers);
+    if !wire.is_native() && !wire.is_web() {
+        drop_grpc_headers(&mut headers);
+    }
     let mut stream = FrameStream::new(body, wire, deadline, budget.reservation());
     let first = std::future::poll_fn(|cx| stream.poll_item(cx)).await;
     match first {
@@ -207,10 +210,16 @@ pub(crate) async fn respond(
     }
 }
 
-/// The status headers of a Trailers-Only answer, which Connect and Twirp clients get in their
-/// own form instead.
-pub(crate) fn drop_status_headers(headers: &mut HeaderMap) {
-    for name in [GRPC_STATUS, "grpc-message", "grpc-status-details-bin"] {
+/// gRPC's own headers (`grpc-status` of a Trailers-Only answer, `grpc-encoding`,
+/// `grpc-accept-encoding`…): the framing of the hop to the function, which Connect and Twirp
+/// clients get in their own form or not at all, as the shim answers them.
+pub(crate) fn drop_grpc_headers(headers: &mut HeaderMap) {
+    let grpc: Vec<http::HeaderName> = headers
+        .keys()
+        .filter(|name| name.as_str().starts_with("grpc-"))
+        .cloned()
+        .collect();
+    for name in &grpc {
         headers.remove(name);
     }
 }

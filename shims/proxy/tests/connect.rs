@@ -218,6 +218,26 @@ async fn connect_server_streaming() {
     );
     assert_eq!(answer.body, end);
     assert!(answer.headers.get("grpc-status").is_none(), "{answer:?}");
+
+    // A request frame with a flag only a response (0x02) or gRPC-Web (0x80) carries is refused
+    // by the proxy, in Connect's form, naming it.
+    for (flags, named) in [(0x02u8, "end-stream message (flag 0x02)"), (0x80, "0x80")] {
+        let answer = support::raw_request(
+            running.addr,
+            false,
+            Method::POST,
+            "/api.Prod/Count",
+            &[("content-type", "application/connect+proto")],
+            envelope(flags, &[]),
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+        assert_eq!(answer.body.first(), Some(&0x02), "{answer:?}");
+        let error: serde_json::Value = serde_json::from_slice(&answer.body[5..]).unwrap();
+        assert_eq!(error["error"]["code"], "internal", "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(named), "{message}");
+    }
     running.shutdown();
 }
 
@@ -405,6 +425,11 @@ async fn json_clients_reach_the_hop_as_grpc_web_json() {
     assert_eq!(sent.body, envelope(0, &request));
     assert_eq!(sent.event["rawPath"], "/api.Prod/Alive");
     assert_eq!(sent.time_left, None);
+    // The function is told whose protocol to answer a message it cannot read in.
+    assert_eq!(
+        sent.metadata.get("grpc-lambda-client-protocol").unwrap(),
+        "twirp"
+    );
 
     // Connect JSON, gzip: the message stays compressed, flagged, with grpc-encoding; the
     // timeout becomes the call's deadline; Connect's own headers stay behind.
@@ -430,6 +455,10 @@ async fn json_clients_reach_the_hop_as_grpc_web_json() {
     assert_eq!(sent.body, envelope(1, &gzipped));
     assert_eq!(sent.metadata.get("grpc-encoding").unwrap(), "gzip");
     assert_eq!(sent.metadata.get("x-user").unwrap(), "u");
+    assert_eq!(
+        sent.metadata.get("grpc-lambda-client-protocol").unwrap(),
+        "connect"
+    );
     for gone in [
         "content-encoding",
         "connect-protocol-version",
@@ -468,7 +497,10 @@ async fn json_clients_reach_the_hop_as_grpc_web_json() {
     let mut expected = envelope(0, REPLY);
     expected.extend_from_slice(b"\x80\0\0\0\x10grpc-status: 0\r\n");
     assert_eq!(answer.body, expected);
-    assert_eq!(recorder.last("application/grpc-web+json").body, frame);
+    let sent = recorder.last("application/grpc-web+json");
+    assert_eq!(sent.body, frame);
+    // A gRPC-Web client's own: gRPC's codes.
+    assert!(sent.metadata.get("grpc-lambda-client-protocol").is_none());
 
     // Native gRPC with JSON: the same hop; the answer's content type and real trailers.
     let answer = support::raw_request(

@@ -88,7 +88,7 @@ mod write;
 pub use path::PathError;
 pub use reader::{EventJsonError, MAX_DEPTH, MAX_HEADER_ENTRIES, MAX_SHARED_EVENT};
 pub use response::EventResponse;
-pub(crate) use response::{headers_len_bound, ResponseJson};
+pub(crate) use response::{headers_len_bound, raw_token_works, ResponseJson};
 pub(crate) use response_body::Chunks;
 pub use response_body::ResponseBody;
 

@@ -192,16 +192,73 @@ const _: () = assert!(
 /// itself (the same private token, which serde_json's serializers recognise), without the parse
 /// `RawValue::from_string` runs over its input to check it. Only JSON this module wrote goes
 /// through here.
+///
+/// The token is `serde_json`'s, not a public API: [`raw_token_works`] checks once, through
+/// `serde_json` itself, that it still passes text through unchanged, and when it does not, the
+/// text goes through `RawValue::from_string` instead (correct on any version, one more pass
+/// over the text).
 struct RawJson<'a>(&'a str);
 
 /// `serde_json::raw::TOKEN`: the struct and field name by which `serde_json` recognises raw JSON.
 const RAW_JSON_TOKEN: &str = "$serde_json::private::RawValue";
 
-impl Serialize for RawJson<'_> {
+/// Text serialized under the token, unconditionally: what [`raw_token_works`] probes.
+struct Token<'a>(&'a str);
+
+impl Serialize for Token<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut s = serializer.serialize_struct(RAW_JSON_TOKEN, 1)?;
         s.serialize_field(RAW_JSON_TOKEN, self.0)?;
         s.end()
+    }
+}
+
+/// What the probe writes: nesting, a string with an escape, a number and `null`, which a
+/// serializer that did not know the token would quote as one string.
+const PROBE: &str = r#"{"a":[1,"b\"c",null],"d":{}}"#;
+
+/// Whether `serde_json` writes text under [`RAW_JSON_TOKEN`] as it is; checked on first use (the
+/// shim calls it before its first invocation) and remembered. When it does not, the reason is
+/// logged once.
+pub(crate) fn raw_token_works() -> bool {
+    static WORKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WORKS.get_or_init(|| match token_passes_through() {
+        Ok(()) => true,
+        Err(written) => {
+            tracing::warn!(
+                probe = PROBE,
+                written = %written,
+                "serde_json no longer writes raw JSON through its private token; answers go \
+                 through RawValue::from_string, one more pass over each"
+            );
+            false
+        }
+    })
+}
+
+/// `Ok` when the probe comes out of `serde_json` unchanged, else what came out.
+fn token_passes_through() -> Result<(), String> {
+    match serde_json::to_string(&Token(PROBE)) {
+        Ok(written) if written == PROBE => Ok(()),
+        Ok(written) => Err(written),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+/// `text` serialized as raw JSON: under the token when it works, else through a checked
+/// `RawValue`.
+fn serialize_raw<S: Serializer>(text: &str, token: bool, serializer: S) -> Result<S::Ok, S::Error> {
+    if token {
+        return Token(text).serialize(serializer);
+    }
+    serde_json::value::RawValue::from_string(text.to_owned())
+        .map_err(serde::ser::Error::custom)?
+        .serialize(serializer)
+}
+
+impl Serialize for RawJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_raw(self.0, raw_token_works(), serializer)
     }
 }
 
@@ -510,5 +567,42 @@ mod tests {
         assert_ne!(text, body);
         assert!(ResponseBody::chunks(smallvec::smallvec![Bytes::new()], true).is_empty());
         assert_eq!(ResponseBody::text_of("\"").json_len(), 4);
+    }
+
+    /// Raw JSON through `serde_json` with the token on or off, as `lambda_runtime` writes it.
+    struct Raw<'a>(&'a str, bool);
+    impl Serialize for Raw<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serialize_raw(self.0, self.1, serializer)
+        }
+    }
+
+    #[test]
+    fn the_token_passes_raw_json_through_with_this_serde_json() {
+        // The branch that runs: if a serde_json upgrade breaks the token, this fails and the
+        // shim (which checks the same at start-up) answers through the fallback meanwhile.
+        assert_eq!(token_passes_through(), Ok(()));
+        assert!(raw_token_works());
+    }
+
+    #[test]
+    fn both_branches_write_the_same_bytes_inside_an_envelope() {
+        let text = r#"{"statusCode":200,"body":"AAAAAAA=","headers":{"x":"a\"b"}}"#;
+        for token in [true, false] {
+            let written = serde_json::to_string(&vec![Raw(text, token)]).unwrap();
+            assert_eq!(written, format!("[{text}]"), "token {token}");
+        }
+    }
+
+    #[test]
+    fn the_fallback_checks_what_it_writes() {
+        // The fallback's one difference: it parses, so text that is not JSON is an error rather
+        // than a corrupt answer.
+        let err = serde_json::to_string(&Raw("{\"a\":", false)).unwrap_err();
+        assert!(err.to_string().contains("EOF"), "{err}");
+        assert_eq!(
+            serde_json::to_string(&Raw("{\"a\":", true)).unwrap(),
+            "{\"a\":"
+        );
     }
 }

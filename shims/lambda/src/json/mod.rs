@@ -6,7 +6,7 @@
 //! `application/grpc+json`) is transcoded around the call, from the service's
 //! `FileDescriptorSet`. The function's `build.rs` writes the set next to the generated code:
 //!
-//! ```ignore
+//! ```text
 //! // build.rs (`use protox::prost::Message;` for `encode_to_vec`)
 //! let descriptors = protox::compile(["prod.proto"], ["proto"])?;
 //! let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
@@ -52,6 +52,13 @@
 mod descriptors;
 mod error;
 mod transcode;
+
+/// The longest JSON request message the shim transcodes (1 MiB), whatever the message limit:
+/// JSON is read into a dynamic message before it is written as protobuf, and a dynamic message
+/// can take tens of bytes for each byte of JSON (a number in a repeated field is two bytes of
+/// JSON and a `Value` of 40 or more), so the JSON limit, not the message limit, is what bounds
+/// a call's memory. A longer message is refused `RESOURCE_EXHAUSTED` with both numbers.
+pub const MAX_JSON_MESSAGE_LEN: usize = 1024 * 1024;
 
 pub use descriptors::{DescriptorError, Descriptors, Idempotency, RpcMethod};
 pub use error::JsonError;

@@ -19,7 +19,7 @@ use grpc_lambda_core::{Code, ContentType, Envelope, FrameDecoder, Metadata, Stat
 use grpc_lambda_protocol::call::Protocol;
 use grpc_lambda_protocol::json::{connect_end_stream_json, connect_error_json};
 use grpc_lambda_protocol::metadata_to_headers;
-use http::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
+use http::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use http::{HeaderMap, StatusCode};
 
 use super::incoming::put_frame;
@@ -88,7 +88,11 @@ pub(crate) fn error(
 ) -> EventResponse {
     if let Some(content_type) = grpc_content_type(caller.protocol) {
         let mut reply = Reply::new(source, 0);
-        reply.fail(err);
+        if caller.for_connect_client && err.is_malformed_message() {
+            reply.finish(&err.to_connect_status(), Metadata::new());
+        } else {
+            reply.fail(err);
+        }
         let mut response = reply::encode(source, content_type, reply);
         response.headers.insert(CONTENT_TYPE, caller.content_type());
         return response;
@@ -245,6 +249,9 @@ fn unary(
         &message,
     ) {
         headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        // A cache (the reason for Connect GET) must not hand this to a client that did not ask
+        // for gzip.
+        headers.append(VARY, HeaderValue::from_static("accept-encoding"));
         return Ok((headers, ResponseBody::binary(compressed)));
     }
     Ok((headers, body_of(messages.codec(), message)))

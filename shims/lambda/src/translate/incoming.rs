@@ -6,6 +6,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use grpc_lambda_core::frame::{FrameHeader, HEADER_LEN};
 use grpc_lambda_core::Envelope;
+use grpc_lambda_protocol::LAMBDA_REQUEST_LIMIT;
 
 use super::messages::Messages;
 use crate::body::decompress;
@@ -52,6 +53,10 @@ pub(crate) fn enveloped(
     messages: &Messages,
     max_len: usize,
 ) -> Result<Bytes, Error> {
+    // Each message is held to `max_len` and all of them together to what a Lambda request can
+    // carry (or one message, if larger): many small compressed messages must not inflate past
+    // what one uncompressed body could hold.
+    let total = max_len.max(LAMBDA_REQUEST_LIMIT);
     let mut out = BytesMut::with_capacity(body.len());
     for (index, frame) in grpc_lambda_core::decode::frames_in(body, max_len, envelope).enumerate() {
         let frame = frame.map_err(Error::Frame)?;
@@ -65,11 +70,21 @@ pub(crate) fn enveloped(
         let message = if frame.is_compressed() {
             grpc_lambda_protocol::check_compressed_flag(true, encoding)
                 .map_err(|_| Error::CompressedWithoutEncoding { index })?;
-            decompress(encoding, payload, max_len)?
+            let room = total.saturating_sub(out.len()).min(max_len);
+            decompress(encoding, payload, room).map_err(|err| {
+                if room < max_len && err.is_decompressed_too_large() {
+                    Error::RequestBodyTooLarge { max: total }
+                } else {
+                    err
+                }
+            })?
         } else {
             payload
         };
         let message = messages.request_to_proto(message, max_len)?;
+        if out.len().saturating_add(HEADER_LEN + message.len()) > total {
+            return Err(Error::RequestBodyTooLarge { max: total });
+        }
         out.reserve(HEADER_LEN + message.len());
         put_frame(&mut out, &message);
     }

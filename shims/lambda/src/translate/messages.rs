@@ -36,10 +36,19 @@ impl Messages {
     ///
     /// # Errors
     ///
-    /// `Error::RequestJson` for JSON that is not the request message.
+    /// `Error::JsonTooLarge` for JSON longer than [`crate::json::MAX_JSON_MESSAGE_LEN`] (or the
+    /// message limit, if smaller); `Error::RequestJson` for JSON that is not the request
+    /// message.
     pub(crate) fn request_to_proto(&self, message: Bytes, max_len: usize) -> Result<Bytes, Error> {
         #[cfg(feature = "json")]
         if let Some(method) = &self.json {
+            let max = crate::json::MAX_JSON_MESSAGE_LEN.min(max_len);
+            if message.len() > max {
+                return Err(Error::JsonTooLarge {
+                    len: message.len(),
+                    max,
+                });
+            }
             return method
                 .request_from_json(&message, max_len)
                 .map(Bytes::from)

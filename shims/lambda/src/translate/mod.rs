@@ -26,7 +26,7 @@ use crate::body;
 use crate::deadline::GRPC_TIMEOUT;
 use crate::entry::not_a_call;
 use crate::error::Error;
-use crate::event::{EventBody, EventResponse, HttpRequest, ResponseBody};
+use crate::event::{EventBody, EventResponse, HttpRequest, ResponseBody, Source};
 use crate::reply::{self, Reply};
 use crate::service::Handler;
 use crate::shim::Shim;
@@ -45,6 +45,10 @@ pub(crate) struct Caller {
     /// What the client accepts: `accept-encoding`, or a Connect stream's
     /// `connect-accept-encoding`.
     accept_encoding: Option<HeaderValue>,
+    /// A gRPC-Web call from the proxy on behalf of a Connect or Twirp client
+    /// ([`grpc_lambda_protocol::CLIENT_PROTOCOL_HEADER`]): a request message it cannot read is
+    /// that client's `INVALID_ARGUMENT`, as it is when the client calls the function directly.
+    for_connect_client: bool,
 }
 
 impl Caller {
@@ -65,7 +69,8 @@ impl Caller {
 
 /// Headers that belong to Connect's framing, not to the call's metadata: the service gets a
 /// gRPC call, with `grpc-timeout` standing for `connect-timeout-ms`.
-const PROTOCOL_HEADERS: [&str; 7] = [
+const PROTOCOL_HEADERS: [&str; 8] = [
+    grpc_lambda_protocol::CLIENT_PROTOCOL_HEADER,
     connect::CONNECT_PROTOCOL_VERSION,
     connect::CONNECT_TIMEOUT_MS,
     connect::CONNECT_CONTENT_ENCODING,
@@ -177,12 +182,19 @@ impl<H: Handler> Shim<H> {
         } else {
             request.headers.get(ACCEPT_ENCODING)
         };
+        let for_connect_client = request.source == Source::Proxy
+            && call.protocol.is_grpc()
+            && request
+                .headers
+                .get(grpc_lambda_protocol::CLIENT_PROTOCOL_HEADER)
+                .is_some_and(|value| matches!(value.as_bytes(), b"connect" | b"twirp"));
         let caller = Caller {
             protocol: call.protocol,
             media_type: call.media_type,
             codec: call.codec,
             path: call.path.canonical().to_owned(),
             accept_encoding: accept_encoding.cloned(),
+            for_connect_client,
         };
         let source = request.source;
         match self.translate(request, &caller) {
@@ -311,6 +323,11 @@ impl<H: Handler> Shim<H> {
         for name in PROTOCOL_HEADERS {
             headers.remove(name);
         }
+        // A Connect or Twirp client's deadline is `connect-timeout-ms` or none: a `grpc-timeout`
+        // it sent is not its protocol's and is dropped, as the proxy drops it.
+        if !caller.protocol.is_grpc() {
+            headers.remove(GRPC_TIMEOUT);
+        }
         if let Some(timeout) = timeout {
             if let Ok(value) = HeaderValue::try_from(format_timeout(timeout).as_str()) {
                 headers.insert(GRPC_TIMEOUT, value);
@@ -331,7 +348,31 @@ impl<H: Handler> Shim<H> {
     /// GET (which only a method without side effects may take), need the service's
     /// descriptors.
     fn messages(&self, caller: &Caller, get: bool) -> Result<Messages, Error> {
+        // A unary protocol (Connect unary or GET, Twirp) cannot carry a stream's answer: with
+        // the descriptors, a streaming method is refused before the service runs rather than
+        // after it answered.
+        #[cfg(feature = "json")]
+        let streaming = |method: &crate::json::RpcMethod| {
+            if caller.protocol != Protocol::ConnectStream
+                && !caller.protocol.is_grpc()
+                && method.is_server_streaming()
+            {
+                return Err(Error::StreamingMethod {
+                    path: caller.path.clone(),
+                    protocol: caller.protocol.as_str(),
+                });
+            }
+            Ok(())
+        };
         if caller.codec == Codec::Proto && !get {
+            #[cfg(feature = "json")]
+            if let Some(method) = self
+                .descriptors
+                .as_ref()
+                .and_then(|d| d.method(&caller.path))
+            {
+                streaming(method)?;
+            }
             return Ok(Messages::proto());
         }
         #[cfg(feature = "json")]
@@ -341,6 +382,7 @@ impl<H: Handler> Shim<H> {
                 .ok_or_else(|| Error::UnknownMethod {
                     path: caller.path.clone(),
                 })?;
+            streaming(method)?;
             if get && method.idempotency() != crate::json::Idempotency::NoSideEffects {
                 return Err(Error::GetWithSideEffects {
                     path: caller.path.clone(),

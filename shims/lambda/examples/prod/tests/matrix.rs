@@ -464,6 +464,74 @@ mod connect_checks {
     }
 
     #[tokio::test]
+    async fn a_unary_protocol_is_refused_on_a_streaming_method_before_it_runs() {
+        let shim = json_shim();
+        // Connect's unimplemented (HTTP 501); Twirp's bad_route (HTTP 404).
+        for (wire, status) in [(Wire::ConnectJson, 501), (Wire::TwirpJson, 404)] {
+            let call = event(http_api(), wire, "/api.Prod/Count", &[], br#"{"n": 2}"#);
+            let refused = answer(&shim, &call).await;
+            assert_eq!(refused.status, status, "{wire:?}");
+            let error = json_body(&refused);
+            let message = error.get("message").or_else(|| error.get("msg")).unwrap();
+            assert!(
+                message
+                    .as_str()
+                    .unwrap()
+                    .starts_with("method /api.Prod/Count streams its answer"),
+                "{error}"
+            );
+        }
+    }
+
+    /// The gRPC-Web status of `answer`'s trailer frame.
+    fn web_status(answer: &support::Answer) -> Option<String> {
+        let frames =
+            grpc_lambda_core::decode::decode_all(answer.body.clone().into(), 1 << 20).unwrap();
+        let trailers = frames.last().unwrap().trailers().unwrap();
+        trailers.get_str("grpc-status").map(str::to_owned)
+    }
+
+    #[tokio::test]
+    async fn through_the_proxy_a_connect_client_gets_its_own_code_for_json_it_cannot_read() {
+        let shim = json_shim();
+        let typo = br#"{"mesage": "matrix"}"#;
+        let proxy = FIXTURES
+            .iter()
+            .find(|(_, _, shape)| *shape == Shape::Proxy)
+            .unwrap()
+            .1;
+        let header = grpc_lambda_protocol::CLIENT_PROTOCOL_HEADER;
+        // The proxy's hop for a Connect client: INVALID_ARGUMENT, which the proxy answers as
+        // Connect's invalid_argument (HTTP 400), as the function answers the client directly.
+        let hop = event(
+            proxy,
+            Wire::GrpcWebJson,
+            "/api.Prod/Alive",
+            &[(header, "connect")],
+            typo,
+        );
+        let from_proxy = |response: &Value| read_answer(response, Shape::Proxy);
+        let hop = from_proxy(&invoke(&shim, &hop).await);
+        assert_eq!(web_status(&hop).as_deref(), Some("3"));
+        // A gRPC-Web client of the proxy, and any front door's event, keep gRPC's INTERNAL: the
+        // header means something only on the proxy's events.
+        let web = event(proxy, Wire::GrpcWebJson, "/api.Prod/Alive", &[], typo);
+        let web = from_proxy(&invoke(&shim, &web).await);
+        assert_eq!(web_status(&web).as_deref(), Some("13"));
+        let door = event(
+            http_api(),
+            Wire::GrpcWebJson,
+            "/api.Prod/Alive",
+            &[(header, "connect")],
+            typo,
+        );
+        assert_eq!(
+            web_status(&answer(&shim, &door).await).as_deref(),
+            Some("13")
+        );
+    }
+
+    #[tokio::test]
     async fn a_get_is_refused_naming_why() {
         let (request, json) = alive_request();
         let message = Wire::ConnectGetJson.message(&request, &json);

@@ -39,9 +39,12 @@ fi
 
 # The browser test (shims/lambda/examples/prod-client/tests/browser.rs) builds the example web page
 # with npm (its own `npm ci`) and loads it in headless Chromium: Debian packages npm and chromium.
+# The npm clients' test (tests/npm_clients.rs) runs connect-es and twirp-ts under Node (its own
+# `npm ci` in shims/lambda/examples/clients; Debian's Node 18 or later) and curl.
 browser_packages=()
 have npm || browser_packages+=(npm)
 have chromium || have chromium-browser || browser_packages+=(chromium)
+have curl || browser_packages+=(curl)
 if [ "${#browser_packages[@]}" -gt 0 ] && have apt-get; then
   sudo_cmd=""
   if [ "$(id -u)" != "0" ] && have sudo; then sudo_cmd="sudo"; fi

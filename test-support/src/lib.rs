@@ -1,6 +1,7 @@
 //! What the end-to-end suites of the workspace share: workspace binaries built once per test
 //! binary, the rule for external tools (fail under CI, skip with a reason elsewhere), and the
-//! Python clients' shared module.
+//! Python clients' shared module, the npm installs of the Node clients, and a front door played
+//! by the test ([`front_door`], over [`aws_event`]).
 //!
 //! ```no_run
 //! use grpc_lambda_test_support::{python, python_has, require, workspace_binary};
@@ -11,6 +12,9 @@
 //! }
 //! # let _ = proxy;
 //! ```
+
+pub mod aws_event;
+pub mod front_door;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -153,4 +157,69 @@ pub fn stop_process_group(child: &mut std::process::Child) {
         let _ = child.kill();
     }
     let _ = child.wait();
+}
+
+/// Standard base64 with padding.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    grpc_lambda_core::base64::encode_to_string(bytes, &mut out);
+    out
+}
+
+/// Standard base64, padded or not; `None` when `text` is not base64.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    grpc_lambda_core::base64::decode(text.as_bytes())
+        .ok()
+        .map(|bytes| bytes.to_vec())
+}
+
+/// Whether `node_modules` in `dir` was installed from the current `package-lock.json` (npm writes
+/// its own copy, `node_modules/.package-lock.json`, when it installs).
+pub fn npm_installed_from_current_lock(dir: &Path) -> bool {
+    let modified = |path: PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    match (
+        modified(dir.join("node_modules/.package-lock.json")),
+        modified(dir.join("package-lock.json")),
+    ) {
+        (Some(installed), Some(lock)) => installed >= lock,
+        _ => false,
+    }
+}
+
+/// `npm ci` in `dir` with `args` added, unless `node_modules` is current: the versions of the
+/// committed `package-lock.json`, from the npm registry.
+///
+/// # Errors
+///
+/// npm's status and output when it fails or cannot be started.
+pub fn npm_ci(dir: &Path, args: &[&str]) -> Result<(), String> {
+    if npm_installed_from_current_lock(dir) {
+        return Ok(());
+    }
+    npm(
+        dir,
+        &[&["ci", "--no-audit", "--no-fund", "--loglevel=error"], args].concat(),
+    )
+}
+
+/// `npm ARGS` in `dir`.
+///
+/// # Errors
+///
+/// npm's status and output when it fails or cannot be started.
+pub fn npm(dir: &Path, args: &[&str]) -> Result<(), String> {
+    let output = Command::new("npm")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|err| format!("npm {args:?}: {err}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "npm {args:?}: {}\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    ))
 }

@@ -19,28 +19,25 @@
     clippy::indexing_slicing
 )]
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use grpc_lambda_test_support::{
-    cargo_lambda, find_on_path, free_port, require, stop_process_group, workspace_binary,
-    workspace_dir,
-};
+use grpc_lambda_test_support::{cargo_lambda, find_on_path, npm, npm_ci, require, workspace_dir};
+use support::{start_proxy, start_watch, Server};
 
 /// How long Chromium may take to load the page and make its calls.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
 /// The page's own budget in Chromium's virtual time: the DOM is read once the page is idle or
 /// this has passed (network fetches pause virtual time).
 const VIRTUAL_TIME_BUDGET_MS: u32 = 30_000;
-/// How long a server may take to listen: `cargo lambda watch` compiles the function first.
-const START_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long the page's static server keeps serving at most.
 const STATIC_SERVER_LIFETIME: Duration = Duration::from_secs(900);
 /// The most a request head to the static server may take.
@@ -78,46 +75,12 @@ fn tools() -> Option<PathBuf> {
     browser
 }
 
-/// Whether `node_modules` was installed from the current `package-lock.json` (npm writes its
-/// own copy, `node_modules/.package-lock.json`, when it installs).
-fn installed_from_current_lock() -> bool {
-    let modified = |path: PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    match (
-        modified(web_dir().join("node_modules/.package-lock.json")),
-        modified(web_dir().join("package-lock.json")),
-    ) {
-        (Some(installed), Some(lock)) => installed >= lock,
-        _ => false,
-    }
-}
-
 /// `npm ci` (unless `node_modules` is current) and `npm run build`, once per test binary.
 fn build_page() {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
-        let install = &["ci", "--no-audit", "--no-fund", "--loglevel=error"][..];
-        let build = &["run", "--silent", "build"][..];
-        let steps = if installed_from_current_lock() {
-            vec![build]
-        } else {
-            vec![install, build]
-        };
-        for args in steps {
-            let output = Command::new("npm")
-                .args(args)
-                .current_dir(web_dir())
-                .output()
-                .map_err(|err| format!("npm {args:?}: {err}"))?;
-            if !output.status.success() {
-                return Err(format!(
-                    "npm {args:?}: {}\n{}{}",
-                    output.status,
-                    String::from_utf8_lossy(&output.stdout),
-                    String::from_utf8_lossy(&output.stderr)
-                ));
-            }
-        }
-        Ok(())
+        npm_ci(&web_dir(), &[])?;
+        npm(&web_dir(), &["run", "--silent", "build"])
     });
     if let Err(err) = built {
         panic!("building the page failed: {err}");
@@ -203,97 +166,6 @@ fn serve_file(mut stream: TcpStream) -> std::io::Result<()> {
     stream.write_all(&body)
 }
 
-/// A process in its own process group (a server, or the browser), stopped with everything it
-/// started, by that group's id. Its stdout and stderr go to files in the test's temporary folder.
-struct Server {
-    child: Child,
-    stdout: PathBuf,
-    stderr: PathBuf,
-}
-
-impl Server {
-    fn spawn(mut command: Command, name: &str) -> Server {
-        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "browser-{name}-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
-        let stdout = base.with_extension("out");
-        let stderr = base.with_extension("err");
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&stdout).unwrap())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|err| panic!("starting {name}: {err}"));
-        Server {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// What it wrote to stdout.
-    fn output(&self) -> String {
-        std::fs::read_to_string(&self.stdout).unwrap_or_default()
-    }
-
-    /// What it wrote to stdout and stderr.
-    fn log(&self) -> String {
-        self.output() + &std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    /// Waits until `ready` answers true, the process still running.
-    fn wait_until(&mut self, what: &str, ready: impl Fn() -> bool) {
-        let start = Instant::now();
-        while !ready() {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "{what} exited ({status}) before it was ready:\n{}",
-                    self.log()
-                );
-            }
-            assert!(
-                start.elapsed() < START_TIMEOUT,
-                "{what} not ready after {START_TIMEOUT:?}:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        stop_process_group(&mut self.child);
-        let _ = std::fs::remove_file(&self.stdout);
-        let _ = std::fs::remove_file(&self.stderr);
-    }
-}
-
-fn accepts(port: u16) -> bool {
-    TcpStream::connect(("127.0.0.1", port)).is_ok()
-}
-
-/// What `cargo lambda watch` answers a bare POST to `path`: its status line, once it has one.
-fn status_line(port: u16, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .ok()?;
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\n\
-         content-length: 2\r\nconnection: close\r\n\r\n{{}}"
-    )
-    .ok()?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).ok()?;
-    let answer = String::from_utf8_lossy(&answer);
-    answer.lines().next().map(str::to_owned)
-}
-
 /// Loads the page with `endpoint` in headless Chromium and returns the DOM it serialized and
 /// its network log.
 fn load_page(browser: &Path, endpoint: &str) -> (String, String) {
@@ -375,16 +247,7 @@ fn assert_page(dom: &str, net_log: &str, path_prefix: &str, server_log: &str) {
 fn the_page_calls_the_function_through_the_proxy_grpc_web_port() {
     let Some(browser) = tools() else { return };
     build_page();
-    let proxy = workspace_binary("grpc-lambda-proxy", "grpc-lambda-proxy");
-    let function = workspace_binary("grpc-lambda-example-prod", "prod");
-    let port = free_port();
-    let mut command = Command::new(proxy);
-    command
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--local-function", &format!("exec {}", function.display())])
-        .args(["--local-name", "prod"]);
-    let mut server = Server::spawn(command, "proxy");
-    server.wait_until("the proxy", || accepts(port));
+    let (server, port) = start_proxy();
 
     let (dom, net_log) = load_page(&browser, &format!("http://127.0.0.1:{port}"));
     let log = server.log();
@@ -408,19 +271,7 @@ fn the_page_calls_the_function_url_under_cargo_lambda_watch() {
         return;
     }
     build_page();
-    let port = free_port();
-    let mut command = Command::new(cargo_lambda.unwrap());
-    command
-        .args(["lambda", "watch", "--ignore-changes", "--bin", "prod"])
-        .args(["--invoke-address", "127.0.0.1"])
-        .args(["--invoke-port", &port.to_string()])
-        .current_dir(workspace_dir().join("shims/lambda/examples/prod"));
-    let mut watch = Server::spawn(command, "cargo-lambda-watch");
-    // Ready once the function answers an invocation (any status: `{}` is not an event it
-    // reads); cargo-lambda compiles it first.
-    watch.wait_until("cargo lambda watch", || {
-        status_line(port, "/2015-03-31/functions/prod/invocations").is_some()
-    });
+    let (watch, port) = start_watch(&cargo_lambda.unwrap());
 
     let endpoint = format!("http://127.0.0.1:{port}/lambda-url/prod/");
     let (dom, net_log) = load_page(&browser, &endpoint);

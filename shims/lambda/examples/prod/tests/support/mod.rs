@@ -13,8 +13,9 @@ pub mod watch;
 
 use bytes::BytesMut;
 use grpc_lambda_core::{base64, FrameEncoder};
+use grpc_lambda_test_support::aws_event;
 use prost::Message;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use grpc_lambda_example_prod::api::{AliveRequest, AliveResponse, CountRequest, CountResponse};
 
@@ -174,140 +175,22 @@ pub fn event_body(protocol: Protocol, frames: &[u8]) -> String {
     }
 }
 
-fn remove_ignoring_case(map: &mut Map<String, Value>, names: &[&str]) {
-    let doomed: Vec<String> = map
-        .keys()
-        .filter(|key| names.iter().any(|name| key.eq_ignore_ascii_case(name)))
-        .cloned()
-        .collect();
-    for key in doomed {
-        map.remove(&key);
-    }
-}
-
-/// `prefix` + `path`, where `prefix` is what comes before `tail` at the end of `old` (a stage or
-/// a base path); `path` alone when `old` does not end with `tail`.
-fn keep_prefix(old: Option<&Value>, tail: &str, path: &str) -> String {
-    let prefix = old
-        .and_then(Value::as_str)
-        .and_then(|old| old.strip_suffix(tail))
-        .unwrap_or_default();
-    format!("{prefix}{path}")
-}
-
-/// Sets every field of `object` that carries the request path as the sample's front door
-/// would for a call of `path`: a REST API's `path`, `pathParameters.proxy` and
-/// `requestContext.path` (a stage or base path before the old path kept), or its exact
-/// `resource`; an HTTP API's `rawPath` and `requestContext.http.path`, its stage kept in front;
-/// `path` everywhere else.
-fn set_path(object: &mut Map<String, Value>, path: &str) {
-    let proxy = path.strip_prefix('/').unwrap();
-    let old_proxy = object
-        .get("pathParameters")
-        .and_then(|p| p.get("proxy"))
-        .and_then(Value::as_str)
-        .map(|p| format!("/{p}"));
-    if let Some(Value::String(resource)) = object.get("resource") {
-        if resource.contains("{proxy+}") {
-            let old = old_proxy.unwrap_or_default();
-            let new_path = keep_prefix(object.get("path"), &old, path);
-            object.insert("path".into(), json!(new_path));
-            if let Some(context) = object.get_mut("requestContext") {
-                if context.get("path").is_some() {
-                    context["path"] = json!(keep_prefix(context.get("path"), &old, path));
-                }
-            }
-            object.insert("pathParameters".into(), json!({"proxy": proxy}));
-        } else {
-            object.insert("resource".into(), json!(path));
-            object.insert("path".into(), json!(path));
-            if let Some(context) = object.get_mut("requestContext") {
-                context["resourcePath"] = json!(path);
-                context["path"] = json!(path);
-            }
-        }
-        return;
-    }
-    if object.contains_key("rawPath") {
-        let stage = object
-            .get("requestContext")
-            .and_then(|c| c.get("stage"))
-            .and_then(Value::as_str)
-            .filter(|stage| *stage != "$default");
-        let raw_path = stage.map_or_else(|| path.to_owned(), |stage| format!("/{stage}{path}"));
-        if let Some(http) = object
-            .get_mut("requestContext")
-            .and_then(|c| c.get_mut("http"))
-        {
-            http["path"] = json!(raw_path);
-        }
-        object.insert("rawPath".into(), json!(raw_path));
-        if let Some(Value::Object(parameters)) = object.get_mut("pathParameters") {
-            if parameters.contains_key("proxy") {
-                parameters.insert("proxy".into(), json!(proxy));
-            }
-        }
-        return;
-    }
-    object.insert("path".into(), json!(path));
-}
-
 /// `fixture` turned into a gRPC call of `path` with `headers` and a base64 `body`: the method
-/// becomes POST, the path is set where the shape keeps it ([`set_path`]), headers are set in
-/// the shape's form (strings, lists, pairs), replacing the sample's own `content-type` and
-/// `origin`.
+/// becomes POST, the path is set where the shape keeps it ([`aws_event::set_path`]), headers are
+/// set in the shape's form (strings, lists, pairs), replacing the sample's own `content-type`
+/// and `origin` ([`aws_event::merge_headers`]).
 pub fn grpc_event(fixture: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Value {
-    let mut event: Value = serde_json::from_str(fixture).unwrap();
-    let object = event.as_object_mut().unwrap();
-    let names: Vec<&str> = headers.iter().map(|(n, _)| *n).chain(["origin"]).collect();
+    let mut object = aws_event::parse_sample(fixture).unwrap();
     if object.contains_key("grpcLambda") {
         object.insert("path".into(), json!(path));
-        let pairs: Vec<Value> = headers.iter().map(|(n, v)| json!([n, v])).collect();
-        object.insert("headers".into(), Value::Array(pairs));
     } else {
-        if object.contains_key("httpMethod") {
-            object.insert("httpMethod".into(), json!("POST"));
-        }
-        if object.contains_key("method") {
-            object.insert("method".into(), json!("POST"));
-        }
-        set_path(object, path);
-        if let Some(http) = object
-            .get_mut("requestContext")
-            .and_then(|c| c.get_mut("http"))
-        {
-            http["method"] = json!("POST");
-        }
-        let lattice = object.contains_key("method");
-        if let Some(Value::Object(map)) = object.get_mut("headers") {
-            remove_ignoring_case(map, &names);
-            for (name, value) in headers {
-                let value = if lattice {
-                    json!([value])
-                } else {
-                    json!(value)
-                };
-                map.insert((*name).into(), value);
-            }
-        } else {
-            let map: Map<String, Value> = headers
-                .iter()
-                .map(|(n, v)| ((*n).to_owned(), json!(v)))
-                .collect();
-            if !object.contains_key("multiValueHeaders") || lattice {
-                object.insert("headers".into(), Value::Object(map));
-            }
-        }
-        if let Some(Value::Object(map)) = object.get_mut("multiValueHeaders") {
-            remove_ignoring_case(map, &names);
-            for (name, value) in headers {
-                map.insert((*name).into(), json!([value]));
-            }
-        }
+        aws_event::set_method(&mut object, "POST");
+        aws_event::set_path(&mut object, path);
     }
+    aws_event::merge_headers(&mut object, headers);
     object.insert("body".into(), json!(body));
     object.insert("isBase64Encoded".into(), json!(true));
-    event
+    Value::Object(object)
 }
 
 /// The headers of a call: content type and the echo metadata.

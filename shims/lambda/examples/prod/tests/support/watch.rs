@@ -72,25 +72,9 @@ impl Drop for Watch {
     }
 }
 
-/// An HTTP/1.1 response.
-#[derive(Debug)]
-pub struct HttpResponse {
-    pub status: u16,
-    /// Header entries in order, names lower case.
-    pub headers: Vec<(String, String)>,
-    /// The body, de-chunked.
-    pub body: Vec<u8>,
-}
-
-impl HttpResponse {
-    /// The first value of header `name`.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
+/// An HTTP/1.1 response: status, header entries in order (names lower case), the body
+/// de-chunked.
+pub use grpc_lambda_test_support::aws_event::HttpResponse;
 
 impl Watch {
     /// `cargo lambda watch --ignore-changes --bin prod` on a free loopback port, with `extra`

@@ -134,14 +134,14 @@ enum Door {
     Watch,
 }
 
-/// The deadline error for the slow stream (`n: 3`, a second apart, 200 ms allowed), the shim
-/// naming `header` as the deadline's source. The shim answers with the first message, sent before
+/// The deadline error for the slow stream (`n: 3`, a second apart, 200 ms allowed), whichever
+/// header (`grpc-timeout`, `connect-timeout-ms`) carried it. The shim answers with the first message, sent before
 /// the deadline, and the echoed headers; the proxy, whose Lambda hop is buffered, with neither.
-fn deadline_error(door: Door, header: &str) -> Value {
+fn deadline_error(door: Door) -> Value {
     match door {
         Door::Event | Door::Watch => json!({"messages": [{"n": 1, "message": "1"}], "error": {
             "code": "deadline_exceeded",
-            "message": format!("deadline exceeded: the call did not finish within the client's {header} of 200ms"),
+            "message": "deadline exceeded: the call did not finish within the client's timeout (grpc-timeout or connect-timeout-ms) of 200ms",
             "details": [],
             "metadata": {"x-echo": "v1", "x-echo-bin": "AAECAw"},
         }}),
@@ -181,18 +181,22 @@ fn expected(door: Door) -> Map<String, Value> {
             (format!("grpc_web.{codec}.alive"), alive(grpc_web_type)),
             (format!("grpc_web.{codec}.fail"), fail_error()),
             (format!("grpc_web.{codec}.count"), stream(grpc_web_type)),
-            (format!("grpc_web.{codec}.gzip_alive"), alive(grpc_web_type)),
+            // gRPC-Web with protobuf reaches the service as gRPC does, compressed: the
+            // example's tonic server accepts no gzip and answers as gRPC says a server must.
+            // With JSON, the shim reads (and so inflates) the message before the service.
             (
-                format!("grpc_web.{codec}.deadline"),
-                deadline_error(door, "grpc-timeout"),
+                format!("grpc_web.{codec}.gzip_alive"),
+                if codec == "proto" {
+                    json!({"error": {"code": "unimplemented", "details": [], "message": "Content is compressed with `gzip` which isn't supported", "metadata": {}}})
+                } else {
+                    alive(grpc_web_type)
+                },
             ),
+            (format!("grpc_web.{codec}.deadline"), deadline_error(door)),
             (format!("connect.{codec}.alive"), alive(unary_type)),
             (format!("connect.{codec}.fail"), fail_error()),
             (format!("connect.{codec}.count"), stream(stream_type)),
-            (
-                format!("connect.{codec}.deadline"),
-                deadline_error(door, "connect-timeout-ms"),
-            ),
+            (format!("connect.{codec}.deadline"), deadline_error(door)),
             // The client holds the deadline too: whichever side ends the call first, the code.
             (
                 format!("connect.{codec}.timeout"),
@@ -276,6 +280,15 @@ fn differences(door: Door, got: &Map<String, Value>) -> Vec<Difference> {
         };
         let same = if name.ends_with(".timeout") {
             actual["error"]["code"] == expected["error"]["code"]
+        } else if door == Door::Proxy && name.ends_with(".deadline") {
+            // The function's headers reach the proxy when it starts its answer, which can be
+            // just before or just after the proxy's deadline: with or without them, the rest
+            // of the error is the same.
+            let mut actual = actual.clone();
+            if actual["error"]["metadata"] == json!({"x-echo": "v1", "x-echo-bin": "AAECAw"}) {
+                actual["error"]["metadata"] = json!({});
+            }
+            &actual == expected
         } else {
             actual == expected
         };

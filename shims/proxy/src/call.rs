@@ -24,7 +24,6 @@
 
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
 use grpc_lambda_core::content_type::{Codec, MediaType};
 use grpc_lambda_core::metadata::{parse_timeout, GRPC_TIMEOUT};
 use grpc_lambda_protocol::connect::{
@@ -204,24 +203,13 @@ pub(crate) fn hop_metadata(wire: Wire, mut metadata: HeaderMap, compressed: bool
     metadata
 }
 
-/// One gRPC frame around a bare message.
-pub(crate) fn frame(message: &[u8], compressed: bool) -> Result<Bytes, InvokeError> {
-    let len = u32::try_from(message.len()).map_err(|_| InvokeError::BodyTooLarge {
-        limit: u32::MAX as usize,
-    })?;
-    let mut out = BytesMut::with_capacity(5 + message.len());
-    out.put_u8(u8::from(compressed));
-    out.put_u32(len);
-    out.extend_from_slice(message);
-    Ok(out.freeze())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_bare_message_becomes_one_frame() {
+        use crate::request::frame;
         assert_eq!(&frame(b"hi", false).unwrap()[..], b"\0\0\0\0\x02hi");
         assert_eq!(&frame(b"", true).unwrap()[..], b"\x01\0\0\0\0");
     }

@@ -248,7 +248,7 @@ impl Proxy {
                     if compressed {
                         message = crate::request::inflate(&message, rules.max_message, &mut held)?;
                     }
-                    (crate::call::frame(&message, false)?, false)
+                    (crate::request::frame(&message, false)?, false)
                 }
                 _ => {
                     let body = crate::request::read_request(

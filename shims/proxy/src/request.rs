@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use grpc_lambda_core::base64;
 use grpc_lambda_core::decode::FrameCounter;
 use grpc_lambda_core::frame::HEADER_LEN;
@@ -222,6 +222,18 @@ where
     Ok(body)
 }
 
+/// One gRPC frame around a bare message.
+pub(crate) fn frame(message: &[u8], compressed: bool) -> Result<Bytes, InvokeError> {
+    let len = u32::try_from(message.len()).map_err(|_| InvokeError::BodyTooLarge {
+        limit: u32::MAX as usize,
+    })?;
+    let mut out = BytesMut::with_capacity(5 + message.len());
+    out.put_u8(u8::from(compressed));
+    out.put_u32(len);
+    out.extend_from_slice(message);
+    Ok(out.freeze())
+}
+
 /// A Connect or Twirp client's gzip message, inflated under `max` bytes, the inflated bytes
 /// reserved in `reservation`: the hop carries what the function reads from that client directly
 /// (a tonic service need not accept gzip).
@@ -257,19 +269,19 @@ pub(crate) fn inflate_frames(
     reservation: &mut Reservation,
 ) -> Result<Bytes, InvokeError> {
     let mut out = BytesMut::with_capacity(body.len());
-    for frame in grpc_lambda_core::decode::frames_in(body, max, Envelope::Connect) {
-        let frame = frame.map_err(frame_error)?;
+    for read in grpc_lambda_core::decode::frames_in(body, max, Envelope::Connect) {
+        let read = read.map_err(frame_error)?;
         let inflated;
-        let message = if frame.is_compressed() {
-            inflated = inflate(frame.payload(), max, reservation)?;
+        let message = if read.is_compressed() {
+            inflated = inflate(read.payload(), max, reservation)?;
             &inflated[..]
         } else {
-            frame.payload()
+            read.payload()
         };
         if out.len().saturating_add(HEADER_LEN + message.len()) > total {
             return Err(InvokeError::BodyTooLarge { limit: total });
         }
-        out.extend_from_slice(&crate::call::frame(message, false)?);
+        out.extend_from_slice(&frame(message, false)?);
     }
     Ok(out.freeze())
 }

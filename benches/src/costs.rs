@@ -81,17 +81,23 @@ pub struct Function {
     pub serves: Serves,
     /// The features it is built with, for the report.
     pub features: &'static str,
+    /// Cargo's feature flags for its build.
+    pub cargo_features: &'static [&'static str],
 }
 
-/// Ours: the example function (`shims/lambda/examples/prod`) as the deploy guide builds it.
+/// Ours: the example function (`shims/lambda/examples/prod`) without its default `json`
+/// feature: gRPC, gRPC-Web, and Connect and Twirp with protobuf, as a function that needs no
+/// JSON clients builds it (`json` adds prost-reflect and the descriptors' decoding at start-up;
+/// its cost is in `benches/README.md`).
 pub const OURS: Function = Function {
     name: "ours",
     package: "grpc-lambda-example-prod",
     bin: "prod",
     serves: Serves::Prod,
-    features: "grpc-lambda with its default features (no gzip); lambda_runtime without \
-               tracing, + concurrency-tokio; tonic `codegen` only; tokio macros, rt-multi-thread, \
-               time",
+    features: "the example without `json` (`--no-default-features`): grpc-lambda + gzip; \
+               lambda_runtime without tracing, + concurrency-tokio; tonic `codegen` only; tokio \
+               macros, rt-multi-thread, time",
+    cargo_features: &["--no-default-features"],
 };
 
 /// The anchor `lambda_http` + `tonic-web` (`benches/functions/lambda-http-tonic-web`).
@@ -102,6 +108,7 @@ pub const LAMBDA_HTTP: Function = Function {
     serves: Serves::Prod,
     features: "lambda_http without default features, + apigw_http (no tracing); tonic-web; the \
                example's tonic service; tokio macros, rt-multi-thread",
+    cargo_features: &[],
 };
 
 /// The anchor `lambda-grpc-web` 0.4 (`benches/functions/lambda-grpc-web`).
@@ -113,6 +120,7 @@ pub const LAMBDA_GRPC_WEB: Function = Function {
     features: "lambda-grpc-web 0.4 + transport-apigw-http and its defaults (catch-panic, \
                deadline; lambda_http's and lambda_runtime's defaults: every event source, \
                tracing); the example's tonic service; tokio macros, rt-multi-thread",
+    cargo_features: &[],
 };
 
 /// The floor: `lambda_runtime::run(service_fn(echo))` (`benches/functions/floor`).
@@ -123,6 +131,7 @@ pub const FLOOR: Function = Function {
     serves: Serves::Echo,
     features: "lambda_runtime without default features (no tracing); serde_json; tokio macros, \
                rt-multi-thread",
+    cargo_features: &[],
 };
 
 /// Every function of the L lines: ours first.
@@ -157,6 +166,7 @@ pub fn build(function: &Function, profile: &str) -> Result<PathBuf, String> {
             "--bin",
             function.bin,
         ])
+        .args(function.cargo_features)
         .stderr(Stdio::inherit())
         .output()
         .map_err(|err| format!("cargo build -p {}: {err}", function.package))?;

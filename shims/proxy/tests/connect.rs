@@ -88,7 +88,7 @@ async fn connect_unary_and_errors() {
     assert_eq!(header(&answer, "content-type"), Some("application/json"));
     assert_eq!(
         answer.body,
-        &br#"{"code":"invalid_argument","message":"bad: x"}"#[..]
+        &br#"{"code":"invalid_argument","message":"bad: x","details":[{"type":"google.rpc.ErrorInfo","value":"CgtCQURfTUVTU0FHRRITZXhhbXBsZS5ncnBjLWxhbWJkYQ"}]}"#[..]
     );
     assert_eq!(header(&answer, "trailer-x-echo-trailer"), Some("v2"));
 
@@ -184,7 +184,7 @@ async fn connect_server_streaming() {
         answer.body,
         envelope(
             0x02,
-            br#"{"error":{"code":"invalid_argument","message":"bad: s"}}"#
+            br#"{"error":{"code":"invalid_argument","message":"bad: s","details":[{"type":"google.rpc.ErrorInfo","value":"CgtCQURfTUVTU0FHRRITZXhhbXBsZS5ncnBjLWxhbWJkYQ"}]}}"#
         )
     );
 

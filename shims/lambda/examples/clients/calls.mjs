@@ -59,11 +59,11 @@ function failure(err) {
       error: {
         code: codeName(err.code),
         message: err.rawMessage,
-        details: err.details.map((d) =>
-          "desc" in d
-            ? { type: d.desc.typeName, value: bytesBase64(d.value) }
-            : { type: d.typeName, value: bytesBase64(d.value) },
-        ),
+        // connect-es hands incoming details over undecoded, as `{ type, value }`.
+        details: err.details.map((d) => ({
+          type: "desc" in d ? d.desc.typeName : d.type,
+          value: bytesBase64(d.value),
+        })),
         metadata: pick(err.metadata, [...HEADERS.slice(1), ...TRAILERS]),
       },
     };

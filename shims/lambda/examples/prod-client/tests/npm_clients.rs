@@ -14,8 +14,8 @@
 //! - Through `grpc-lambda-proxy --local-function`, which runs the function itself.
 //! - Through `cargo lambda watch`'s Function URL emulation (`/lambda-url/prod/`).
 //!
-//! `Fail`'s `grpc-status-details-bin` is a `google.rpc.Status` with no details of its own, so every
-//! protocol's error carries an empty `details`; the echoed metadata must arrive with it.
+//! `Fail`'s `grpc-status-details-bin` is a `google.rpc.Status` carrying a `google.rpc.ErrorInfo`,
+//! which every protocol's error must carry as a detail, with the echoed metadata.
 //!
 //! The clients are `shims/lambda/examples/clients/calls.mjs` (one Node run per front door makes
 //! every call and prints each outcome as JSON, compared here field for field) after `npm ci`
@@ -109,13 +109,14 @@ fn echo_trailers() -> Value {
     json!({"x-echo-trailer": "v1", "x-echo-trailer-bin": "AAECAw"})
 }
 
-/// `Fail`'s error as connect-es reports it: `google.rpc.Status` in `grpc-status-details-bin`
-/// carries no details of its own, so `details` is empty; every echo is in the metadata.
+/// `Fail`'s error as connect-es reports it: its `google.rpc.ErrorInfo` detail (reason
+/// `BAD_MESSAGE`, domain `example.grpc-lambda`; connect-es's base64 is padded), and every echo
+/// in the metadata.
 fn fail_error() -> Value {
     json!({"error": {
         "code": "invalid_argument",
         "message": "bad: x",
-        "details": [],
+        "details": [{"type": "google.rpc.ErrorInfo", "value": "CgtCQURfTUVTU0FHRRITZXhhbXBsZS5ncnBjLWxhbWJkYQ=="}],
         "metadata": {"x-echo": "v1", "x-echo-bin": "AAECAw", "x-echo-trailer": "v1", "x-echo-trailer-bin": "AAECAw"},
     }})
 }
@@ -440,7 +441,7 @@ fn curl_differences(base_url: &str) -> Vec<Difference> {
             [&json_post[..], &[fail.as_str()]].concat(),
             400,
             "application/json",
-            r#"{"code":"invalid_argument","message":"bad: x"}"#,
+            r#"{"code":"invalid_argument","message":"bad: x","details":[{"type":"google.rpc.ErrorInfo","value":"CgtCQURfTUVTU0FHRRITZXhhbXBsZS5ncnBjLWxhbWJkYQ"}]}"#,
         ),
         (
             "curl Connect GET",

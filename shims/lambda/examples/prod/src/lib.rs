@@ -41,6 +41,53 @@ pub struct RpcStatus {
     /// The developer-facing message.
     #[prost(string, tag = "2")]
     pub message: String,
+    /// The details: `google.protobuf.Any`s.
+    #[prost(message, repeated, tag = "3")]
+    pub details: Vec<ProtoAny>,
+}
+
+/// `google.protobuf.Any`: a message and its type's URL.
+#[derive(Clone, PartialEq, Message)]
+pub struct ProtoAny {
+    /// `type.googleapis.com/<full type name>`.
+    #[prost(string, tag = "1")]
+    pub type_url: String,
+    /// The serialized message.
+    #[prost(bytes = "vec", tag = "2")]
+    pub value: Vec<u8>,
+}
+
+/// `google.rpc.ErrorInfo`: why a call failed, machine-readably.
+#[derive(Clone, PartialEq, Message)]
+pub struct ErrorInfo {
+    /// The reason, UPPER_SNAKE_CASE.
+    #[prost(string, tag = "1")]
+    pub reason: String,
+    /// The domain the reason belongs to.
+    #[prost(string, tag = "2")]
+    pub domain: String,
+}
+
+/// The `ErrorInfo` `Fail` attaches: reason `BAD_MESSAGE`, domain `example.grpc-lambda`.
+pub fn fail_error_info() -> ErrorInfo {
+    ErrorInfo {
+        reason: "BAD_MESSAGE".to_owned(),
+        domain: "example.grpc-lambda".to_owned(),
+    }
+}
+
+/// `Fail`'s `grpc-status-details-bin`: a `google.rpc.Status` with its code, `message`, and the
+/// [`fail_error_info`] detail.
+pub fn fail_status_details(message: &str) -> Vec<u8> {
+    RpcStatus {
+        code: Code::InvalidArgument as i32,
+        message: message.to_owned(),
+        details: vec![ProtoAny {
+            type_url: "type.googleapis.com/google.rpc.ErrorInfo".to_owned(),
+            value: fail_error_info().encode_to_vec(),
+        }],
+    }
+    .encode_to_vec()
 }
 
 /// The service.
@@ -173,11 +220,7 @@ impl Prod for ProdService {
     ) -> Result<Response<AliveResponse>, Status> {
         let echo = Echo::of(&request);
         let message = format!("bad: {}", request.get_ref().message);
-        let details = RpcStatus {
-            code: Code::InvalidArgument as i32,
-            message: message.clone(),
-        }
-        .encode_to_vec();
+        let details = fail_status_details(&message);
         let mut status = Status::with_details(Code::InvalidArgument, message, details.into());
         echo.status(&mut status);
         Err(status)

@@ -109,7 +109,10 @@ async fn every_fixture_every_connect_twirp_and_json_protocol() {
                             ("x-echo-trailer-bin", ECHO_BIN),
                         ],
                         details_bin: Some(&details),
-                        details_json: None,
+                        // Fail's ErrorInfo (reason BAD_MESSAGE, domain example.grpc-lambda).
+                        details_json: Some(
+                            r#"[{"type":"google.rpc.ErrorInfo","value":"CgtCQURfTUVTU0FHRRITZXhhbXBsZS5ncnBjLWxhbWJkYQ"}]"#,
+                        ),
                     },
                 );
                 let answer = read_answer(&invoke(&shim, &call("/api.Prod/Fail")).await, *shape);

@@ -338,11 +338,7 @@ pub struct Case {
 
 /// `google.rpc.Status { code: 3, message: "bad: matrix" }`, unpadded base64.
 pub fn fail_details() -> String {
-    let details = grpc_lambda_example_prod::RpcStatus {
-        code: 3,
-        message: "bad: matrix".into(),
-    }
-    .encode_to_vec();
+    let details = grpc_lambda_example_prod::fail_status_details("bad: matrix");
     grpc_lambda_core::metadata::encode_binary_value(&details)
 }
 

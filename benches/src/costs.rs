@@ -96,7 +96,8 @@ pub const OURS: Function = Function {
     serves: Serves::Prod,
     features: "the example without `json` (`--no-default-features`): grpc-lambda + gzip; \
                lambda_runtime without tracing, + concurrency-tokio; tonic `codegen` only; tokio \
-               macros, rt-multi-thread, time",
+               time; on `grpc_lambda::runtime()`: one thread (a worker per CPU under Managed \
+               Instances)",
     cargo_features: &["--no-default-features"],
 };
 
@@ -107,7 +108,7 @@ pub const LAMBDA_HTTP: Function = Function {
     bin: "bench-lambda-http-tonic-web",
     serves: Serves::Prod,
     features: "lambda_http without default features, + apigw_http (no tracing); tonic-web; the \
-               example's tonic service; tokio macros, rt-multi-thread",
+               example's tonic service; `#[tokio::main]`: a worker per CPU",
     cargo_features: &[],
 };
 
@@ -119,7 +120,7 @@ pub const LAMBDA_GRPC_WEB: Function = Function {
     serves: Serves::Prod,
     features: "lambda-grpc-web 0.4 + transport-apigw-http and its defaults (catch-panic, \
                deadline; lambda_http's and lambda_runtime's defaults: every event source, \
-               tracing); the example's tonic service; tokio macros, rt-multi-thread",
+               tracing); the example's tonic service; `#[tokio::main]`: a worker per CPU",
     cargo_features: &[],
 };
 
@@ -129,8 +130,8 @@ pub const FLOOR: Function = Function {
     package: "grpc-lambda-bench-floor",
     bin: "bench-floor",
     serves: Serves::Echo,
-    features: "lambda_runtime without default features (no tracing); serde_json; tokio macros, \
-               rt-multi-thread",
+    features: "lambda_runtime without default features (no tracing); serde_json; \
+               `#[tokio::main]`: a worker per CPU",
     cargo_features: &[],
 };
 

@@ -4,8 +4,5 @@
 use grpc_lambda_example_prod::{api::prod_server::ProdServer, ProdService};
 
 fn main() -> Result<(), grpc_lambda::lambda_runtime::Error> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(grpc_lambda::run(ProdServer::new(ProdService)))
+    grpc_lambda::runtime()?.block_on(grpc_lambda::run(ProdServer::new(ProdService)))
 }

@@ -93,7 +93,7 @@ pub enum Error {
     JsonTooLarge {
         /// Its length.
         len: usize,
-        /// The limit, [`crate::json::MAX_JSON_MESSAGE_LEN`] or the message limit if smaller.
+        /// The limit, `json::MAX_JSON_MESSAGE_LEN` (feature `json`) or the message limit if smaller.
         max: usize,
     },
     /// A Connect streaming request carries an end-stream message (flag `0x02`), which only

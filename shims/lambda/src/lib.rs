@@ -18,11 +18,14 @@
 //! # }
 //! # use api::ProdServer;
 //! // `ProdServer` is what tonic generates for `service Prod`.
-//! #[tokio::main]
-//! async fn main() -> Result<(), lambda_runtime::Error> {
-//!     grpc_lambda::run(ProdServer /* ::new(MyProd) */).await
+//! fn main() -> Result<(), lambda_runtime::Error> {
+//!     grpc_lambda::runtime()?.block_on(grpc_lambda::run(ProdServer /* ::new(MyProd) */))
 //! }
 //! ```
+//!
+//! [`runtime`] is the tokio runtime Lambda's way of running the function wants: one thread
+//! while invocations come one at a time, a worker per CPU under Lambda Managed Instances.
+//! `#[tokio::main]` works as well, at some start-up time and memory.
 //!
 //! The server is served as a `tower::Service`, so tonic's interceptors
 //! (`ProdServer::with_interceptor`) and any `tower` layers around it run on every call, as they
@@ -133,6 +136,7 @@ mod translate;
 pub use crate::deadline::DEFAULT_SAFETY_MARGIN;
 pub use crate::error::{BoxError, Error};
 pub use crate::event::{Event, EventResponse, Source};
+pub use crate::invocation::runtime;
 pub use crate::router::{Request, Response, Router};
 pub use crate::service::{Body, Handler, Trailers};
 pub use crate::shim::Shim;

@@ -39,26 +39,26 @@ impl<H: Handler> Shim<H> {
         crate::event::raw_token_works();
         let shim = Arc::new(self);
         // Answers go to the runtime as written JSON (`ResponseJson`), their frames dropped
-        // before the runtime copies it.
-        if shim.response_streaming {
-            return invocation::run(move |event, context| {
-                let shim = Arc::clone(&shim);
-                async move {
-                    Ok(match shim.handle_streaming(event, context).await? {
-                        FunctionResponse::BufferedResponse(response) => {
-                            FunctionResponse::BufferedResponse(ResponseJson::from(response))
-                        }
-                        FunctionResponse::StreamingResponse(stream) => {
-                            FunctionResponse::StreamingResponse(stream)
-                        }
-                    })
-                }
-            })
-            .await;
-        }
+        // before the runtime copies it. One handler for both modes, so the runtime and its
+        // layers are compiled once.
         invocation::run(move |event, context| {
             let shim = Arc::clone(&shim);
-            async move { shim.handle(event, context).await.map(ResponseJson::from) }
+            async move {
+                if !shim.response_streaming {
+                    let response = shim.handle(event, context).await?;
+                    return Ok(FunctionResponse::BufferedResponse(ResponseJson::from(
+                        response,
+                    )));
+                }
+                Ok(match shim.handle_streaming(event, context).await? {
+                    FunctionResponse::BufferedResponse(response) => {
+                        FunctionResponse::BufferedResponse(ResponseJson::from(response))
+                    }
+                    FunctionResponse::StreamingResponse(stream) => {
+                        FunctionResponse::StreamingResponse(stream)
+                    }
+                })
+            }
         })
         .await
     }

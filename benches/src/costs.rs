@@ -417,6 +417,7 @@ impl Measured<'_> {
             goal,
             at_least: false,
             details: self.medians(),
+            missed_because: None,
         }
     }
 
@@ -500,8 +501,26 @@ fn size_line(
         goal,
         at_least: false,
         details,
+        missed_because: None,
     }
 }
+
+/// Why L1 and L3 miss half of an anchor.
+const START_IS_THE_PROCESS: &str = "a start is the process's (exec, the loader, the runtime, the \
+     Runtime API connection): each anchor starts within 0.1-0.25 ms of the floor, a bare \
+     lambda_runtime function, so half of an anchor is below what any function on \
+     lambda_runtime takes (benches/README.md, \"What the numbers say\")";
+
+/// Why L2 misses.
+const SIZE: &str = "Connect, Twirp and gzip took ours from 1.42 to 1.57 of the floor (their \
+     translation about 45 KB of code, miniz_oxide and crc32fast about 40 KB); no feature \
+     removes a protocol the function serves (benches/README.md, L2)";
+
+/// Why L4 misses.
+const BUFFERED_CALL: &str = "lambda_runtime holds a buffered 3 MiB call's 4.2 MB event twice \
+     while it gathers it (collect, then to_bytes) and the 4.2 MB answer twice while it sends \
+     it (serde_json::to_vec of the written JSON): about 8.4 MB over a 3.4 MB process, 0.71 of \
+     lambda_http + tonic-web by itself (benches/README.md, L4)";
 
 /// The L lines: builds every function with the `function` profile (or [`PROFILE_VAR`]'s), then
 /// starts each [`FULL_STARTS`] times (as many as `settings.rounds` with `--quick`).
@@ -596,18 +615,26 @@ pub fn report(settings: &Settings) -> Vec<Line> {
     let (ours, http, grpc_web, floor) = (0, 1, 2, 3);
     debug_assert_eq!(FUNCTIONS[ours].name, OURS.name);
     let groups = [
-        vec![init.line(floor, 1.2), init.line(http, 0.5), {
-            let mut line = init.line(grpc_web, 0.5);
-            line.details.push(init.above(floor));
-            line
-        }],
         vec![
-            size_line(&FUNCTIONS, &sizes, &profile, floor, 1.5),
-            size_line(&FUNCTIONS, &sizes, &profile, http, 0.7),
-            size_line(&FUNCTIONS, &sizes, &profile, grpc_web, 0.7),
+            init.line(floor, 1.2),
+            init.line(http, 0.5).missed_because(START_IS_THE_PROCESS),
+            {
+                let mut line = init
+                    .line(grpc_web, 0.5)
+                    .missed_because(START_IS_THE_PROCESS);
+                line.details.push(init.above(floor));
+                line
+            },
         ],
-        vec![cold.line(http, 0.5), {
-            let mut line = cold.line(grpc_web, 0.5);
+        vec![
+            size_line(&FUNCTIONS, &sizes, &profile, floor, 1.5).missed_because(SIZE),
+            size_line(&FUNCTIONS, &sizes, &profile, http, 0.7).missed_because(SIZE),
+            size_line(&FUNCTIONS, &sizes, &profile, grpc_web, 0.7).missed_because(SIZE),
+        ],
+        vec![cold.line(http, 0.5).missed_because(START_IS_THE_PROCESS), {
+            let mut line = cold
+                .line(grpc_web, 0.5)
+                .missed_because(START_IS_THE_PROCESS);
             line.details.push(cold.above(floor));
             line.details.push(format!(
                 "then, in the same process: a warm 1 KiB call (the median of {WARM_CALLS}), \
@@ -618,8 +645,8 @@ pub fn report(settings: &Settings) -> Vec<Line> {
             line.details.extend(large.medians());
             line
         }],
-        vec![rss.line(http, 0.6), {
-            let mut line = rss.line(grpc_web, 0.6);
+        vec![rss.line(http, 0.6).missed_because(BUFFERED_CALL), {
+            let mut line = rss.line(grpc_web, 0.6).missed_because(BUFFERED_CALL);
             line.details.push(rss.above(floor));
             line.details
                 .push("peak RSS after the 1 KiB call alone:".to_owned());

@@ -205,6 +205,9 @@ pub struct Line {
     pub at_least: bool,
     /// Indented lines printed below: the medians behind the ratio.
     pub details: Vec<String>,
+    /// Printed below the line when the goal is missed: why, what was tried and measured, and
+    /// where `benches/README.md` says more.
+    pub missed_because: Option<&'static str>,
 }
 
 impl Line {
@@ -236,6 +239,7 @@ impl Line {
             goal,
             at_least: false,
             details,
+            missed_because: None,
         }
     }
 
@@ -255,6 +259,12 @@ impl Line {
         line
     }
 
+    /// This line, saying `why` below it when the goal is missed.
+    pub fn missed_because(mut self, why: &'static str) -> Self {
+        self.missed_because = Some(why);
+        self
+    }
+
     /// Whether the goal is met.
     pub fn met(&self) -> bool {
         if self.at_least {
@@ -269,13 +279,17 @@ impl fmt::Display for Line {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{} {} : {:.3} (goal {} {:.2})",
+            "{} {} : {:.3} (goal {} {:.2}){}",
             self.id,
             self.what,
             self.ratio,
             if self.at_least { ">=" } else { "<=" },
-            self.goal
+            self.goal,
+            if self.met() { "" } else { " MISSED" }
         )?;
+        if let (false, Some(why)) = (self.met(), self.missed_because) {
+            writeln!(f, "      missed: {why}")?;
+        }
         for detail in &self.details {
             writeln!(f, "      {detail}")?;
         }
@@ -286,4 +300,39 @@ impl fmt::Display for Line {
 /// Keeps the optimizer from dropping a result.
 pub fn consume<T>(value: T) {
     black_box(value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(ratio: f64) -> Line {
+        Line {
+            id: "L9",
+            what: "a cost, ours ÷ an anchor".to_owned(),
+            ratio,
+            goal: 0.5,
+            at_least: false,
+            details: vec!["ours 1 ms".to_owned()],
+            missed_because: None,
+        }
+        .missed_because("the anchor is the floor")
+    }
+
+    #[test]
+    fn a_missed_line_says_so_and_why() {
+        assert_eq!(
+            line(0.75).to_string(),
+            "L9 a cost, ours ÷ an anchor : 0.750 (goal <= 0.50) MISSED\n      \
+             missed: the anchor is the floor\n      ours 1 ms\n"
+        );
+    }
+
+    #[test]
+    fn a_met_line_carries_no_mark() {
+        assert_eq!(
+            line(0.25).to_string(),
+            "L9 a cost, ours ÷ an anchor : 0.250 (goal <= 0.50)\n      ours 1 ms\n"
+        );
+    }
 }

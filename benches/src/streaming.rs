@@ -217,6 +217,7 @@ pub fn report(settings: &Settings) -> Vec<Line> {
             goal: 100_000.0,
             at_least: true,
             details,
+            missed_because: None,
         }],
         Err(err) => vec![Line {
             id: "P6",
@@ -225,6 +226,7 @@ pub fn report(settings: &Settings) -> Vec<Line> {
             goal: 100_000.0,
             at_least: true,
             details: vec![format!("not measured: {err}")],
+            missed_because: None,
         }],
     }
 }

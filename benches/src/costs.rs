@@ -659,8 +659,16 @@ pub fn report(settings: &Settings) -> Vec<Line> {
         .into_iter()
         .flat_map(|mut group| {
             let last = group.len() - 1;
+            // A reason the group's lines share is printed once, below the last, when it
+            // misses too.
+            let why = (!group[last].met())
+                .then_some(group[last].missed_because)
+                .flatten();
             for line in &mut group[..last] {
                 line.details.clear();
+                if why.is_some() && line.missed_because == why {
+                    line.missed_because = None;
+                }
             }
             group
         })

@@ -84,21 +84,32 @@
 )]
 
 mod config;
+#[cfg(feature = "service")]
 mod invoke_api;
+#[cfg(feature = "service")]
 mod quick_ack;
+#[cfg(feature = "service")]
 mod reply;
+#[cfg(feature = "service")]
 mod request_id;
+#[cfg(feature = "service")]
 mod runtime_api;
+#[cfg(feature = "service")]
 mod service;
+#[cfg(feature = "service")]
 mod state;
+#[cfg(feature = "service")]
 mod supervisor;
 
 pub use config::{
     LocalConfig, DEFAULT_MAX_QUEUE, DEFAULT_TIMEOUT, REQUEST_PAYLOAD_LIMIT, RESPONSE_PAYLOAD_LIMIT,
     STREAMED_RESPONSE_LIMIT,
 };
+#[cfg(feature = "service")]
 #[doc(hidden)]
 pub use quick_ack::QuickAck;
+#[cfg(feature = "service")]
 pub use service::{LocalLambda, StartError};
+#[cfg(feature = "service")]
 #[doc(hidden)]
 pub use state::ProcessStart;

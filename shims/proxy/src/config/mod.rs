@@ -127,25 +127,8 @@ pub enum BidiPolicy {
 }
 
 /// The embedded Lambda service and the function process it runs (`--local-*` flags, `[local]`),
-/// as the proxy hands it to `grpc_lambda_local` (feature `local`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LocalConfig {
-    /// The command, run with `sh -c`.
-    pub command: String,
-    /// The function's name (`AWS_LAMBDA_FUNCTION_NAME`; invocations for other names are 404).
-    pub function: String,
-    /// The function's timeout, as Lambda's configuration would set it.
-    pub timeout: Duration,
-    /// Function processes (Lambda's concurrency: execution environments).
-    pub concurrency: usize,
-    /// Invocations one process takes at once (Lambda Managed Instances'
-    /// `AWS_LAMBDA_MAX_CONCURRENCY`, set for the function); 1 is classic Lambda.
-    pub max_concurrency: usize,
-    /// Invocations that may wait for a free process before Lambda-style throttling.
-    pub max_queue: usize,
-    /// The port of the embedded service (0: any free port).
-    pub port: u16,
-}
+/// as `grpc_lambda_local` takes it (feature `local` runs it).
+pub use grpc_lambda_local::LocalConfig;
 
 /// The whole configuration.
 #[derive(Clone, Debug)]
@@ -369,7 +352,7 @@ impl Config {
                 let timeout = args
                     .local_timeout
                     .or(file_local.as_ref().and_then(|l| l.timeout_secs))
-                    .unwrap_or(30.0);
+                    .unwrap_or(grpc_lambda_local::DEFAULT_TIMEOUT.as_secs_f64());
                 Some(LocalConfig {
                     command,
                     function: args
@@ -390,7 +373,7 @@ impl Config {
                     max_queue: args
                         .local_max_queue
                         .or(file_local.as_ref().and_then(|l| l.max_queue))
-                        .unwrap_or(1000),
+                        .unwrap_or(grpc_lambda_local::DEFAULT_MAX_QUEUE),
                     port: args
                         .local_port
                         .or(file_local.as_ref().and_then(|l| l.port))

@@ -13,16 +13,7 @@ use crate::error::StartError;
 ///
 /// [`StartError::Local`] naming the port that could not be bound.
 pub(crate) async fn start(config: &LocalConfig) -> Result<LocalLambda, StartError> {
-    let service = grpc_lambda_local::LocalConfig {
-        command: config.command.clone(),
-        function: config.function.clone(),
-        timeout: config.timeout,
-        concurrency: config.concurrency,
-        max_concurrency: config.max_concurrency,
-        max_queue: config.max_queue,
-        port: config.port,
-    };
-    LocalLambda::start(service)
+    LocalLambda::start(config.clone())
         .await
         .map_err(|source| StartError::Local {
             source: Box::new(source),

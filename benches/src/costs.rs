@@ -507,14 +507,15 @@ fn size_line(
 
 /// Why L1 and L3 miss half of an anchor.
 const START_IS_THE_PROCESS: &str = "a start is the process's (exec, the loader, the runtime, the \
-     Runtime API connection): each anchor starts within 0.1-0.25 ms of the floor, a bare \
-     lambda_runtime function, so half of an anchor is below what any function on \
+     Runtime API connection): each anchor reaches its first `next` within 0.05 ms of the floor, \
+     a bare lambda_runtime function, and its first answer within 0.2 ms, so half of an anchor is below what any function on \
      lambda_runtime takes (benches/README.md, \"What the numbers say\")";
 
 /// Why L2 misses.
-const SIZE: &str = "Connect, Twirp and gzip took ours from 1.42 to 1.57 of the floor (their \
-     translation about 45 KB of code, miniz_oxide and crc32fast about 40 KB); no feature \
-     removes a protocol the function serves (benches/README.md, L2)";
+const SIZE: &str = "Connect, Twirp and gzip took ours from 1.42 to 1.60 of the floor (their \
+     translation about 45 KB of code, miniz_oxide and crc32fast about 40 KB), one invocation \
+     loop for both answer modes brought it back to 1.57; no feature removes a protocol the \
+     function serves (benches/README.md, L2)";
 
 /// Why L4 misses.
 const BUFFERED_CALL: &str = "lambda_runtime holds a buffered 3 MiB call's 4.2 MB event twice \

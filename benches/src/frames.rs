@@ -159,9 +159,9 @@ pub fn report(settings: &Settings) -> Vec<Line> {
                  the anchor takes about 0.8 of its own (its buffer stays small and in cache); on \
                  Intel Xeon it read 3.12 (benches/README.md, P4)"
             } else {
-                "at its goal on this CPU (2.93-3.02 over full runs on AMD EPYC; 3.92 on Intel \
-                 Xeon): decode_ref is about 3 ns a frame against the anchor's 9 \
-                 (benches/README.md, P4)"
+                "narrowly on this CPU (2.93-2.99 in four full runs on AMD EPYC, 3.02 in an \
+                 earlier one; 3.92 on Intel Xeon): decode_ref is about 3 ns a frame against the \
+                 anchor's 9 (benches/README.md, P4)"
             }),
         );
         let c = compare(

@@ -5,13 +5,16 @@
 //! function binary the way Lambda does.
 //!
 //! ```
+//! # #[cfg(not(feature = "service"))]
+//! # fn main() {}
+//! # #[cfg(feature = "service")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use bytes::Bytes;
 //! use http_body_util::{BodyExt, Full};
 //! use hyper_util::rt::TokioIo;
 //! use grpc_lambda_local::{LocalConfig, LocalLambda};
 //!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // A function that answers each event with its bytes upper-cased, speaking the Runtime API.
 //! let function = r#"python3 -c '
 //! import os, urllib.request
@@ -56,10 +59,17 @@
 //! (`Sandbox.Timedout`, the process is killed and restarted) and a response over 6 MB
 //! (`Function.ResponseSizeTooLarge`) are `200` with `X-Amz-Function-Error`.
 //!
+//! # Features
+//!
+//! `service` (default): the local Lambda itself. Without it the crate is [`LocalConfig`] and
+//! Lambda's limits alone, for a program that reads the settings and may be built without the
+//! service (the proxy without its `local` feature reads `[local]` this way and refuses it by
+//! name).
+//!
 //! # Files
 //!
 //! - `config.rs`: [`LocalConfig`] and the limits.
-//! - `service.rs`: [`LocalLambda`] (start, stop), the loopback HTTP/1.1 servers.
+//! - `service.rs`: `LocalLambda` (start, stop), the loopback HTTP/1.1 servers.
 //! - `invoke_api.rs`: the Invoke API, throttling, the event stream answer.
 //! - `state.rs`: the queue and the invocations in flight, shared by both APIs.
 //! - `runtime_api.rs`: the Runtime API a function process polls and answers.

@@ -47,7 +47,9 @@ pub(crate) fn max_concurrency() -> usize {
 /// 0.70 (`benches/README.md`, "The function profile"). Under Lambda Managed Instances
 /// (`AWS_LAMBDA_MAX_CONCURRENCY` above 1) invocations overlap and the environment has several CPUs:
 /// the runtime is then tokio's multi-threaded one, a worker per CPU. Blocking work belongs on
-/// `tokio::task::spawn_blocking` on either.
+/// `tokio::task::spawn_blocking` on either; `tokio::task::block_in_place`, which needs the
+/// multi-threaded runtime, panics on the current-thread one (the shim answers that call
+/// `INTERNAL`, as for any handler's panic).
 ///
 /// ```no_run
 /// # async fn serve() -> Result<(), lambda_runtime::Error> { Ok(()) }

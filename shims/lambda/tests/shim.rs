@@ -54,6 +54,15 @@ async fn panics(_: Request<Echo>) -> Result<Response<Echo>, Status> {
     panic!("the handler gave up")
 }
 
+/// Blocking in place, which only tokio's multi-threaded runtime allows.
+async fn blocks_in_place(request: Request<Echo>) -> Result<Response<Echo>, Status> {
+    let message = tokio::task::block_in_place(|| request.message().message.clone());
+    Ok(Response::new(Echo {
+        message,
+        ..Echo::default()
+    }))
+}
+
 /// `n` messages, `delay` apart.
 struct Ticks {
     next: u64,
@@ -101,6 +110,7 @@ fn router() -> Router {
         .unary("/test.Echo/Echo", echo)
         .unary("/test.Echo/Deadline", deadline_seen)
         .unary("/test.Echo/Panic", panics)
+        .unary("/test.Echo/BlockInPlace", blocks_in_place)
         .server_streaming("/test.Echo/Ticks", ticks)
 }
 
@@ -630,6 +640,34 @@ async fn a_panicking_handler_answers_internal() {
         status.message(),
         "the handler panicked: the handler gave up"
     );
+}
+
+/// `grpc_lambda::runtime()` is tokio's current-thread runtime for classic Lambda (as
+/// `#[tokio::test]` is): a handler that blocks in place panics there, and the call is `INTERNAL`
+/// naming tokio's reason, as the runtime's documentation says.
+#[tokio::test]
+async fn blocking_in_place_on_one_thread_answers_internal() {
+    let event = web("/test.Echo/BlockInPlace", &frame(&Echo::default()));
+    let status = status(&read_web(&invoke(&shim(), &event).await).1);
+    assert_eq!(status.code(), Code::Internal);
+    assert!(
+        status.message().starts_with("the handler panicked: ")
+            && status.message().contains("multi-threaded runtime"),
+        "{status}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_in_place_on_a_worker_per_cpu_answers() {
+    let echo = Echo {
+        message: "in place".into(),
+        ..Echo::default()
+    };
+    let event = web("/test.Echo/BlockInPlace", &frame(&echo));
+    let (messages, trailers) = read_web(&invoke(&shim(), &event).await);
+    assert_eq!(status(&trailers).code(), Code::Ok);
+    let echo: Echo = prost::Message::decode(messages[0].clone()).unwrap();
+    assert_eq!(echo.message, "in place");
 }
 
 #[tokio::test]

@@ -14,6 +14,9 @@ use crate::deadline::{self, Deadline};
 use crate::error::Error;
 use crate::event::{HttpRequest, Source};
 
+/// `grpc-encoding`, named once: a header looked up by a `&str` is parsed as a name first.
+pub(crate) const GRPC_ENCODING: HeaderName = HeaderName::from_static("grpc-encoding");
+
 /// The call as the shim hands it to a handler.
 pub struct Call {
     /// `/package.Service/Method`.
@@ -78,7 +81,7 @@ pub(crate) fn check(
     // exactly one, and a body of many small frames costs no memory of its own.
     let mut first_frame = None;
     let mut frames = 0;
-    let encoding = headers.get("grpc-encoding").map(HeaderValue::as_bytes);
+    let encoding = headers.get(GRPC_ENCODING).map(HeaderValue::as_bytes);
     for frame in grpc_lambda_core::decode::frames(&body, checks.max_message_len) {
         let frame = frame.map_err(Error::Frame)?;
         if frame.is_trailers() {

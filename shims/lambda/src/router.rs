@@ -13,6 +13,8 @@ use grpc_lambda_core::{Code, FrameEncoder, Metadata, Status};
 use grpc_lambda_protocol::metadata_from_headers;
 use http::HeaderMap;
 
+use crate::request::GRPC_ENCODING;
+
 use crate::body::decompress;
 use crate::error::Error;
 use crate::event::Source;
@@ -342,7 +344,7 @@ fn request<M: prost::Message + Default>(call: Call) -> Result<Request<M>, Status
         ));
     };
     let payload = if frame.is_compressed() {
-        let encoding = call.headers.get("grpc-encoding").map(|v| v.as_bytes());
+        let encoding = call.headers.get(GRPC_ENCODING).map(|v| v.as_bytes());
         grpc_lambda_protocol::check_compressed_flag(true, encoding)
             .map_err(|_| Error::CompressedWithoutEncoding { index: 0 }.to_status())?;
         decompress(encoding, frame.into_payload(), call.max_message_len)

@@ -31,7 +31,7 @@ use crate::reply::{self, Reply};
 use crate::streaming::Rewrite;
 
 /// `connect-content-encoding`: the compression of a Connect stream's messages.
-const CONNECT_CONTENT_ENCODING: HeaderName =
+pub(super) const CONNECT_CONTENT_ENCODING: HeaderName =
     HeaderName::from_static(grpc_lambda_protocol::connect::CONNECT_CONTENT_ENCODING);
 
 /// The answer to `caller` from `reply`.

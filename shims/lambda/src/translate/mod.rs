@@ -17,10 +17,13 @@ use grpc_lambda_core::metadata::format_timeout;
 use grpc_lambda_core::{ContentType, Envelope, Metadata};
 use grpc_lambda_protocol::call::{ErrorForm, Protocol, Refusal};
 use grpc_lambda_protocol::connect::{self, GetCompression};
-use grpc_lambda_protocol::{read_call, NotACall};
-use http::header::{HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ORIGIN};
+use grpc_lambda_protocol::{read_call, NotACall, CLIENT_PROTOCOL_HEADER};
+use http::header::{
+    HeaderName, HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ORIGIN,
+};
 use http::{HeaderMap, Method, StatusCode};
 
+use self::answer::CONNECT_CONTENT_ENCODING;
 use self::messages::Messages;
 use crate::body;
 use crate::deadline::GRPC_TIMEOUT;
@@ -28,6 +31,7 @@ use crate::entry::not_a_call;
 use crate::error::Error;
 use crate::event::{EventBody, EventResponse, HttpRequest, ResponseBody, Source};
 use crate::reply::{self, Reply};
+use crate::request::GRPC_ENCODING;
 use crate::service::Handler;
 use crate::shim::Shim;
 use crate::streaming::{self, ChunkStream, Sink};
@@ -67,17 +71,27 @@ impl Caller {
     }
 }
 
+/// Connect's headers and the hop's, as names: a header looked up by a `&str` is parsed as a
+/// name first, on every call.
+const CLIENT_PROTOCOL: HeaderName = HeaderName::from_static(CLIENT_PROTOCOL_HEADER);
+const CONNECT_PROTOCOL_VERSION: HeaderName =
+    HeaderName::from_static(connect::CONNECT_PROTOCOL_VERSION);
+const CONNECT_TIMEOUT_MS: HeaderName = HeaderName::from_static(connect::CONNECT_TIMEOUT_MS);
+const CONNECT_ACCEPT_ENCODING: HeaderName =
+    HeaderName::from_static(connect::CONNECT_ACCEPT_ENCODING);
+const GRPC_ACCEPT_ENCODING: HeaderName = HeaderName::from_static("grpc-accept-encoding");
+
 /// Headers that belong to Connect's framing, not to the call's metadata: the service gets a
 /// gRPC call, with `grpc-timeout` standing for `connect-timeout-ms`.
-const PROTOCOL_HEADERS: [&str; 8] = [
-    grpc_lambda_protocol::CLIENT_PROTOCOL_HEADER,
-    connect::CONNECT_PROTOCOL_VERSION,
-    connect::CONNECT_TIMEOUT_MS,
-    connect::CONNECT_CONTENT_ENCODING,
-    connect::CONNECT_ACCEPT_ENCODING,
-    "content-encoding",
-    "grpc-encoding",
-    "grpc-accept-encoding",
+const PROTOCOL_HEADERS: [HeaderName; 8] = [
+    CLIENT_PROTOCOL,
+    CONNECT_PROTOCOL_VERSION,
+    CONNECT_TIMEOUT_MS,
+    CONNECT_CONTENT_ENCODING,
+    CONNECT_ACCEPT_ENCODING,
+    CONTENT_ENCODING,
+    GRPC_ENCODING,
+    GRPC_ACCEPT_ENCODING,
 ];
 
 impl<H: Handler> Shim<H> {
@@ -178,7 +192,7 @@ impl<H: Handler> Shim<H> {
             return Err(Box::new(not_a_call(request.source, &refusal)));
         }
         let accept_encoding = if call.protocol == Protocol::ConnectStream {
-            request.headers.get(connect::CONNECT_ACCEPT_ENCODING)
+            request.headers.get(CONNECT_ACCEPT_ENCODING)
         } else {
             request.headers.get(ACCEPT_ENCODING)
         };
@@ -186,7 +200,7 @@ impl<H: Handler> Shim<H> {
             && call.protocol.is_grpc()
             && request
                 .headers
-                .get(grpc_lambda_protocol::CLIENT_PROTOCOL_HEADER)
+                .get(CLIENT_PROTOCOL)
                 .is_some_and(|value| matches!(value.as_bytes(), b"connect" | b"twirp"));
         let caller = Caller {
             protocol: call.protocol,
@@ -261,12 +275,12 @@ impl<H: Handler> Shim<H> {
             // A GET names its version in the query (`connect=v1`), which its reader checks.
             if caller.protocol != Protocol::ConnectUnaryGet {
                 let version = headers
-                    .get(connect::CONNECT_PROTOCOL_VERSION)
+                    .get(CONNECT_PROTOCOL_VERSION)
                     .map(HeaderValue::as_bytes);
                 connect::check_protocol_version(version)
                     .map_err(|err| refuse(NotACall::ConnectHeader(err)))?;
             }
-            if let Some(value) = headers.get(connect::CONNECT_TIMEOUT_MS) {
+            if let Some(value) = headers.get(CONNECT_TIMEOUT_MS) {
                 let parsed = connect::parse_connect_timeout(value.as_bytes())
                     .map_err(|err| refuse(NotACall::ConnectHeader(err)))?;
                 timeout = Some(parsed);
@@ -275,7 +289,7 @@ impl<H: Handler> Shim<H> {
         let get = caller.protocol == Protocol::ConnectUnaryGet;
         let messages = self.messages(caller, get).map_err(Failure::Call)?;
         let max = self.max_message_len;
-        let encoding = |name: &str| headers.get(name).map(HeaderValue::as_bytes);
+        let encoding = |name: &HeaderName| headers.get(name).map(HeaderValue::as_bytes);
         let frames = match caller.protocol {
             Protocol::ConnectUnaryGet => {
                 let get = connect::parse_get_query(&query, max)
@@ -286,16 +300,13 @@ impl<H: Handler> Shim<H> {
                 };
                 incoming::bare(get.message.into(), compression, &messages, max)
             }
-            Protocol::ConnectUnary | Protocol::Twirp => {
-                body::decode_request(body, false).and_then(|body| {
-                    incoming::bare(body, encoding(CONTENT_ENCODING.as_str()), &messages, max)
-                })
-            }
+            Protocol::ConnectUnary | Protocol::Twirp => body::decode_request(body, false)
+                .and_then(|body| incoming::bare(body, encoding(&CONTENT_ENCODING), &messages, max)),
             Protocol::ConnectStream => body::decode_request(body, false).and_then(|body| {
                 incoming::enveloped(
                     &body,
                     Envelope::Connect,
-                    encoding(connect::CONNECT_CONTENT_ENCODING),
+                    encoding(&CONNECT_CONTENT_ENCODING),
                     &messages,
                     max,
                 )
@@ -311,7 +322,7 @@ impl<H: Handler> Shim<H> {
                         incoming::enveloped(
                             &body,
                             envelope,
-                            encoding("grpc-encoding"),
+                            encoding(&GRPC_ENCODING),
                             &messages,
                             max,
                         )
@@ -320,7 +331,7 @@ impl<H: Handler> Shim<H> {
             }
         }
         .map_err(Failure::Call)?;
-        for name in PROTOCOL_HEADERS {
+        for name in &PROTOCOL_HEADERS {
             headers.remove(name);
         }
         // A Connect or Twirp client's deadline is `connect-timeout-ms` or none: a `grpc-timeout`

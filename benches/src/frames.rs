@@ -157,11 +157,11 @@ pub fn report(settings: &Settings) -> Vec<Line> {
                 "in 16 KiB chunks ours takes about 1.2 times its one-chunk time (each chunk \
                  queued, the frame that spans two chunks assembled in a buffer of its own) while \
                  the anchor takes about 0.8 of its own (its buffer stays small and in cache); on \
-                 Intel Xeon it read 3.12 (benches/README.md, P4)"
+                 Intel Xeon it read 3.12 (benches/README.md, \"Frames\")"
             } else {
                 "narrowly on this CPU (2.93-2.99 in four full runs on AMD EPYC, 3.02 in an \
                  earlier one; 3.92 on Intel Xeon): decode_ref is about 3 ns a frame against the \
-                 anchor's 9 (benches/README.md, P4)"
+                 anchor's 9 (benches/README.md, \"Frames\")"
             }),
         );
         let c = compare(
@@ -186,7 +186,7 @@ pub fn report(settings: &Settings) -> Vec<Line> {
                 "an owned frame is a Bytes of its chunk: one reference count taken and \
                  released per frame, which alone (the context line) takes more than 0.6 of the \
                  anchor, itself a Bytes per frame after one copy; below it needs decode to hand \
-                 out something else than a Bytes per frame (benches/README.md, P4)",
+                 out something else than a Bytes per frame (benches/README.md, \"Frames\")",
             ),
         );
     }

@@ -21,6 +21,7 @@ use grpc_lambda_protocol::json::{connect_end_stream_json, connect_error_json};
 use grpc_lambda_protocol::metadata_to_headers;
 use http::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use http::{HeaderMap, StatusCode};
+use smallvec::SmallVec;
 
 use super::incoming::put_frame;
 use super::messages::{compress, Messages};
@@ -144,15 +145,18 @@ fn transcode_chunks(messages: &Messages, reply: &mut Reply) -> Result<(), Error>
     Ok(())
 }
 
+/// An answer's message payloads: a unary answer's one needs no allocation of its own.
+type Payloads = SmallVec<[Bytes; 1]>;
+
 /// The messages of the service's answer: its frames, read back (the service wrote them, and
 /// was asked for no compression).
-fn payloads(chunks: &[Bytes]) -> Result<Vec<Bytes>, Error> {
+fn payloads(chunks: &[Bytes]) -> Result<Payloads, Error> {
     let body = match chunks {
-        [] => return Ok(Vec::new()),
+        [] => return Ok(Payloads::new()),
         [one] => one.clone(),
         many => Bytes::from(many.concat()),
     };
-    let mut payloads = Vec::new();
+    let mut payloads = Payloads::new();
     for frame in grpc_lambda_core::decode::frames_in(&body, usize::MAX, Envelope::Grpc) {
         let frame = frame.map_err(Error::Frame)?;
         if frame.is_compressed() {
@@ -236,12 +240,15 @@ fn trailer_headers(protocol: Protocol, trailers: &Metadata) -> HeaderMap {
 fn unary(
     caller: &Caller,
     messages: &Messages,
-    payloads: Vec<Bytes>,
+    payloads: Payloads,
     trailers: &Metadata,
 ) -> Result<(HeaderMap, ResponseBody), Error> {
-    let [message] = <[Bytes; 1]>::try_from(payloads).map_err(|payloads| Error::UnaryAnswer {
-        messages: payloads.len(),
-    })?;
+    // Exactly one message, or the answer is not a unary one.
+    let [message] = payloads
+        .into_inner()
+        .map_err(|payloads| Error::UnaryAnswer {
+            messages: payloads.len(),
+        })?;
     let message = messages.response_from_proto(message)?;
     let mut headers = trailer_headers(caller.protocol, trailers);
     if let Some(compressed) = compress(
@@ -262,7 +269,7 @@ fn unary(
 fn stream(
     caller: &Caller,
     messages: &Messages,
-    payloads: Vec<Bytes>,
+    payloads: Payloads,
     status: &Status,
     trailers: &Metadata,
 ) -> (HeaderMap, ResponseBody) {
@@ -417,4 +424,53 @@ pub(super) fn finish_stream(mut reply: Reply) {
         &metadata_headers(std::mem::take(&mut reply.headers)),
         Some(frame),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connect_caller() -> Caller {
+        Caller {
+            protocol: Protocol::ConnectUnary,
+            media_type: None,
+            codec: Codec::Proto,
+            path: "/a.B/C".into(),
+            accept_encoding: None,
+            for_connect_client: false,
+        }
+    }
+
+    #[test]
+    fn a_unary_answer_is_exactly_one_message() {
+        let messages = Messages::proto();
+        for n in [0, 2, 3] {
+            let payloads: Payloads = (0..n).map(|_| Bytes::from_static(b"\x08\x01")).collect();
+            let err = unary(&connect_caller(), &messages, payloads, &Metadata::new()).unwrap_err();
+            assert!(
+                matches!(err, Error::UnaryAnswer { messages } if messages == n),
+                "{err}"
+            );
+        }
+        let one: Payloads = [Bytes::from_static(b"\x08\x01")].into_iter().collect();
+        let (_, body) = unary(&connect_caller(), &messages, one, &Metadata::new()).unwrap();
+        assert_eq!(&body.content()[..], b"\x08\x01");
+    }
+
+    #[test]
+    fn payloads_are_the_frames_read_back() {
+        let mut frames = BytesMut::new();
+        put_frame(&mut frames, b"ab");
+        put_frame(&mut frames, b"c");
+        let frames = frames.freeze();
+        let (first, second) = frames.split_at(4);
+        let chunks = [
+            Bytes::copy_from_slice(first),
+            Bytes::copy_from_slice(second),
+        ];
+        let read = payloads(&chunks).unwrap();
+        assert_eq!(read.as_slice(), [&b"ab"[..], &b"c"[..]]);
+        assert!(read.spilled(), "two messages are more than the inline one");
+        assert!(payloads(&[]).unwrap().is_empty());
+    }
 }

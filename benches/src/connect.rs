@@ -107,7 +107,7 @@ pub fn report(settings: &Settings) -> Vec<Line> {
             )
             .missed_because(
                 "the bare message is framed for the service and its answer unframed, with the \
-                 headers rewritten for Connect, in a boxed future of its own: about 0.9 µs above \
+                 headers rewritten for Connect, in a boxed future of its own: about 0.8 µs above \
                  the gRPC-Web call's 4.4 µs (benches/README.md, the Connect row)",
             )
         })

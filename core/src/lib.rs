@@ -64,9 +64,9 @@
 //! # Features
 //!
 //! - `std` (default): `std::error::Error` impls, runtime CPU detection for base64.
-//! - `prost`: [`FrameEncoder::encode_prost`], a prost message encoded straight into its frame.
-//! - `gzip`: the [`gzip`](crate::gzip) module.
-//! - `eventstream`: the [`eventstream`](crate::eventstream) module.
+//! - `prost`: `FrameEncoder::encode_prost`, a prost message encoded straight into its frame.
+//! - `gzip`: the `gzip` module.
+//! - `eventstream`: the `eventstream` module.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]

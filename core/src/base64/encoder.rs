@@ -93,7 +93,7 @@ impl Encoder {
     }
 
     /// [`Encoder::encode_chunk`] onto text: base64 is ASCII, so the `String` takes it as it is,
-    /// with no UTF-8 check (see [`encode_to_string`]).
+    /// with no UTF-8 check (see [`encode_to_string`](super::encode_to_string)).
     ///
     /// # Examples
     ///

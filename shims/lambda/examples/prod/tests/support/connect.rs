@@ -146,17 +146,7 @@ pub fn set_method(event: &mut Value, method: &str) {
     if object.contains_key("grpcLambda") && !object.contains_key("requestContext") {
         object.insert("httpMethod".into(), json!(method));
     }
-    for key in ["httpMethod", "method"] {
-        if object.contains_key(key) {
-            object.insert(key.into(), json!(method));
-        }
-    }
-    if let Some(http) = object
-        .get_mut("requestContext")
-        .and_then(|c| c.get_mut("http"))
-    {
-        http["method"] = json!(method);
-    }
+    grpc_lambda_test_support::aws_event::set_method(object, method);
 }
 
 /// Sets the query of an event as its front door would give `parameters` (decoded names and
